@@ -1,0 +1,48 @@
+// Matrix products: the only place in chainrule where speed tricks live.
+//
+// The three products a dense layer needs (docs/architecture.md):
+//   forward   Y  = X  W      matmul     (N, D) x (D, H)   -> (N, H)
+//   backward  dW = X^T dY    matmul_tn  (N, D)^T x (N, H) -> (D, H)
+//   backward  dX = dY W^T    matmul_nt  (N, H) x (D, H)^T -> (N, D)
+//
+// Each has a readable reference loop (ref_gemm_*) and a fast float path
+// (fast_gemm_*). Tests compare the two on many shapes; double precision (used by
+// the gradient checks) always runs the reference loop.
+#pragma once
+
+#include "chainrule/tensor.hpp"
+
+namespace chainrule {
+
+// ---- Tensor-level products (shape-checked) -----------------------------------
+// With accumulate = false, C is resized and overwritten; with true, the product is added to C.
+template <typename T>
+void matmul(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumulate = false);     // C = A B
+template <typename T>
+void matmul_tn(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumulate = false);  // C = A^T B
+template <typename T>
+void matmul_nt(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumulate = false);  // C = A B^T
+
+// ---- Raw kernels, row-major, C is (M, N) --------------------------------------
+// nn: A (M, K), B (K, N).   tn: A (K, M), B (K, N).   nt: A (M, K), B (N, K).
+template <typename T>
+void ref_gemm_nn(int M, int N, int K, const T* A, const T* B, T* C, bool accumulate);
+template <typename T>
+void ref_gemm_tn(int M, int N, int K, const T* A, const T* B, T* C, bool accumulate);
+template <typename T>
+void ref_gemm_nt(int M, int N, int K, const T* A, const T* B, T* C, bool accumulate);
+
+void fast_gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
+void fast_gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
+void fast_gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
+
+// ---- Which path float products take, and with how many threads ---------------
+enum class KernelPath { Reference, Fast, OpenBLAS };
+void set_kernel_path(KernelPath path);  // OpenBLAS only when built with -DCHAINRULE_BLAS=OpenBLAS
+KernelPath kernel_path();
+const char* kernel_path_name(KernelPath path);
+
+void set_num_threads(int threads);  // 0 = OpenMP's default; results depend only on this count
+int num_threads();
+
+}  // namespace chainrule
