@@ -1,0 +1,140 @@
+#include "chainrule/io/plotdata.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <system_error>
+
+namespace chainrule::io {
+
+namespace {
+
+// Writes <path>.tmp with `body`, then renames it to <path>. Throws std::runtime_error naming
+// the path if any step fails, after removing the temporary file.
+void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& body) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot open '" + tmp + "' for writing (while writing '" + path + "')");
+    body(out);
+    out.flush();
+    if (!out) {
+      out.close();
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw std::runtime_error("write error on '" + tmp + "' (while writing '" + path + "')");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+  }
+}
+
+// The shortest decimal text that reads back as the same float; independent of the locale.
+void put_float(std::ostream& out, float value) {
+  char buf[32];
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);
+  out.write(buf, result.ptr - buf);
+}
+
+// Checks the arguments shared by the digits and misclassified writers.
+void check_digits(const char* op, const std::uint8_t* pixels, const std::vector<int>& labels,
+                  const std::vector<int>* predicted, const std::vector<int>& indices) {
+  if (pixels == nullptr && !labels.empty()) throw std::invalid_argument(std::string(op) + ": pixels is null");
+  if (predicted != nullptr && predicted->size() != labels.size())
+    throw std::invalid_argument(std::string(op) + ": " + std::to_string(labels.size()) + " labels but " +
+                                std::to_string(predicted->size()) + " predictions");
+  for (const int i : indices)
+    if (i < 0 || static_cast<std::size_t>(i) >= labels.size())
+      throw std::invalid_argument(std::string(op) + ": index " + std::to_string(i) + " is outside [0, " +
+                                  std::to_string(labels.size()) + ")");
+}
+
+// One writer for digits.csv and misclassified.csv: predicted == nullptr leaves out that column.
+void write_images(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
+                  const std::vector<int>* predicted, const std::vector<int>& indices) {
+  write_atomically(path, [&](std::ostream& out) {
+    out << (predicted != nullptr ? "index,label,predicted" : "index,label");
+    for (int k = 0; k < kImagePixels; ++k) out << ",p" << k;
+    out << '\n';
+    for (const int i : indices) {
+      const auto ui = static_cast<std::size_t>(i);
+      out << i << ',' << labels[ui];
+      if (predicted != nullptr) out << ',' << (*predicted)[ui];
+      const std::uint8_t* image = pixels + ui * kImagePixels;  // (784)
+      for (int k = 0; k < kImagePixels; ++k) out << ',' << static_cast<int>(image[k]);
+      out << '\n';
+    }
+  });
+}
+
+}  // namespace
+
+void write_confusion_csv(const std::string& path, const std::vector<std::vector<long>>& counts) {
+  const std::size_t C = counts.size();
+  if (C == 0) throw std::invalid_argument("write_confusion_csv: the matrix is empty");
+  for (std::size_t t = 0; t < C; ++t) {
+    if (counts[t].size() != C)
+      throw std::invalid_argument("write_confusion_csv: row " + std::to_string(t) + " has " +
+                                  std::to_string(counts[t].size()) + " columns but must have " + std::to_string(C));
+    for (const long n : counts[t])
+      if (n < 0) throw std::invalid_argument("write_confusion_csv: negative count in row " + std::to_string(t));
+  }
+  write_atomically(path, [&](std::ostream& out) {
+    out << "true\\pred";
+    for (std::size_t p = 0; p < C; ++p) out << ',' << p;
+    out << '\n';
+    for (std::size_t t = 0; t < C; ++t) {
+      out << t;
+      for (const long n : counts[t]) out << ',' << n;
+      out << '\n';
+    }
+  });
+}
+
+void write_digits_csv(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
+                      const std::vector<int>& indices) {
+  check_digits("write_digits_csv", pixels, labels, nullptr, indices);
+  write_images(path, pixels, labels, nullptr, indices);
+}
+
+void write_misclassified_csv(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
+                             const std::vector<int>& predicted, const std::vector<int>& indices) {
+  check_digits("write_misclassified_csv", pixels, labels, &predicted, indices);
+  write_images(path, pixels, labels, &predicted, indices);
+}
+
+std::vector<int> misclassified_indices(const std::vector<int>& labels, const std::vector<int>& predicted,
+                                       int max_count) {
+  if (predicted.size() != labels.size())
+    throw std::invalid_argument("misclassified_indices: " + std::to_string(labels.size()) + " labels but " +
+                                std::to_string(predicted.size()) + " predictions");
+  std::vector<int> wrong;
+  for (std::size_t i = 0; i < labels.size() && static_cast<int>(wrong.size()) < max_count; ++i)
+    if (predicted[i] != labels[i]) wrong.push_back(static_cast<int>(i));
+  return wrong;
+}
+
+void write_weights_csv(const std::string& path, const Tensor<float>& W1) {
+  expect_shape("write_weights_csv", "W1", W1, kImagePixels, -1);
+  write_atomically(path, [&](std::ostream& out) {
+    for (int j = 0; j < W1.cols; ++j) out << (j == 0 ? "h" : ",h") << j;
+    out << '\n';
+    for (int k = 0; k < W1.rows; ++k) {
+      const float* w = W1.row(k);  // (H) the weights from input pixel k to every hidden unit
+      for (int j = 0; j < W1.cols; ++j) {
+        if (j > 0) out << ',';
+        put_float(out, w[j]);
+      }
+      out << '\n';
+    }
+  });
+}
+
+}  // namespace chainrule::io
