@@ -1,0 +1,353 @@
+#include "chainrule/gradcheck.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <ostream>
+#include <sstream>
+
+#include "chainrule/init.hpp"
+#include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/dense.hpp"
+#include "chainrule/layers/dropout.hpp"
+#include "chainrule/layers/relu.hpp"
+#include "chainrule/layers/softmax.hpp"
+#include "chainrule/loss.hpp"
+#include "chainrule/rng.hpp"
+
+namespace chainrule {
+
+double relative_error(double analytic, double numeric, double floor) {
+  return std::abs(analytic - numeric) / std::max(floor, std::abs(analytic) + std::abs(numeric));
+}
+
+bool GradCheckReport::passed() const {
+  return !rows.empty() && std::all_of(rows.begin(), rows.end(), [](const GradCheckRow& r) { return r.pass; });
+}
+
+double GradCheckReport::max_rel_error() const {
+  double m = 0;
+  for (const auto& r : rows) m = std::max(m, r.max_rel_error);
+  return m;
+}
+
+namespace {
+
+// Which entries of a tensor of `total` entries to probe: all, or a seeded sample.
+std::vector<std::size_t> entries_to_probe(std::size_t total, const GradCheckOptions& o, Rng& rng) {
+  std::vector<std::size_t> idx(total);
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  if (o.sample == 0 || total <= o.full_up_to || o.sample >= total) return idx;
+  const std::size_t max_entries = o.sample;
+  for (std::size_t k = 0; k < max_entries; ++k) std::swap(idx[k], idx[k + rng.below(total - k)]);
+  idx.resize(max_entries);
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+std::string format_g(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1e", v);
+  return buf;
+}
+
+}  // namespace
+
+GradCheckReport check_gradients(const std::string& title, const std::string& detail,
+                                const std::function<double()>& loss,
+                                const std::function<void(std::vector<std::uint8_t>&)>& kinks,
+                                const std::vector<CheckedTensor>& tensors, const GradCheckOptions& options) {
+  GradCheckReport report{title, detail, options.threshold, {}};
+  Rng rng(options.seed ^ 0x5eedULL);
+  std::vector<std::uint8_t> base_kinks, probe_kinks;
+  loss();
+  kinks(base_kinks);
+
+  for (const auto& t : tensors) {
+    GradCheckRow row;
+    row.name = t.name;
+    row.shape = t.value->shape();
+    row.total = t.value->size();
+    for (double a : t.analytic->data) row.max_abs_analytic = std::max(row.max_abs_analytic, std::abs(a));
+
+    for (std::size_t k : entries_to_probe(row.total, options, rng)) {
+      double& theta = t.value->data[k];
+      const double saved = theta;
+      bool crossed = false;
+
+      theta = saved + options.h;
+      const double plus = loss();
+      probe_kinks.clear();
+      kinks(probe_kinks);
+      crossed |= probe_kinks != base_kinks;
+
+      theta = saved - options.h;
+      const double minus = loss();
+      probe_kinks.clear();
+      kinks(probe_kinks);
+      crossed |= probe_kinks != base_kinks;
+
+      theta = saved;
+      if (crossed) {  // the step went over a ReLU kink: the difference quotient means nothing here
+        ++row.skipped;
+        continue;
+      }
+      const double numeric = (plus - minus) / (2 * options.h);
+      row.max_rel_error = std::max(row.max_rel_error, relative_error(t.analytic->data[k], numeric, options.floor));
+      ++row.checked;
+    }
+    loss();  // leave the forward state as it was
+
+    if (row.max_abs_analytic == 0.0) {
+      row.pass = false;
+      row.note = "the analytic gradient is all zeros: a check on zeros proves nothing";
+    } else if (row.checked == 0) {
+      row.pass = false;
+      row.note = "no entry could be checked";
+    } else if (!(row.max_rel_error <= options.threshold)) {
+      row.pass = false;
+      row.note = "relative error " + format_g(row.max_rel_error) + " > " + format_g(options.threshold);
+    } else {
+      row.pass = true;
+    }
+    report.rows.push_back(row);
+  }
+  return report;
+}
+
+namespace {
+Tensor<double> random_tensor(int rows, int cols, Rng& rng, double scale = 1.0) {
+  Tensor<double> t(rows, cols);
+  for (auto& v : t.data) v = scale * rng.normal();
+  return t;
+}
+
+double dot(const Tensor<double>& a, const Tensor<double>& b) {
+  double s = 0;
+  for (std::size_t k = 0; k < a.data.size(); ++k) s += a.data[k] * b.data[k];
+  return s;
+}
+
+std::string layer_detail(int N, const GradCheckOptions& o) {
+  std::ostringstream s;
+  s << "N = " << N << ", h = " << format_g(o.h) << ", L = sum(Y * G) with random G";
+  return s.str();
+}
+}  // namespace
+
+GradCheckReport check_layer(Layer<double>& layer, Tensor<double> X, const GradCheckOptions& options) {
+  Rng rng(options.seed);
+  Tensor<double> Y, dX;
+  layer.forward(X, Y, /*training=*/true);
+  const Tensor<double> G = random_tensor(Y.rows, Y.cols, rng);  // the upstream gradient dL/dY
+
+  // Analytic: zero the parameter gradients, then one backward pass with dY = G.
+  auto params = layer.params();
+  for (auto& p : params) p.grad->zero();
+  layer.backward(G, &dX);
+
+  std::vector<CheckedTensor> tensors{{"X", &X, &dX}};
+  for (auto& p : params) tensors.push_back({p.name, p.value, p.grad});
+
+  Tensor<double> Yp;
+  auto loss = [&] {
+    layer.forward(X, Yp, true);
+    return dot(Yp, G);
+  };
+  auto kinks = [&](std::vector<std::uint8_t>& bits) { layer.kink_pattern(bits); };
+  std::string title = layer.name() + " (" + layer.kind() + ")";
+  return check_gradients(title, layer_detail(X.rows, options), loss, kinks, tensors, options);
+}
+
+GradCheckReport check_model(const std::string& title, Sequential<double>& model, Tensor<double> X,
+                            const std::vector<int>& labels, const GradCheckOptions& options) {
+  SoftmaxCrossEntropy<double> ce;
+  Tensor<double> dZ;
+  model.zero_grad();
+  ce.forward(model.forward(X, true), labels);
+  ce.backward(dZ);
+  model.backward(dZ, /*need_input_grad=*/true);
+  const Tensor<double> dX = model.input_grad();
+
+  std::vector<CheckedTensor> tensors{{"X", &X, &dX}};
+  for (auto& p : model.params()) tensors.push_back({p.name, p.value, p.grad});
+
+  auto loss = [&] { return ce.forward(model.forward(X, true), labels); };
+  auto kinks = [&](std::vector<std::uint8_t>& bits) { model.kink_pattern(bits); };
+  std::ostringstream detail;
+  detail << "N = " << X.rows << ", h = " << format_g(options.h) << ", softmax cross-entropy loss";
+  if (options.sample) detail << ", " << options.sample << " sampled entries of tensors over " << options.full_up_to;
+  return check_gradients(title, detail.str(), loss, kinks, tensors, options);
+}
+
+// ---- The standard suite ------------------------------------------------------------
+
+namespace {
+
+// A scalar loss module checked on its input: L(Z) itself is the scalar.
+template <typename Forward, typename Backward>
+GradCheckReport check_loss(const std::string& title, Tensor<double> Z, Forward forward, Backward backward,
+                           const GradCheckOptions& options) {
+  Tensor<double> dZ;
+  forward(Z);
+  backward(dZ);
+  std::ostringstream detail;
+  detail << "N = " << Z.rows << ", h = " << format_g(options.h) << ", the loss itself is the scalar";
+  return check_gradients(title, detail.str(), [&] { return forward(Z); }, [](std::vector<std::uint8_t>&) {},
+                         {{"Z", &Z, &dZ}}, options);
+}
+
+std::vector<int> random_labels(int n, int classes, Rng& rng) {
+  std::vector<int> labels(n);
+  for (auto& y : labels) y = static_cast<int>(rng.below(static_cast<std::uint64_t>(classes)));
+  return labels;
+}
+
+}  // namespace
+
+std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed) {
+  std::vector<GradCheckReport> reports;
+  Rng rng(seed);
+  GradCheckOptions tight;  // smooth pieces: 1e-7
+  tight.seed = seed;
+
+  {  // Dense
+    Dense<double> dense("dense", 4, 3);
+    he_normal(dense.W, 4, rng);
+    for (auto& b : dense.b.data) b = 0.1 * rng.normal();
+    reports.push_back(check_layer(dense, random_tensor(5, 4, rng), tight));
+    reports.back().title = "dense (D = 4 -> H = 3)";
+  }
+  {  // ReLU, on inputs kept at least 0.1 away from the kink
+    ReLU<double> relu("relu");
+    Tensor<double> X(5, 6);
+    for (auto& x : X.data) x = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.0);
+    reports.push_back(check_layer(relu, X, tight));
+  }
+  {  // Softmax on its own (Jacobian-vector product)
+    Softmax<double> softmax("softmax");
+    reports.push_back(check_layer(softmax, random_tensor(4, 5, rng, 2.0), tight));
+  }
+  {  // Dropout in training mode, with its mask frozen across probes
+    Dropout<double> dropout("dropout", 0.5, seed);
+    dropout.freeze_mask(true);
+    reports.push_back(check_layer(dropout, random_tensor(6, 5, rng), tight));
+    reports.back().title = "dropout (rate 0.5, training mode)";
+  }
+  {  // BatchNorm1d in training mode
+    BatchNorm1d<double> bn("batchnorm", 4);
+    for (auto& g : bn.gamma.data) g = 1.0 + 0.5 * rng.normal();
+    for (auto& b : bn.beta.data) b = 0.5 * rng.normal();
+    Tensor<double> X = random_tensor(6, 4, rng, 2.0);
+    for (auto& x : X.data) x += 1.0;
+    reports.push_back(check_layer(bn, X, tight));
+    reports.back().title = "batchnorm (training mode)";
+  }
+  {  // Fused softmax cross-entropy
+    SoftmaxCrossEntropy<double> ce;
+    auto labels = random_labels(5, 4, rng);
+    reports.push_back(check_loss("softmax cross-entropy (fused)", random_tensor(5, 4, rng, 2.0),
+                                 [&](const Tensor<double>& Z) { return ce.forward(Z, labels); },
+                                 [&](Tensor<double>& dZ) { ce.backward(dZ); }, tight));
+  }
+  {  // Cross-entropy on probabilities
+    CrossEntropy<double> ce;
+    auto labels = random_labels(5, 4, rng);
+    Tensor<double> P(5, 4);
+    softmax_rows(random_tensor(5, 4, rng), P);
+    reports.push_back(check_loss("cross-entropy on probabilities", P,
+                                 [&](const Tensor<double>& Q) { return ce.forward(Q, labels); },
+                                 [&](Tensor<double>& dP) { ce.backward(dP); }, tight));
+  }
+  {  // Mean squared error
+    MeanSquaredError<double> mse;
+    const Tensor<double> target = random_tensor(5, 2, rng);
+    reports.push_back(check_loss("mean squared error", random_tensor(5, 2, rng),
+                                 [&](const Tensor<double>& Yhat) { return mse.forward(Yhat, target); },
+                                 [&](Tensor<double>& dY) { mse.backward(dY); }, tight));
+  }
+  {  // Fused against unfused: (P - Y)/N must equal softmax's Jacobian applied to CE's gradient
+    const Tensor<double> Z = random_tensor(6, 5, rng, 2.0);
+    auto labels = random_labels(6, 5, rng);
+    SoftmaxCrossEntropy<double> fused;
+    Tensor<double> dZ_fused, P, dP, dZ_unfused;
+    const double L_fused = fused.forward(Z, labels);
+    fused.backward(dZ_fused);
+    Softmax<double> softmax("softmax");
+    CrossEntropy<double> ce;
+    softmax.forward(Z, P, true);
+    const double L_unfused = ce.forward(P, labels);
+    ce.backward(dP);
+    softmax.backward(dP, &dZ_unfused);
+
+    GradCheckReport r{"fused against unfused softmax cross-entropy", "N = 6, C = 5: dZ = (P - Y)/N against J_softmax^T dP", tight.threshold, {}};
+    GradCheckRow loss_row{"L", "(1, 1)", 1, 1, 0, relative_error(L_fused, L_unfused, tight.floor), std::abs(L_fused), false, ""};
+    GradCheckRow grad_row{"dZ", dZ_fused.shape(), dZ_fused.size(), dZ_fused.size(), 0, 0, 0, false, ""};
+    for (std::size_t k = 0; k < dZ_fused.size(); ++k) {
+      grad_row.max_rel_error = std::max(grad_row.max_rel_error, relative_error(dZ_fused.data[k], dZ_unfused.data[k], tight.floor));
+      grad_row.max_abs_analytic = std::max(grad_row.max_abs_analytic, std::abs(dZ_fused.data[k]));
+    }
+    for (auto* row : {&loss_row, &grad_row}) {
+      row->pass = row->max_abs_analytic > 0 && row->max_rel_error <= tight.threshold;
+      if (!row->pass) row->note = "fused and unfused disagree: relative error " + format_g(row->max_rel_error);
+    }
+    r.rows = {loss_row, grad_row};
+    reports.push_back(r);
+  }
+  {  // A small network, every entry
+    MlpSpec spec;
+    spec.inputs = 6;
+    spec.hidden = {5};
+    spec.classes = 3;
+    spec.seed = seed;
+    auto model = make_mlp<double>(spec);
+    for (auto& p : model.params())
+      if (p.name.back() == 'b')
+        for (auto& b : p.value->data) b = 0.1 * rng.normal();
+    reports.push_back(check_model("network 6-5-3 (every entry)", model, random_tensor(4, 6, rng), random_labels(4, 3, rng), tight));
+  }
+  {  // The reference network: every entry of b1, W2, b2; a seeded sample of X and W1
+    MlpSpec spec;
+    spec.seed = seed;
+    auto model = make_mlp<double>(spec);
+    for (auto& p : model.params())
+      if (p.name.back() == 'b')
+        for (auto& b : p.value->data) b = 0.1 * rng.normal();
+    Tensor<double> X(4, 784);
+    for (auto& x : X.data) x = rng.uniform();  // like pixels in [0, 1]
+    // h = 1e-4 here: each loss sums ~800-term dot products, so with h = 1e-5 the rounding
+    // noise (~eps * |L| / h) already reaches 1e-7 of the small gradients (tutorials/08).
+    GradCheckOptions net = tight;
+    net.h = 1e-4;
+    net.sample = 300;
+    reports.push_back(check_model("network 784-128-10", model, X,
+                                  random_labels(4, 10, rng), net));
+  }
+  return reports;
+}
+
+void print_report(std::ostream& out, const GradCheckReport& report, bool color) {
+  const char* green = color ? "\033[32m" : "";
+  const char* red = color ? "\033[31m" : "";
+  const char* bold = color ? "\033[1m" : "";
+  const char* reset = color ? "\033[0m" : "";
+  auto verdict = [&](bool pass) { return std::string(pass ? green : red) + (pass ? "PASS" : "FAIL") + reset; };
+
+  out << bold << report.title << reset << "  " << verdict(report.passed()) << "\n";
+  out << "  " << report.detail << "; threshold " << format_g(report.threshold) << "\n";
+  char line[200];
+  std::snprintf(line, sizeof line, "  %-16s %-12s %17s %14s   %s\n", "tensor", "shape", "checked", "max rel error", "result");
+  out << line;
+  for (const auto& r : report.rows) {
+    std::string checked = std::to_string(r.checked) + " / " + std::to_string(r.total);
+    std::snprintf(line, sizeof line, "  %-16s %-12s %17s %14s   ", r.name.c_str(), r.shape.c_str(), checked.c_str(),
+                  format_g(r.max_rel_error).c_str());
+    out << line << verdict(r.pass);
+    if (r.skipped) out << "  (" << r.skipped << " probes skipped: they crossed a ReLU kink)";
+    if (!r.note.empty()) out << "  " << r.note;
+    out << "\n";
+  }
+}
+
+}  // namespace chainrule

@@ -1,0 +1,161 @@
+#include "chainrule/model.hpp"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "chainrule/bugs.hpp"
+#include "chainrule/init.hpp"
+#include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/dense.hpp"
+#include "chainrule/layers/dropout.hpp"
+#include "chainrule/layers/relu.hpp"
+
+namespace chainrule {
+
+template <typename T>
+Layer<T>& Sequential<T>::add(std::unique_ptr<Layer<T>> layer) {
+  layers_.push_back(std::move(layer));
+  outputs_.emplace_back();
+  grads_.emplace_back();
+  return *layers_.back();
+}
+
+template <typename T>
+const Tensor<T>& Sequential<T>::forward(const Tensor<T>& X, bool training) {
+  if (layers_.empty()) throw std::logic_error("Sequential::forward: the model has no layers");
+  const Tensor<T>* in = &X;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->forward(*in, outputs_[i], training);
+    in = &outputs_[i];
+  }
+  return outputs_.back();
+}
+
+template <typename T>
+void Sequential<T>::backward(const Tensor<T>& dOut, bool need_input_grad) {
+  expect_same_shape("Sequential::backward", "dOut", dOut, "the last output", outputs_.back());
+  last_dout_ = &dOut;
+  const Tensor<T>* upstream = &dOut;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    Tensor<T>* dX = i > 0 ? &grads_[i - 1] : (need_input_grad ? &input_grad_ : nullptr);
+    layers_[i]->backward(*upstream, dX);
+    upstream = dX;
+  }
+}
+
+template <typename T>
+const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
+  return i + 1 == layers_.size() ? *last_dout_ : grads_[i];
+}
+
+template <typename T>
+void Sequential<T>::zero_grad() {
+  if (bug_active(Bug::GradsNotZeroed)) return;  // injected bug: gradients pile up step after step
+  for (auto& p : params()) p.grad->zero();
+}
+
+template <typename T>
+std::vector<Param<T>> Sequential<T>::params() {
+  std::vector<Param<T>> all;
+  for (auto& layer : layers_)
+    for (auto& p : layer->params()) all.push_back(p);
+  return all;
+}
+
+template <typename T>
+std::vector<Buffer<T>> Sequential<T>::buffers() {
+  std::vector<Buffer<T>> all;
+  for (auto& layer : layers_)
+    for (auto& b : layer->buffers()) all.push_back(b);
+  return all;
+}
+
+template <typename T>
+std::size_t Sequential<T>::parameter_count() {
+  std::size_t n = 0;
+  for (auto& p : params()) n += p.value->size();
+  return n;
+}
+
+template <typename T>
+Layer<T>* Sequential<T>::find(const std::string& name) {
+  for (auto& layer : layers_)
+    if (layer->name() == name) return layer.get();
+  return nullptr;
+}
+
+template <typename T>
+void Sequential<T>::kink_pattern(std::vector<std::uint8_t>& bits) const {
+  for (const auto& layer : layers_) layer->kink_pattern(bits);
+}
+
+// ---- The MLP builder ------------------------------------------------------------
+
+std::string MlpSpec::architecture() const {
+  std::ostringstream s;
+  s << inputs;
+  for (int h : hidden) s << '-' << h;
+  s << '-' << classes;
+  if (dropout > 0) s << "+dropout" << dropout;
+  if (batchnorm) s << "+batchnorm";
+  return s.str();
+}
+
+template <typename T>
+Sequential<T> make_mlp(const MlpSpec& spec) {
+  if (spec.inputs <= 0 || spec.classes <= 0)
+    throw std::invalid_argument("make_mlp: inputs and classes must be positive");
+  if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
+    throw std::invalid_argument("unknown init '" + spec.init + "'; use auto, he or glorot");
+  Rng rng(spec.seed);
+  Sequential<T> model;
+  int in = spec.inputs;
+  const std::size_t layers = spec.hidden.size() + 1;
+  for (std::size_t k = 0; k < layers; ++k) {
+    const bool last = k + 1 == layers;
+    const int out = last ? spec.classes : spec.hidden[k];
+    if (out <= 0) throw std::invalid_argument("make_mlp: hidden sizes must be positive");
+    const std::string n = std::to_string(k + 1);
+    auto dense = std::make_unique<Dense<T>>("dense" + n, in, out);
+    const bool he = spec.init == "he" || (spec.init == "auto" && !last);
+    if (he)
+      he_normal(dense->W, in, rng);
+    else
+      glorot_uniform(dense->W, in, out, rng);
+    if (!last && bug_active(Bug::DeadInit)) dense->b.fill(T(-10));  // injected bug: every ReLU starts dead
+    model.add(std::move(dense));
+    if (last) break;
+    if (spec.batchnorm) model.add(std::make_unique<BatchNorm1d<T>>("batchnorm" + n, out));
+    model.add(std::make_unique<ReLU<T>>("relu" + n));
+    if (spec.dropout > 0)
+      model.add(std::make_unique<Dropout<T>>("dropout" + n, spec.dropout, spec.seed * 1000003ULL + k + 1));
+    in = out;
+  }
+  return model;
+}
+
+template <typename From, typename To>
+void copy_state(Sequential<From>& from, Sequential<To>& to) {
+  auto fp = from.params();
+  auto tp = to.params();
+  auto fb = from.buffers();
+  auto tb = to.buffers();
+  if (fp.size() != tp.size() || fb.size() != tb.size())
+    throw std::invalid_argument("copy_state: the two models have different architectures");
+  auto copy = [](const Tensor<From>& a, Tensor<To>& b, const std::string& name) {
+    if (a.rows != b.rows || a.cols != b.cols) throw ShapeError("copy_state: " + name + " is " + a.shape() + " in one model and " + b.shape() + " in the other");
+    for (std::size_t k = 0; k < a.data.size(); ++k) b.data[k] = static_cast<To>(a.data[k]);
+  };
+  for (std::size_t i = 0; i < fp.size(); ++i) copy(*fp[i].value, *tp[i].value, fp[i].name);
+  for (std::size_t i = 0; i < fb.size(); ++i) copy(*fb[i].value, *tb[i].value, fb[i].name);
+}
+
+template class Sequential<float>;
+template class Sequential<double>;
+template Sequential<float> make_mlp<float>(const MlpSpec&);
+template Sequential<double> make_mlp<double>(const MlpSpec&);
+template void copy_state<float, double>(Sequential<float>&, Sequential<double>&);
+template void copy_state<double, float>(Sequential<double>&, Sequential<float>&);
+template void copy_state<float, float>(Sequential<float>&, Sequential<float>&);
+
+}  // namespace chainrule

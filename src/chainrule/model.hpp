@@ -1,0 +1,88 @@
+// Sequential: a list of layers run in order. The data flow of one training step
+// for 784-128-10 (docs/architecture.md):
+//
+//   X (N,784) -dense1-> Z1 (N,128) -relu1-> H (N,128) -dense2-> Z2 (N,10) -softmax+CE-> L
+//   dZ2 = (P - Y)/N -> dW2 = H^T dZ2, db2, dH = dZ2 W2^T -> dZ1 = dH*[Z1>0] -> dW1 = X^T dZ1, db1
+//
+// Gradients: each layer's backward ADDS its parameter gradients (+=), so the
+// model must zero them first. zero_grad() is the one place that does it; the
+// training step calls it before every backward pass. (Running backward twice
+// without zeroing doubles the gradients: tutorials/05-output-layer.)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chainrule/layers/layer.hpp"
+
+namespace chainrule {
+
+template <typename T>
+class Sequential {
+ public:
+  Sequential() = default;
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential&&) noexcept = default;
+
+  Layer<T>& add(std::unique_ptr<Layer<T>> layer);
+
+  // Runs every layer; returns the last layer's output (the logits Z, (N, C)).
+  // The model keeps every activation until the next forward, for backward.
+  const Tensor<T>& forward(const Tensor<T>& X, bool training);
+
+  // dOut (N, C) = dL/dZ from the loss. Accumulates every parameter gradient.
+  // With need_input_grad, also computes dL/dX (input_grad()); otherwise the first
+  // layer skips it (nothing upstream of the data needs it).
+  void backward(const Tensor<T>& dOut, bool need_input_grad = false);
+
+  void zero_grad();
+
+  std::vector<Param<T>> params();
+  std::vector<Buffer<T>> buffers();
+  std::size_t parameter_count();
+
+  std::size_t size() const { return layers_.size(); }
+  Layer<T>& layer(std::size_t i) { return *layers_[i]; }
+  const Layer<T>& layer(std::size_t i) const { return *layers_[i]; }
+  Layer<T>* find(const std::string& name);
+
+  const Tensor<T>& output(std::size_t i) const { return outputs_[i]; }  // layer i's last output
+  const Tensor<T>& output_grad(std::size_t i) const;                     // dL/d(output of layer i)
+  const Tensor<T>& input_grad() const { return input_grad_; }           // dL/dX (N, D)
+
+  void kink_pattern(std::vector<std::uint8_t>& bits) const;
+
+ private:
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<Tensor<T>> outputs_;  // outputs_[i] = layer i's output
+  std::vector<Tensor<T>> grads_;    // grads_[i] = dL/d(input of layer i + 1) = dL/d(outputs_[i]), i < last
+  Tensor<T> input_grad_;
+  const Tensor<T>* last_dout_ = nullptr;
+};
+
+// The multilayer perceptrons of the MNIST tutorials:
+//   D -> [dense_k -> (batchnorm_k) -> relu_k -> (dropout_k)] for each hidden size -> dense_out
+// Layer names: dense1, batchnorm1, relu1, dropout1, dense2, ...
+struct MlpSpec {
+  int inputs = 784;
+  std::vector<int> hidden = {128};
+  int classes = 10;
+  double dropout = 0.0;    // drop rate after each hidden ReLU; 0 = no dropout layer
+  bool batchnorm = false;  // BatchNorm1d between each hidden dense and its ReLU
+  std::string init = "auto";  // "auto" (He before ReLU, Glorot for the output), "he", "glorot"
+  std::uint64_t seed = 42;
+
+  std::string architecture() const;  // e.g. "784-128-10", "784-512-256-10+dropout0.2+batchnorm"
+};
+
+template <typename T>
+Sequential<T> make_mlp(const MlpSpec& spec);
+
+// Copies every parameter and buffer from one model to another of the same architecture
+// (e.g. a trained float model into a double model for a gradient check).
+template <typename From, typename To>
+void copy_state(Sequential<From>& from, Sequential<To>& to);
+
+}  // namespace chainrule
