@@ -1,0 +1,82 @@
+#include "chainrule/data/dataset.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace chainrule::data {
+
+void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
+                Tensor<float>& X, std::vector<int>& labels, bool normalise) {
+  if (begin > end || end > indices.size())
+    throw std::out_of_range("make_batch: range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                            ") does not fit " + std::to_string(indices.size()) + " indices");
+  const int N = static_cast<int>(end - begin);
+  const int D = set.rows * set.cols;
+  X.resize(N, D);  // keeps the allocation when it is big enough
+  labels.resize(static_cast<std::size_t>(N));
+  for (int i = 0; i < N; ++i) {
+    const int s = indices[begin + static_cast<std::size_t>(i)];
+    if (s < 0 || s >= set.count)
+      throw std::out_of_range("make_batch: sample index " + std::to_string(s) + " is outside 0.." +
+                              std::to_string(set.count - 1));
+    const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(s) * static_cast<std::size_t>(D);
+    float* x = X.row(i);  // (D)
+    for (int j = 0; j < D; ++j) x[j] = normalise ? static_cast<float>(pixels[j]) / 255.0f : pixels[j];
+    labels[static_cast<std::size_t>(i)] = set.labels[static_cast<std::size_t>(s)];
+  }
+}
+
+Tensor<float> one_hot(const std::vector<int>& labels, int classes) {
+  Tensor<float> Y(static_cast<int>(labels.size()), classes);  // (N, C), zeros
+  for (int i = 0; i < Y.rows; ++i) {
+    const int c = labels[static_cast<std::size_t>(i)];
+    if (c < 0 || c >= classes)
+      throw std::invalid_argument("one_hot: label " + std::to_string(c) + " at index " + std::to_string(i) +
+                                  " is outside 0.." + std::to_string(classes - 1));
+    Y(i, c) = 1.0f;
+  }
+  return Y;
+}
+
+std::vector<int> all_indices(int count) {
+  std::vector<int> indices(static_cast<std::size_t>(std::max(count, 0)));
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int>(i);
+  return indices;
+}
+
+Split split_holdout(int count, double fraction, std::uint64_t seed) {
+  if (!(fraction >= 0.0 && fraction < 1.0))
+    throw std::invalid_argument("split_holdout: fraction " + std::to_string(fraction) +
+                                " must be in [0, 1), e.g. 0.1 to hold out 10% of the training set");
+  if (count < 0) throw std::invalid_argument("split_holdout: negative count " + std::to_string(count));
+  const auto val_count = static_cast<std::size_t>(std::llround(count * fraction));
+  if (count > 0 && val_count >= static_cast<std::size_t>(count))
+    throw std::invalid_argument("split_holdout: fraction " + std::to_string(fraction) + " of " +
+                                std::to_string(count) + " samples leaves none for training");
+  std::vector<int> order = all_indices(count);
+  Rng rng(seed);
+  shuffle(order, rng);
+  Split split;
+  split.val.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(val_count));
+  split.train.assign(order.begin() + static_cast<std::ptrdiff_t>(val_count), order.end());
+  std::sort(split.val.begin(), split.val.end());
+  std::sort(split.train.begin(), split.train.end());
+  return split;
+}
+
+void shuffle(std::vector<int>& indices, Rng& rng) {
+  for (std::size_t i = indices.size(); i > 1; --i) {
+    const auto j = static_cast<std::size_t>(rng.below(i));  // uniform in [0, i)
+    std::swap(indices[i - 1], indices[j]);
+  }
+}
+
+std::size_t num_batches(std::size_t n, std::size_t batch) {
+  if (batch == 0) throw std::invalid_argument("num_batches: batch size must be > 0");
+  return (n + batch - 1) / batch;
+}
+
+}  // namespace chainrule::data
