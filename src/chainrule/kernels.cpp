@@ -1,7 +1,17 @@
 #include "chainrule/kernels.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <vector>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #ifdef CHAINRULE_HAVE_OPENMP
 #include <omp.h>
@@ -52,15 +62,213 @@ template void ref_gemm_tn<double>(int, int, int, const double*, const double*, d
 template void ref_gemm_nt<double>(int, int, int, const double*, const double*, double*, bool);
 
 // ---- Fast float path ----------------------------------------------------------
-// (Placeholder until the blocked SIMD kernels land: the reference loops.)
+// How it works (docs/performance.md walks through each step with measurements):
+//   1. C is cut into micro-tiles of kMR rows x kNR columns. A micro-kernel keeps one
+//      tile in registers and runs the k loop: per k it loads kNR values of B and
+//      multiplies them by kMR broadcast values of A (kMR * kNR / 16 vector FMAs).
+//   2. K is cut into blocks of at most kKC. For each block, a kNR-column panel of B is
+//      copied ("packed") into a small contiguous buffer that stays in the L1 cache
+//      while every row tile of A streams past it; edge panels are padded with zeros.
+//   3. A is read where it lies: for nn each tile reads kMR rows of A, for tn (A stored
+//      transposed) the kMR values for one k are already next to each other.
+//   4. With OpenMP, C is split into one rectangle of whole tiles per thread.
+// Every entry of C is computed the same way wherever its tile lies: start from 0 (or
+// from C when accumulating, or from the previous K block), then one fused multiply-add
+// per k in increasing k. So the result is bit-identical for any thread count.
+namespace {
+
+constexpr int kMR = 8;                 // rows of A per micro-tile
+constexpr int kNR = 32;                // columns of B per micro-tile (two 16-float vectors)
+constexpr int kKC = 256;               // longest K block: a packed panel is kKC * kNR floats (32 KiB)
+constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
+
+enum class Form { NN, TN, NT };
+
+// A(i, k) of the product: row-major (M, K) for nn and nt, stored (K, M) for tn.
+template <bool kATrans>
+inline float a_at(const float* a, std::ptrdiff_t lda, int i, int k) {
+  return kATrans ? a[k * lda + i] : a[i * lda + k];
+}
+
+// Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of kNR floats, zero-padded.
+void pack_b(Form form, const float* B, int N, int K, int k0, int kc, int j0, int nc, float* bp) {
+  if (form == Form::NT) {  // B stored (N, K): walk each stored row (one column of the panel)
+    for (int k = 0; k < kc; ++k)
+      for (int j = nc; j < kNR; ++j) bp[k * kNR + j] = 0.0f;
+    for (int j = 0; j < nc; ++j) {
+      const float* src = B + (std::size_t)(j0 + j) * K + k0;
+      for (int k = 0; k < kc; ++k) bp[k * kNR + j] = src[k];
+    }
+    return;
+  }
+  for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
+    const float* src = B + (std::size_t)(k0 + k) * N + j0;
+    float* dst = bp + k * kNR;
+    for (int j = 0; j < nc; ++j) dst[j] = src[j];
+    for (int j = nc; j < kNR; ++j) dst[j] = 0.0f;
+  }
+}
+
+#ifdef __AVX512F__
+// C tile (R x nc, nc <= kNR) (+)= A tile (R x kc) * packed B panel (kc x kNR); AVX-512.
+template <int R, bool kATrans>
+void micro_kernel(int kc, const float* a, std::ptrdiff_t lda, const float* bp, float* c, std::ptrdiff_t ldc, int nc,
+                  bool load_c) {
+  const __mmask16 m0 = nc >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nc) - 1u);
+  const __mmask16 m1 = nc >= 32 ? __mmask16(0xFFFF) : nc > 16 ? __mmask16((1u << (nc - 16)) - 1u) : __mmask16(0);
+  __m512 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = load_c ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
+    acc1[r] = load_c ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
+  }
+  for (int k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_load_ps(bp + k * kNR);
+    const __m512 b1 = _mm512_load_ps(bp + k * kNR + 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a_at<kATrans>(a, lda, r, k));
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm512_mask_storeu_ps(c + r * ldc, m0, acc0[r]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc1[r]);
+  }
+}
+#else
+// Portable micro-kernel: the same tile, written as plain loops the compiler vectorises.
+template <int R, bool kATrans>
+void micro_kernel(int kc, const float* a, std::ptrdiff_t lda, const float* bp, float* c, std::ptrdiff_t ldc, int nc,
+                  bool load_c) {
+  float acc[R][kNR];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < kNR; ++j) acc[r][j] = (load_c && j < nc) ? c[r * ldc + j] : 0.0f;
+  for (int k = 0; k < kc; ++k) {
+    const float* b = bp + k * kNR;
+    for (int r = 0; r < R; ++r) {
+      const float av = a_at<kATrans>(a, lda, r, k);
+      for (int j = 0; j < kNR; ++j) acc[r][j] += av * b[j];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < nc; ++j) c[r * ldc + j] = acc[r][j];
+}
+#endif
+
+template <bool kATrans>
+void micro_tile(int rows, int kc, const float* a, std::ptrdiff_t lda, const float* bp, float* c, std::ptrdiff_t ldc,
+                int nc, bool load_c) {
+  switch (rows) {
+    case 8: return micro_kernel<8, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 7: return micro_kernel<7, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 6: return micro_kernel<6, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 5: return micro_kernel<5, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 4: return micro_kernel<4, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 3: return micro_kernel<3, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 2: return micro_kernel<2, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    default: return micro_kernel<1, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+  }
+}
+static_assert(kMR == 8, "micro_tile dispatches rows 1..8");
+
+// The packing buffer: one per thread, allocated on first use, 64-byte aligned.
+float* pack_buffer() {
+  thread_local std::vector<float> storage;
+  if (storage.empty()) storage.resize(kKC * kNR + 16);
+  auto p = reinterpret_cast<std::uintptr_t>(storage.data());
+  return storage.data() + ((64 - p % 64) % 64) / sizeof(float);
+}
+
+// One thread's share: rows [i0, i1) and columns [j0, j1) of C.
+void gemm_block(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate, int i0,
+                int i1, int j0, int j1) {
+  if (i0 >= i1 || j0 >= j1) return;
+  float* bp = pack_buffer();
+  const int kblocks = (K + kKC - 1) / kKC;
+  const int kc_even = (K + kblocks - 1) / kblocks;  // equal blocks; depends on K only
+  const bool a_trans = form == Form::TN;
+  const std::ptrdiff_t lda = a_trans ? M : K;
+  for (int k0 = 0; k0 < K; k0 += kc_even) {
+    const int kc = std::min(kc_even, K - k0);
+    const bool load_c = accumulate || k0 > 0;
+    for (int j = j0; j < j1; j += kNR) {
+      const int nc = std::min(kNR, j1 - j);
+      pack_b(form, B, N, K, k0, kc, j, nc, bp);
+      for (int i = i0; i < i1; i += kMR) {
+        const int rows = std::min(kMR, i1 - i);
+        float* c = C + (std::size_t)i * N + j;
+        if (a_trans)
+          micro_tile<true>(rows, kc, A + (std::size_t)k0 * M + i, lda, bp, c, N, nc, load_c);
+        else
+          micro_tile<false>(rows, kc, A + (std::size_t)i * K + k0, lda, bp, c, N, nc, load_c);
+      }
+    }
+  }
+}
+
+// Splits C's tiles into a tm x tn grid of rectangles, one per thread, choosing the grid
+// that balances the work and copies the least (B panels are packed by every thread
+// that needs them, A rows are read by every thread that needs them).
+void choose_grid(int M, int N, int K, int threads, int& tm, int& tn) {
+  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + kNR - 1) / kNR;
+  double best = -1;
+  tm = tn = 1;
+  for (int gm = 1; gm <= threads; ++gm) {
+    if (threads % gm) continue;
+    const int gn = threads / gm;
+    if (gm > tiles_m || gn > tiles_n) continue;
+    const double rows = double((tiles_m + gm - 1) / gm) * kMR, cols = double((tiles_n + gn - 1) / gn) * kNR;
+    const double cost = rows * cols * K / 8.0 + double(K) * (2.0 * cols + rows);
+    if (best < 0 || cost < best) {
+      best = cost;
+      tm = gm;
+      tn = gn;
+    }
+  }
+}
+
+void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) std::fill(C, C + (std::size_t)M * N, 0.0f);
+    return;
+  }
+  int threads = num_threads();
+  if (double(M) * N * K < kThreadMinFma) threads = 1;
+  int tm = 1, tn = 1;
+  if (threads > 1) choose_grid(M, N, K, threads, tm, tn);
+  const int used = tm * tn;
+  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + kNR - 1) / kNR;
+  const int per_m = (tiles_m + tm - 1) / tm, per_n = (tiles_n + tn - 1) / tn;
+  auto run = [&](int t) {
+    const int pm = t / tn, pn = t % tn;
+    const int i0 = std::min(M, pm * per_m * kMR), i1 = std::min(M, (pm + 1) * per_m * kMR);
+    const int j0 = std::min(N, pn * per_n * kNR), j1 = std::min(N, (pn + 1) * per_n * kNR);
+    gemm_block(form, M, N, K, A, B, C, accumulate, i0, i1, j0, j1);
+  };
+#ifdef CHAINRULE_HAVE_OPENMP
+  if (used > 1) {
+#pragma omp parallel num_threads(used)
+    {  // OpenMP may grant fewer threads than asked: then a thread takes several shares
+      for (int t = omp_get_thread_num(); t < used; t += omp_get_num_threads()) run(t);
+    }
+    return;
+  }
+#endif
+  (void)used;
+  run(0);
+}
+
+}  // namespace
+
 void fast_gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  ref_gemm_nn(M, N, K, A, B, C, accumulate);
+  fast_gemm(Form::NN, M, N, K, A, B, C, accumulate);
 }
 void fast_gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  ref_gemm_tn(M, N, K, A, B, C, accumulate);
+  fast_gemm(Form::TN, M, N, K, A, B, C, accumulate);
 }
 void fast_gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  ref_gemm_nt(M, N, K, A, B, C, accumulate);
+  fast_gemm(Form::NT, M, N, K, A, B, C, accumulate);
 }
 
 // ---- Path and threads ----------------------------------------------------------
@@ -100,6 +308,42 @@ int num_threads() {
 #endif
 }
 
+// ---- The optional OpenBLAS path (built with -DCHAINRULE_BLAS=OpenBLAS) ------------
+#ifdef CHAINRULE_HAVE_OPENBLAS
+// Declared here rather than through <cblas.h>, whose location differs between systems.
+extern "C" {
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc);
+void openblas_set_num_threads(int threads);
+}
+#endif
+
+namespace {
+// C = A B (nn), A^T B (tn) or A B^T (nt) in float, on the selected path.
+void float_gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
+#ifdef CHAINRULE_HAVE_OPENBLAS
+  if (g_path == KernelPath::OpenBLAS) {
+    static thread_local int blas_threads = 0;
+    if (blas_threads != num_threads()) {
+      blas_threads = num_threads();
+      openblas_set_num_threads(blas_threads);
+    }
+    constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;  // the CBLAS enum values
+    const int lda = form == Form::TN ? M : K, ldb = form == Form::NT ? K : N;
+    cblas_sgemm(kRowMajor, form == Form::TN ? kTrans : kNoTrans, form == Form::NT ? kTrans : kNoTrans, M, N, K, 1.0f,
+                A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, N);
+    return;
+  }
+#endif
+  if (g_path == KernelPath::Reference) {
+    if (form == Form::NN) return ref_gemm_nn(M, N, K, A, B, C, accumulate);
+    if (form == Form::TN) return ref_gemm_tn(M, N, K, A, B, C, accumulate);
+    return ref_gemm_nt(M, N, K, A, B, C, accumulate);
+  }
+  fast_gemm(form, M, N, K, A, B, C, accumulate);
+}
+}  // namespace
+
 // ---- Tensor-level products -----------------------------------------------------
 namespace {
 template <typename T>
@@ -116,10 +360,10 @@ void matmul(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumulat
   if (A.cols != B.rows)
     throw ShapeError("matmul A B: A is " + A.shape() + " and B is " + B.shape() + "; A's columns must equal B's rows");
   prepare_output("matmul A B", C, A.rows, B.cols, accumulate);
-  if constexpr (std::is_same_v<T, float>) {
-    if (g_path != KernelPath::Reference) return fast_gemm_nn(A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
-  }
-  ref_gemm_nn(A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  if constexpr (std::is_same_v<T, float>)
+    float_gemm(Form::NN, A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  else
+    ref_gemm_nn(A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
 }
 
 template <typename T>
@@ -127,10 +371,10 @@ void matmul_tn(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumu
   if (A.rows != B.rows)
     throw ShapeError("matmul A^T B: A is " + A.shape() + " and B is " + B.shape() + "; A and B must have the same number of rows");
   prepare_output("matmul A^T B", C, A.cols, B.cols, accumulate);
-  if constexpr (std::is_same_v<T, float>) {
-    if (g_path != KernelPath::Reference) return fast_gemm_tn(A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
-  }
-  ref_gemm_tn(A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  if constexpr (std::is_same_v<T, float>)
+    float_gemm(Form::TN, A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  else
+    ref_gemm_tn(A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
 }
 
 template <typename T>
@@ -138,10 +382,10 @@ void matmul_nt(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumu
   if (A.cols != B.cols)
     throw ShapeError("matmul A B^T: A is " + A.shape() + " and B is " + B.shape() + "; A and B must have the same number of columns");
   prepare_output("matmul A B^T", C, A.rows, B.rows, accumulate);
-  if constexpr (std::is_same_v<T, float>) {
-    if (g_path != KernelPath::Reference) return fast_gemm_nt(A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
-  }
-  ref_gemm_nt(A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  if constexpr (std::is_same_v<T, float>)
+    float_gemm(Form::NT, A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  else
+    ref_gemm_nt(A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
 }
 
 template void matmul<float>(const Tensor<float>&, const Tensor<float>&, Tensor<float>&, bool);

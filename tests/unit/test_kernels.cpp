@@ -1,0 +1,254 @@
+// Tests for src/chainrule/kernels.cpp: the fast float products against the reference loops.
+//
+// Tolerance. The fast and the reference kernels add the same K products in different
+// groupings (the fast one uses fused multiply-adds), so they round differently. Each
+// float sum of K terms is within gamma = (K + 1) * u * S of the exact value, where
+// u = 2^-24 and S = |C0| + sum_k |a_ik * b_kj| (C0 is the old C when accumulating).
+// So we require |fast - ref| <= 2 * (K + 1) * u * S per entry: a proven bound that
+// cannot fail by bad luck, yet catches any wrong or missing term (those are of size S/K).
+#include "chainrule/kernels.hpp"
+#include "chainrule/rng.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+using namespace chainrule;
+
+namespace {
+
+enum class Form { NN, TN, NT };
+
+const char* form_name(Form f) { return f == Form::NN ? "nn" : f == Form::TN ? "tn" : "nt"; }
+
+std::vector<float> random_floats(std::size_t count, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(count);
+  for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
+  return v;
+}
+
+// A(i, k) and B(k, j) of the product, whichever way the operands are stored.
+float a_at(Form f, const std::vector<float>& A, int M, int K, int i, int k) {
+  return f == Form::TN ? A[(std::size_t)k * M + i] : A[(std::size_t)i * K + k];
+}
+float b_at(Form f, const std::vector<float>& B, int N, int K, int k, int j) {
+  return f == Form::NT ? B[(std::size_t)j * K + k] : B[(std::size_t)k * N + j];
+}
+
+void run_fast(Form f, int M, int N, int K, const float* A, const float* B, float* C, bool acc) {
+  if (f == Form::NN) fast_gemm_nn(M, N, K, A, B, C, acc);
+  if (f == Form::TN) fast_gemm_tn(M, N, K, A, B, C, acc);
+  if (f == Form::NT) fast_gemm_nt(M, N, K, A, B, C, acc);
+}
+void run_ref(Form f, int M, int N, int K, const float* A, const float* B, float* C, bool acc) {
+  if (f == Form::NN) ref_gemm_nn(M, N, K, A, B, C, acc);
+  if (f == Form::TN) ref_gemm_tn(M, N, K, A, B, C, acc);
+  if (f == Form::NT) ref_gemm_nt(M, N, K, A, B, C, acc);
+}
+
+// Runs fast and reference on one random problem; returns the number of entries outside
+// the tolerance (reporting the first one) and checks the result is not trivially zero.
+int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::uint64_t seed) {
+  const auto A = random_floats((std::size_t)M * K, seed), B = random_floats((std::size_t)K * N, seed + 1);
+  const auto C0 = random_floats((std::size_t)M * N, seed + 2);
+  std::vector<float> fast = C0, ref = C0;
+  run_fast(f, M, N, K, A.data(), B.data(), fast.data(), accumulate);
+  run_ref(f, M, N, K, A.data(), B.data(), ref.data(), accumulate);
+  const double u = std::ldexp(1.0, -24);
+  int bad = 0;
+  double largest = 0;
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double S = accumulate ? std::fabs(C0[(std::size_t)i * N + j]) : 0.0;
+      for (int k = 0; k < K; ++k) S += std::fabs((double)a_at(f, A, M, K, i, k) * b_at(f, B, N, K, k, j));
+      const double tol = 2.0 * (K + 1) * u * S;
+      const double diff = std::fabs((double)fast[(std::size_t)i * N + j] - ref[(std::size_t)i * N + j]);
+      largest = std::max(largest, std::fabs((double)fast[(std::size_t)i * N + j]));
+      if (!(diff <= tol)) {
+        if (bad == 0)
+          MESSAGE(form_name(f) << " M=" << M << " N=" << N << " K=" << K << " acc=" << accumulate << ": C(" << i
+                               << ", " << j << ") fast " << fast[(std::size_t)i * N + j] << " ref "
+                               << ref[(std::size_t)i * N + j] << " diff " << diff << " > tol " << tol);
+        ++bad;
+      }
+    }
+  if (K > 0 || accumulate) CHECK(largest > 0.0);  // random inputs never give an all-zero C
+  return bad;
+}
+
+// Restores the thread count and kernel path a test changed.
+struct KernelSettingsGuard {
+  int threads = num_threads();
+  KernelPath path = kernel_path();
+  ~KernelSettingsGuard() {
+    set_num_threads(threads);
+    set_kernel_path(path);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fast products match the reference loops on odd shapes, overwriting and accumulating") {
+  const int small[] = {1, 2, 7, 15, 16, 17, 31, 33};
+  const int depths[] = {1, 7, 16, 33};
+  std::uint64_t seed = 1;
+  for (Form f : {Form::NN, Form::TN, Form::NT})
+    for (bool acc : {false, true})
+      for (int M : small)
+        for (int N : small)
+          for (int K : depths) CHECK(compare_with_reference(f, M, N, K, acc, seed++) == 0);
+}
+
+TEST_CASE("fast products match the reference on larger shapes and across K blocks") {
+  struct Case {
+    int M, N, K;
+  };
+  // Tile edges (rows of 8, columns of 32) and K blocks of at most 256 all land mid-way.
+  const Case cases[] = {{64, 64, 64},  {127, 129, 31},  {129, 127, 255}, {33, 17, 256},
+                        {17, 33, 257}, {9, 65, 513},    {128, 10, 784},  {2, 129, 784},
+                        {784, 33, 7},  {127, 128, 129}, {31, 784, 15}};
+  std::uint64_t seed = 1000;
+  for (Form f : {Form::NN, Form::TN, Form::NT})
+    for (bool acc : {false, true})
+      for (const Case& c : cases) CHECK(compare_with_reference(f, c.M, c.N, c.K, acc, seed++) == 0);
+}
+
+TEST_CASE("fast products match the reference at the network's shapes (batch 128 and 32)") {
+  for (int n : {128, 32}) {
+    CHECK(compare_with_reference(Form::NN, n, 128, 784, false, 1) == 0);  // Z1 = X W1
+    CHECK(compare_with_reference(Form::TN, 784, 128, n, true, 2) == 0);   // dW1 += X^T dZ1
+    CHECK(compare_with_reference(Form::NN, n, 10, 128, false, 3) == 0);   // Z2 = H W2
+    CHECK(compare_with_reference(Form::TN, 128, 10, n, true, 4) == 0);    // dW2 += H^T dZ2
+    CHECK(compare_with_reference(Form::NT, n, 128, 10, false, 5) == 0);   // dH = dZ2 W2^T
+  }
+}
+
+TEST_CASE("fast products are bit-identical across repeated calls and thread counts") {
+  KernelSettingsGuard guard;
+  struct Case {
+    Form f;
+    int M, N, K;
+  };
+  // Big enough to be split between threads (the small ones run on one thread).
+  const Case cases[] = {{Form::NN, 128, 128, 784}, {Form::TN, 784, 128, 128}, {Form::NT, 129, 127, 100},
+                        {Form::NN, 1000, 10, 128}};
+  for (const Case& c : cases) {
+    const auto A = random_floats((std::size_t)c.M * c.K, 7), B = random_floats((std::size_t)c.K * c.N, 8);
+    std::vector<float> first((std::size_t)c.M * c.N);
+    set_num_threads(1);
+    run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), first.data(), false);
+    for (int threads : {1, 2, 3, 1, 2}) {
+      set_num_threads(threads);
+      std::vector<float> again((std::size_t)c.M * c.N, -1.0f);
+      run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), again.data(), false);
+      INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " threads=" << threads);
+      CHECK(again == first);
+    }
+  }
+}
+
+TEST_CASE("fast products with empty dimensions") {
+  std::vector<float> A(12, 1.0f), B(12, 1.0f), C(9, 5.0f);
+  fast_gemm_nn(3, 3, 0, A.data(), B.data(), C.data(), true);  // K = 0, accumulating: C unchanged
+  CHECK(C == std::vector<float>(9, 5.0f));
+  fast_gemm_tn(3, 3, 0, A.data(), B.data(), C.data(), false);  // K = 0, overwriting: C = 0
+  CHECK(C == std::vector<float>(9, 0.0f));
+  C.assign(9, 5.0f);
+  fast_gemm_nt(0, 3, 4, A.data(), B.data(), C.data(), false);  // M = 0: nothing to write
+  fast_gemm_nn(3, 0, 4, A.data(), B.data(), C.data(), false);  // N = 0: nothing to write
+  CHECK(C == std::vector<float>(9, 5.0f));
+}
+
+TEST_CASE("fast products propagate NaN like the reference (no term is skipped)") {
+  const int M = 9, N = 33, K = 20;
+  auto A = random_floats((std::size_t)M * K, 3), B = random_floats((std::size_t)K * N, 4);
+  A[(std::size_t)4 * K + 11] = std::nanf("");  // A(4, 11): row 4 of C becomes NaN, nothing else
+  std::vector<float> C((std::size_t)M * N);
+  fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) CHECK(std::isnan(C[(std::size_t)i * N + j]) == (i == 4));
+}
+
+TEST_CASE("Tensor products check shapes and name both operands") {
+  Tensor<float> A(3, 4), B(5, 6), C;
+  auto message_of = [](auto&& call) {
+    try {
+      call();
+    } catch (const ShapeError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no ShapeError");
+  };
+  for (const std::string& msg : {message_of([&] { matmul(A, B, C); }), message_of([&] { matmul_tn(A, B, C); }),
+                                 message_of([&] { matmul_nt(A, B, C); })}) {
+    INFO(msg);
+    CHECK(msg.find("(3, 4)") != std::string::npos);
+    CHECK(msg.find("(5, 6)") != std::string::npos);
+  }
+  Tensor<float> B2(4, 6), wrong(2, 2);
+  const std::string acc_msg = message_of([&] { matmul(A, B2, wrong, true); });
+  INFO(acc_msg);
+  CHECK(acc_msg.find("(2, 2)") != std::string::npos);  // accumulating needs C to be (3, 6) already
+  CHECK(acc_msg.find("(3, 6)") != std::string::npos);
+}
+
+TEST_CASE("Tensor products: float takes the selected path, double the reference loops") {
+  KernelSettingsGuard guard;
+  Tensor<float> X(37, 50), W(50, 29);
+  X.data = random_floats(X.size(), 11);
+  W.data = random_floats(W.size(), 12);
+  Tensor<float> fast, ref;
+  set_kernel_path(KernelPath::Fast);
+  matmul(X, W, fast);
+  set_kernel_path(KernelPath::Reference);
+  matmul(X, W, ref);
+  REQUIRE(fast.same_shape(ref));
+  CHECK(fast.rows == 37);
+  CHECK(fast.cols == 29);
+  CHECK(max_abs_diff(fast, ref) <= 3e-4f);  // |a|, |b| < 1 so S <= 50: the bound 2 * 51 * u * 50 = 3e-4
+
+  Tensor<double> Xd = X.cast<double>(), Wd = W.cast<double>(), Yd;
+  set_kernel_path(KernelPath::Fast);
+  matmul(Xd, Wd, Yd);
+  std::vector<double> expect((std::size_t)37 * 29);
+  ref_gemm_nn(37, 29, 50, Xd.data.data(), Wd.data.data(), expect.data(), false);
+  CHECK(Yd.data == expect);  // double always runs the reference loop, bit for bit
+
+  CHECK(std::string(kernel_path_name(KernelPath::Fast)) == "fast");
+  CHECK(std::string(kernel_path_name(KernelPath::Reference)) == "reference");
+  CHECK(std::string(kernel_path_name(KernelPath::OpenBLAS)) == "openblas");
+}
+
+#ifdef CHAINRULE_HAVE_OPENBLAS
+TEST_CASE("the OpenBLAS path matches the reference loops") {
+  KernelSettingsGuard guard;
+  Tensor<float> X(33, 70), W(70, 17), D(33, 17);
+  X.data = random_floats(X.size(), 21);
+  W.data = random_floats(W.size(), 22);
+  D.data = random_floats(D.size(), 23);
+  Tensor<float> blas_nn, ref_nn, blas_tn, ref_tn, blas_nt, ref_nt;
+  for (KernelPath path : {KernelPath::OpenBLAS, KernelPath::Reference}) {
+    set_kernel_path(path);
+    const bool blas = path == KernelPath::OpenBLAS;
+    matmul(X, W, blas ? blas_nn : ref_nn);     // (33, 17)
+    matmul_tn(X, D, blas ? blas_tn : ref_tn);  // (70, 17)
+    matmul_nt(D, W, blas ? blas_nt : ref_nt);  // (33, 70)
+  }
+  // |a|, |b| < 1: S <= 70 (nn), 33 (tn), 17 (nt); 2 * 71 * u * 70 = 6e-4 covers all three
+  CHECK(max_abs_diff(blas_nn, ref_nn) <= 6e-4f);
+  CHECK(max_abs_diff(blas_tn, ref_tn) <= 6e-4f);
+  CHECK(max_abs_diff(blas_nt, ref_nt) <= 6e-4f);
+  CHECK(blas_tn.rows == 70);
+  CHECK(blas_nt.cols == 70);
+}
+#else
+TEST_CASE("asking for OpenBLAS without it built in is an error") {
+  KernelSettingsGuard guard;
+  CHECK_THROWS_AS(set_kernel_path(KernelPath::OpenBLAS), std::invalid_argument);
+  CHECK(kernel_path() == guard.path);
+}
+#endif

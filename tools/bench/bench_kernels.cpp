@@ -1,0 +1,118 @@
+// Micro-benchmarks of the float matrix products at the shapes of the 784-128-10 network.
+//
+//   build/release/bench_kernels --benchmark_counters_tabular=true
+//   build/release/bench_kernels --benchmark_filter='fast/nn' --benchmark_repetitions=5
+//
+// Each benchmark is named path/form/M/N/K/threads and reports GFLOP/s (2*M*N*K per call).
+// Paths: ref (the plain loops), fast (the blocked SIMD kernels), openblas (only when built
+// with -DCHAINRULE_BLAS=OpenBLAS). The numbers in docs/performance.md come from this program.
+#include "chainrule/kernels.hpp"
+#include "chainrule/rng.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace chainrule;
+
+enum class Form { NN, TN, NT };
+enum class Path { Ref, Fast, Blas };
+
+struct Shape {
+  const char* what;  // which step of training uses it
+  Form form;
+  int M, N, K;
+};
+
+// The products of one training step at batch size n, and the evaluation forward.
+std::vector<Shape> network_shapes(int n) {
+  return {
+      {"Z1 = X W1", Form::NN, n, 128, 784},    {"dW1 = X^T dZ1", Form::TN, 784, 128, n},
+      {"Z2 = H W2", Form::NN, n, 10, 128},     {"dW2 = H^T dZ2", Form::TN, 128, 10, n},
+      {"dH = dZ2 W2^T", Form::NT, n, 128, 10},
+  };
+}
+
+std::vector<float> random_floats(std::size_t count, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(count);
+  for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
+  return v;
+}
+
+void run_product(benchmark::State& state, Path path, Form form, int M, int N, int K, int threads) {
+  set_num_threads(threads);
+  // Operand sizes: nn A (M,K) B (K,N); tn A (K,M) B (K,N); nt A (M,K) B (N,K).
+  std::vector<float> A = random_floats((std::size_t)M * K, 1), B = random_floats((std::size_t)K * N, 2);
+  std::vector<float> C((std::size_t)M * N);
+  Tensor<float> tA, tB, tC;
+  if (path == Path::Blas) {
+    set_kernel_path(KernelPath::OpenBLAS);
+    tA.resize(form == Form::TN ? K : M, form == Form::TN ? M : K);
+    tB.resize(form == Form::NT ? N : K, form == Form::NT ? K : N);
+    tA.data = A;
+    tB.data = B;
+  }
+  for (auto _ : state) {
+    if (path == Path::Ref) {
+      if (form == Form::NN) ref_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
+      if (form == Form::TN) ref_gemm_tn(M, N, K, A.data(), B.data(), C.data(), false);
+      if (form == Form::NT) ref_gemm_nt(M, N, K, A.data(), B.data(), C.data(), false);
+    } else if (path == Path::Fast) {
+      if (form == Form::NN) fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
+      if (form == Form::TN) fast_gemm_tn(M, N, K, A.data(), B.data(), C.data(), false);
+      if (form == Form::NT) fast_gemm_nt(M, N, K, A.data(), B.data(), C.data(), false);
+    } else {
+      if (form == Form::NN) matmul(tA, tB, tC);
+      if (form == Form::TN) matmul_tn(tA, tB, tC);
+      if (form == Form::NT) matmul_nt(tA, tB, tC);
+    }
+    benchmark::DoNotOptimize(C.data());
+    benchmark::DoNotOptimize(tC.data.data());
+    benchmark::ClobberMemory();
+  }
+  set_kernel_path(KernelPath::Fast);
+  const double flops = 2.0 * M * N * K;
+  state.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+const char* form_name(Form f) { return f == Form::NN ? "nn" : f == Form::TN ? "tn" : "nt"; }
+
+void register_all() {
+  std::vector<Path> paths = {Path::Ref, Path::Fast};
+#ifdef CHAINRULE_HAVE_OPENBLAS
+  paths.push_back(Path::Blas);
+#endif
+  std::vector<Shape> shapes;
+  for (int n : {128, 32})
+    for (const Shape& s : network_shapes(n)) shapes.push_back(s);
+  shapes.push_back({"eval Z1 = X W1", Form::NN, 1000, 128, 784});
+  shapes.push_back({"square", Form::NN, 512, 512, 512});
+  for (Path path : paths)
+    for (const Shape& s : shapes)
+      for (int threads : {1, 2}) {
+        if (path == Path::Ref && threads > 1) continue;  // the plain loops are single-threaded
+        if (path == Path::Ref && s.M * s.N >= 512 * 512) continue;
+        std::string name = std::string(path == Path::Ref ? "ref" : path == Path::Fast ? "fast" : "openblas") + "/" +
+                           form_name(s.form) + "/" + std::to_string(s.M) + "/" + std::to_string(s.N) + "/" +
+                           std::to_string(s.K) + "/t" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+          run_product(st, path, s.form, s.M, s.N, s.K, threads);
+        })->Unit(benchmark::kMicrosecond)->UseRealTime();
+      }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
