@@ -1,6 +1,66 @@
-#include <CLI/CLI.hpp>
+// The `chainrule` command: gradcheck, train, evaluate, predict, export, inspect, doctor.
+// Run `chainrule --help` or see docs/cli.md.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <vector>
+
+#include "chainrule/bugs.hpp"
+#include "commands.hpp"
+
+namespace chainrule::cli {
+
+void add_bug_option(CLI::App& command, std::string& bug_name) {
+  std::string names;
+  for (const auto& b : all_bugs()) names += std::string(names.empty() ? "" : ", ") + b.name;
+  command.add_option("--inject-bug", bug_name,
+                     "Switch on one classic backprop bug to see how it is caught (docs/bugs.md): " + names);
+}
+
+void activate_bug(const std::string& bug_name) {
+  std::string name = bug_name;
+  if (name.empty())
+    if (const char* env = std::getenv("CHAINRULE_BUG")) name = env;
+  try {
+    set_active_bug(parse_bug(name));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--inject-bug / CHAINRULE_BUG: ") + e.what());
+  }
+}
+
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
+
+}  // namespace chainrule::cli
+
 int main(int argc, char** argv) {
-  CLI::App app{"chainrule"};
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  using namespace chainrule::cli;
+  CLI::App app{"chainrule: backpropagation from scratch, one derivative at a time"};
+  app.require_subcommand(1);
+  std::vector<Action> actions;
+  actions.push_back(add_gradcheck_command(app));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::cerr << "chainrule: " << e.what() << "\n(run 'chainrule --help' or 'chainrule COMMAND --help')\n";
+    return 2;
+  }
+  try {
+    for (auto& action : actions) {
+      const int code = action();
+      if (code >= 0) return code;
+    }
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "chainrule: " << e.what() << "\n";
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "chainrule: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "chainrule: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -1,0 +1,34 @@
+// The subcommands of the `chainrule` program. Each lives in its own cmd_*.cpp file
+// and registers itself on the CLI11 app; main.cpp runs the one the user chose.
+//
+// Exit codes (docs/cli.md): 0 success; 1 a check failed or training stopped on a
+// non-finite loss; 2 a bad option, value or data file (one line on stderr says which).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace chainrule::cli {
+
+// Thrown for a bad option value or bad input; main prints the message and exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a registered command runs once parsing succeeded; returns the exit code.
+using Action = std::function<int()>;
+
+Action add_gradcheck_command(CLI::App& app);
+
+// Adds --inject-bug NAME to a command (CHAINRULE_BUG=NAME works everywhere).
+void add_bug_option(CLI::App& command, std::string& bug_name);
+// Switches on the named bug (or the one in CHAINRULE_BUG); throws UsageError on an unknown name.
+void activate_bug(const std::string& bug_name);
+
+// True when standard output is a terminal (for colours and progress bars).
+bool stdout_is_terminal();
+
+}  // namespace chainrule::cli
