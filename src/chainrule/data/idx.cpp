@@ -164,8 +164,13 @@ IdxArray gunzip_idx(const std::vector<std::uint8_t>& gz, const std::string& path
   std::uint8_t head[16];
   const std::size_t got = pump(head, sizeof head, ended);
   const Header h = parse_header(head, got, path);
-  if (got - h.header_bytes > h.payload_bytes || (ended && got - h.header_bytes < h.payload_bytes))
-    size_mismatch(path, h, got - h.header_bytes);
+  const auto trailing = [&] {
+    fail(path, "the header declares sizes " + dims_string(h.dims) + " = " + std::to_string(h.payload_bytes) +
+                   " bytes of values, but the data goes on after them (trailing bytes). "
+                   "The file is damaged or not MNIST. " + kRefetch);
+  };
+  if (got - h.header_bytes > h.payload_bytes) trailing();
+  if (ended && got - h.header_bytes < h.payload_bytes) size_mismatch(path, h, got - h.header_bytes);
 
   IdxArray out{h.magic, h.dims, std::vector<std::uint8_t>(h.payload_bytes)};
   const std::size_t early = got - h.header_bytes;  // payload bytes already in head
@@ -174,10 +179,7 @@ IdxArray gunzip_idx(const std::vector<std::uint8_t>& gz, const std::string& path
     const std::size_t rest = pump(out.values.data() + early, h.payload_bytes - early, ended);
     if (early + rest < h.payload_bytes) size_mismatch(path, h, early + rest);
     std::uint8_t extra = 0;
-    if (!ended && pump(&extra, 1, ended) > 0)
-      fail(path, "the header declares sizes " + dims_string(h.dims) + " = " + std::to_string(h.payload_bytes) +
-                     " bytes of values, but the data goes on after them (trailing bytes). "
-                     "The file is damaged or not MNIST. " + kRefetch);
+    if (!ended && pump(&extra, 1, ended) > 0) trailing();
   }
   return out;
 }
