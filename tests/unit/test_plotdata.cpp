@@ -71,9 +71,9 @@ TEST_CASE("write_digits_csv writes the chosen images with index, label and 784 p
     for (int k = 0; k < io::kImagePixels; ++k)
       pixels[static_cast<std::size_t>(i * io::kImagePixels + k)] = static_cast<std::uint8_t>(10 * i);
   pixels[2 * io::kImagePixels + 28 * 1 + 2] = 255;
-  const std::vector<int> labels = {7, 2, 1};
+  const std::vector<std::uint8_t> labels = {7, 2, 1};
 
-  io::write_digits_csv(path, pixels.data(), labels, {2, 0});
+  io::write_digits_csv(path, pixels, labels, {2, 0});
 
   const auto lines = read_lines(path);
   REQUIRE(lines.size() == 3);
@@ -101,14 +101,14 @@ TEST_CASE("write_misclassified_csv adds the predicted label and misclassified_in
   const std::string path = tmp_dir("misclassified") + "/misclassified.csv";
   std::vector<std::uint8_t> pixels(4 * io::kImagePixels, 0);
   pixels[3 * io::kImagePixels + 783] = 99;
-  const std::vector<int> labels = {3, 5, 8, 9};
+  const std::vector<std::uint8_t> labels = {3, 5, 8, 9};
   const std::vector<int> predicted = {3, 6, 8, 4};
 
   const auto wrong = io::misclassified_indices(labels, predicted, 10);
   CHECK(wrong == std::vector<int>{1, 3});
   CHECK(io::misclassified_indices(labels, predicted, 1) == std::vector<int>{1});
 
-  io::write_misclassified_csv(path, pixels.data(), labels, predicted, wrong);
+  io::write_misclassified_csv(path, pixels, labels, predicted, wrong);
   const auto lines = read_lines(path);
   REQUIRE(lines.size() == 3);
   CHECK(lines[0].rfind("index,label,predicted,p0,p1,", 0) == 0);
@@ -121,14 +121,43 @@ TEST_CASE("write_misclassified_csv adds the predicted label and misclassified_in
   CHECK(row[786] == "99");
 }
 
-TEST_CASE("digit writers reject an index outside the data set or mismatched predictions") {
+TEST_CASE("digit writers reject an index outside the data set, too few pixels or mismatched predictions") {
   const std::string path = tmp_dir("digits_bad") + "/digits.csv";
   std::vector<std::uint8_t> pixels(2 * io::kImagePixels, 0);
-  const std::vector<int> labels = {1, 2};
-  CHECK_THROWS_AS(io::write_digits_csv(path, pixels.data(), labels, {2}), std::invalid_argument);
-  CHECK_THROWS_AS(io::write_digits_csv(path, pixels.data(), labels, {-1}), std::invalid_argument);
-  CHECK_THROWS_AS(io::write_misclassified_csv(path, pixels.data(), labels, {1}, {0}), std::invalid_argument);
+  const std::vector<std::uint8_t> labels = {1, 2};
+  CHECK_THROWS_AS(io::write_digits_csv(path, pixels, labels, {2}), std::invalid_argument);
+  CHECK_THROWS_AS(io::write_digits_csv(path, pixels, labels, {-1}), std::invalid_argument);
+  CHECK_THROWS_AS(io::write_misclassified_csv(path, pixels, labels, {1}, {0}), std::invalid_argument);
+  const std::vector<std::uint8_t> short_pixels(io::kImagePixels, 0);  // one image for two labels
+  CHECK_THROWS_AS(io::write_digits_csv(path, short_pixels, labels, {0}), std::invalid_argument);
   CHECK_FALSE(fs::exists(path));
+}
+
+TEST_CASE("the ImageSet writers take the first n images and the first wrong ones") {
+  const std::string dir = tmp_dir("imageset");
+  data::ImageSet set;
+  set.count = 5;
+  set.labels = {0, 1, 2, 3, 4};
+  set.pixels.assign(5 * io::kImagePixels, 0);
+  for (int i = 0; i < 5; ++i) set.pixels[static_cast<std::size_t>(i * io::kImagePixels)] = static_cast<std::uint8_t>(i + 1);
+
+  io::write_digits_csv(dir + "/digits.csv", set, 3);
+  auto lines = read_lines(dir + "/digits.csv");
+  REQUIRE(lines.size() == 4);
+  CHECK(split(lines[3])[0] == "2");
+  CHECK(split(lines[3])[2] == "3");
+
+  io::write_digits_csv(dir + "/all.csv", set, 100);  // n larger than the set: every image
+  CHECK(read_lines(dir + "/all.csv").size() == 6);
+
+  io::write_misclassified_csv(dir + "/misclassified.csv", set, {0, 7, 2, 7, 7}, 2);
+  lines = read_lines(dir + "/misclassified.csv");
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1].rfind("1,1,7,2,", 0) == 0);
+  CHECK(lines[2].rfind("3,3,7,4,", 0) == 0);
+
+  set.rows = 14;
+  CHECK_THROWS_AS(io::write_digits_csv(dir + "/bad.csv", set, 1), std::invalid_argument);
 }
 
 TEST_CASE("write_weights_csv writes W1 (784, H) row by row and reads back exactly") {

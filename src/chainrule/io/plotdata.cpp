@@ -44,20 +44,23 @@ void put_float(std::ostream& out, float value) {
 }
 
 // Checks the arguments shared by the digits and misclassified writers.
-void check_digits(const char* op, const std::uint8_t* pixels, const std::vector<int>& labels,
+void check_digits(const char* op, std::span<const std::uint8_t> pixels, std::span<const std::uint8_t> labels,
                   const std::vector<int>* predicted, const std::vector<int>& indices) {
-  if (pixels == nullptr && !labels.empty()) throw std::invalid_argument(std::string(op) + ": pixels is null");
-  if (predicted != nullptr && predicted->size() != labels.size())
-    throw std::invalid_argument(std::string(op) + ": " + std::to_string(labels.size()) + " labels but " +
+  const std::size_t count = labels.size();
+  if (pixels.size() != count * kImagePixels)
+    throw std::invalid_argument(std::string(op) + ": " + std::to_string(pixels.size()) + " pixels for " +
+                                std::to_string(count) + " labels; must be " + std::to_string(count) + " x 784");
+  if (predicted != nullptr && predicted->size() != count)
+    throw std::invalid_argument(std::string(op) + ": " + std::to_string(count) + " labels but " +
                                 std::to_string(predicted->size()) + " predictions");
   for (const int i : indices)
-    if (i < 0 || static_cast<std::size_t>(i) >= labels.size())
+    if (i < 0 || static_cast<std::size_t>(i) >= count)
       throw std::invalid_argument(std::string(op) + ": index " + std::to_string(i) + " is outside [0, " +
-                                  std::to_string(labels.size()) + ")");
+                                  std::to_string(count) + ")");
 }
 
 // One writer for digits.csv and misclassified.csv: predicted == nullptr leaves out that column.
-void write_images(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
+void write_images(const std::string& path, std::span<const std::uint8_t> pixels, std::span<const std::uint8_t> labels,
                   const std::vector<int>* predicted, const std::vector<int>& indices) {
   write_atomically(path, [&](std::ostream& out) {
     out << (predicted != nullptr ? "index,label,predicted" : "index,label");
@@ -65,13 +68,23 @@ void write_images(const std::string& path, const std::uint8_t* pixels, const std
     out << '\n';
     for (const int i : indices) {
       const auto ui = static_cast<std::size_t>(i);
-      out << i << ',' << labels[ui];
+      out << i << ',' << static_cast<int>(labels[ui]);
       if (predicted != nullptr) out << ',' << (*predicted)[ui];
-      const std::uint8_t* image = pixels + ui * kImagePixels;  // (784)
+      const std::uint8_t* image = pixels.data() + ui * kImagePixels;  // (784)
       for (int k = 0; k < kImagePixels; ++k) out << ',' << static_cast<int>(image[k]);
       out << '\n';
     }
   });
+}
+
+// Throws std::invalid_argument unless set holds 28x28 images with one label each.
+void check_image_set(const char* op, const data::ImageSet& set) {
+  if (set.rows != kImageSide || set.cols != kImageSide)
+    throw std::invalid_argument(std::string(op) + ": images are " + std::to_string(set.rows) + "x" +
+                                std::to_string(set.cols) + " but must be 28x28");
+  if (set.labels.size() != static_cast<std::size_t>(set.count))
+    throw std::invalid_argument(std::string(op) + ": " + std::to_string(set.count) + " images but " +
+                                std::to_string(set.labels.size()) + " labels");
 }
 
 }  // namespace
@@ -98,26 +111,41 @@ void write_confusion_csv(const std::string& path, const std::vector<std::vector<
   });
 }
 
-void write_digits_csv(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
-                      const std::vector<int>& indices) {
+void write_digits_csv(const std::string& path, std::span<const std::uint8_t> pixels,
+                      std::span<const std::uint8_t> labels, const std::vector<int>& indices) {
   check_digits("write_digits_csv", pixels, labels, nullptr, indices);
   write_images(path, pixels, labels, nullptr, indices);
 }
 
-void write_misclassified_csv(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
-                             const std::vector<int>& predicted, const std::vector<int>& indices) {
+void write_digits_csv(const std::string& path, const data::ImageSet& set, int n) {
+  check_image_set("write_digits_csv", set);
+  std::vector<int> first;
+  for (int i = 0; i < n && i < set.count; ++i) first.push_back(i);
+  write_digits_csv(path, set.pixels, set.labels, first);
+}
+
+void write_misclassified_csv(const std::string& path, std::span<const std::uint8_t> pixels,
+                             std::span<const std::uint8_t> labels, const std::vector<int>& predicted,
+                             const std::vector<int>& indices) {
   check_digits("write_misclassified_csv", pixels, labels, &predicted, indices);
   write_images(path, pixels, labels, &predicted, indices);
 }
 
-std::vector<int> misclassified_indices(const std::vector<int>& labels, const std::vector<int>& predicted,
+void write_misclassified_csv(const std::string& path, const data::ImageSet& set, const std::vector<int>& predicted,
+                             int max_count) {
+  check_image_set("write_misclassified_csv", set);
+  write_misclassified_csv(path, set.pixels, set.labels, predicted,
+                          misclassified_indices(set.labels, predicted, max_count));
+}
+
+std::vector<int> misclassified_indices(std::span<const std::uint8_t> labels, const std::vector<int>& predicted,
                                        int max_count) {
   if (predicted.size() != labels.size())
     throw std::invalid_argument("misclassified_indices: " + std::to_string(labels.size()) + " labels but " +
                                 std::to_string(predicted.size()) + " predictions");
   std::vector<int> wrong;
   for (std::size_t i = 0; i < labels.size() && static_cast<int>(wrong.size()) < max_count; ++i)
-    if (predicted[i] != labels[i]) wrong.push_back(static_cast<int>(i));
+    if (predicted[i] != static_cast<int>(labels[i])) wrong.push_back(static_cast<int>(i));
   return wrong;
 }
 

@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "chainrule/data/idx.hpp"
 #include "chainrule/tensor.hpp"
 
 namespace chainrule::io {
@@ -34,23 +36,29 @@ inline constexpr int kImagePixels = kImageSide * kImageSide;
 void write_confusion_csv(const std::string& path, const std::vector<std::vector<long>>& counts);
 
 // digits.csv: some images of a data set with their labels.
-//   pixels  (count, 784) row-major, 0..255, where count = labels.size()
-//   labels  (count) the true class of every image
+//   pixels  (count, 784) row-major, 0..255 (count = labels.size(); e.g. ImageSet::pixels)
+//   labels  (count) the true class of every image, 0..9 (e.g. ImageSet::labels)
 //   indices which images to write, in that order (each in [0, count))
 //
 //   index,label,p0,p1,...,p783          pixel (r, c) of the image is p<28*r + c>, 0..255
-void write_digits_csv(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
-                      const std::vector<int>& indices);
+void write_digits_csv(const std::string& path, std::span<const std::uint8_t> pixels,
+                      std::span<const std::uint8_t> labels, const std::vector<int>& indices);
+// The first n images of a split (what `chainrule export` writes: n = 20 by default, say).
+void write_digits_csv(const std::string& path, const data::ImageSet& set, int n);
 
 // misclassified.csv: like digits.csv with the model's prediction after the label.
-//   predicted  (count) the predicted class of every image (same length as labels)
+//   predicted  (count) the predicted class of every image
 //
 //   index,label,predicted,p0,p1,...,p783
-void write_misclassified_csv(const std::string& path, const std::uint8_t* pixels, const std::vector<int>& labels,
-                             const std::vector<int>& predicted, const std::vector<int>& indices);
+void write_misclassified_csv(const std::string& path, std::span<const std::uint8_t> pixels,
+                             std::span<const std::uint8_t> labels, const std::vector<int>& predicted,
+                             const std::vector<int>& indices);
+// The first max_count images of a split that the model got wrong (what `chainrule evaluate` writes).
+void write_misclassified_csv(const std::string& path, const data::ImageSet& set, const std::vector<int>& predicted,
+                             int max_count);
 
-// The first max_count indices i with predicted[i] != labels[i] (for write_misclassified_csv).
-std::vector<int> misclassified_indices(const std::vector<int>& labels, const std::vector<int>& predicted,
+// The first max_count indices i with predicted[i] != labels[i].
+std::vector<int> misclassified_indices(std::span<const std::uint8_t> labels, const std::vector<int>& predicted,
                                        int max_count);
 
 // weights1.csv: the first dense layer's weights W1 (784, H), row-major, one row per input pixel.
