@@ -10,6 +10,7 @@
 #             fmt  png (default), svg, or dumb (draws with text characters on the terminal)
 
 if (!exists("in")) { print "accuracy.gp: say which history.csv to read: gnuplot -e \"in='runs/NAME/history.csv'; out='accuracy.png'\" tools/plots/accuracy.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("accuracy.gp: cannot read '%s' (history.csv is written by: chainrule train)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "accuracy." . fmt
 

@@ -13,6 +13,7 @@
 #             fmt  png (default) or svg
 
 if (!exists("in")) { print "confusion.gp: say which confusion.csv to read: gnuplot -e \"in='runs/NAME/confusion.csv'; out='confusion.png'\" tools/plots/confusion.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("confusion.gp: cannot read '%s' (confusion.csv is written by: chainrule evaluate)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "confusion." . fmt
 

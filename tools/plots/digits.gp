@@ -11,6 +11,7 @@
 #             cols  images per row of the grid (default: 10)
 
 if (!exists("in")) { print "digits.gp: say which digits.csv to read: gnuplot -e \"in='runs/NAME/digits.csv'; out='digits.png'\" tools/plots/digits.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("digits.gp: cannot read '%s' (digits.csv is written by: chainrule export)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "digits." . fmt
 if (!exists("cols")) cols = 10

@@ -16,6 +16,7 @@
 #             fmt  png (default) or svg
 
 if (!exists("in")) { print "grad_norms.gp: say which steps.csv to read: gnuplot -e \"in='runs/NAME/steps.csv'; out='grad_norms.png'\" tools/plots/grad_norms.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("grad_norms.gp: cannot read '%s' (steps.csv is written by: chainrule train --log-grads EVERY)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "grad_norms." . fmt
 

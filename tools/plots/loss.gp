@@ -9,6 +9,7 @@
 #             fmt  png (default), svg, or dumb (draws with text characters on the terminal)
 
 if (!exists("in")) { print "loss.gp: say which history.csv to read: gnuplot -e \"in='runs/NAME/history.csv'; out='loss.png'\" tools/plots/loss.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("loss.gp: cannot read '%s' (history.csv is written by: chainrule train)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "loss." . fmt
 

@@ -9,6 +9,7 @@
 #             fmt  png (default) or svg
 
 if (!exists("in")) { print "loss_accuracy.gp: say which history.csv to read: gnuplot -e \"in='runs/NAME/history.csv'; out='loss_accuracy.png'\" tools/plots/loss_accuracy.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("loss_accuracy.gp: cannot read '%s' (history.csv is written by: chainrule train)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "loss_accuracy." . fmt
 

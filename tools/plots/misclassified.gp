@@ -12,6 +12,7 @@
 #             cols  images per row of the grid (default: 8)
 
 if (!exists("in")) { print "misclassified.gp: say which misclassified.csv to read: gnuplot -e \"in='runs/NAME/misclassified.csv'; out='misclassified.png'\" tools/plots/misclassified.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("misclassified.gp: cannot read '%s' (misclassified.csv is written by: chainrule evaluate)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "misclassified." . fmt
 if (!exists("cols")) cols = 8

@@ -13,6 +13,7 @@
 #             fmt  png (default) or svg
 
 if (!exists("in")) { print "weights.gp: say which weights1.csv to read: gnuplot -e \"in='runs/NAME/weights1.csv'; out='weights.png'\" tools/plots/weights.gp"; exit status 2 }
+if (system(sprintf("test -r '%s' && echo ok", in)) ne "ok") { print sprintf("weights.gp: cannot read '%s' (weights1.csv is written by: chainrule export)", in); exit status 2 }
 if (!exists("fmt")) fmt = "png"
 if (!exists("out")) out = "weights." . fmt
 
