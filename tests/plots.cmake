@@ -47,3 +47,9 @@ add_plot_test("plot.sh skips pictures whose file is missing" plot-partial ${_run
 add_plot_test("plot.sh names a missing run folder" plot-missing-dir ${CHAINRULE_PLOT_WORK}/plot-missing-dir)
 add_plot_test("plot.sh fails when nothing can be drawn" plot-empty-dir ${CHAINRULE_PLOT_WORK}/plot-empty-dir)
 add_plot_test("plot.sh without gnuplot gives the apt-get line" plot-no-gnuplot ${CHAINRULE_PLOT_WORK}/plot-no-gnuplot)
+
+# A run trained without a validation split (empty val_loss and val_accuracy): training curves only.
+foreach(script IN ITEMS loss accuracy loss_accuracy)
+  add_plot_test("${script}.gp draws a run without validation" render ${script}.gp
+    ${CHAINRULE_PLOT_FIXTURES}/no_val/history.csv ${CHAINRULE_PLOT_WORK}/no-val-${script})
+endforeach()

@@ -27,15 +27,16 @@ if (fmt eq "dumb") {
 set datafile separator comma
 set datafile columnheaders
 
-# Where is the validation accuracy highest?
 stats in using "epoch" nooutput
 last_epoch = int(STATS_max)
+# Where is the validation accuracy highest? A run without a validation split leaves val_accuracy
+# empty: then stats finds no number and the validation curve is left out.
+undefine STATS_*
 stats in using "val_accuracy" nooutput
-best_val = STATS_max
-best_epoch = int(STATS_index_max) + 1      # rows are counted from 0, epochs from 1
+has_val = exists("STATS_max")
+if (has_val) { best_val = STATS_max; best_epoch = int(STATS_index_max) + 1 }   # rows count from 0, epochs from 1
 
 # ---- Picture -----------------------------------------------------------------------------------
-set title "Accuracy per epoch: training vs validation"
 set xlabel "epoch"
 set ylabel "accuracy (% of samples classified correctly)"
 if (fmt ne "dumb") { set grid }
@@ -44,11 +45,12 @@ set xrange [0.5:last_epoch + 0.5]
 if (last_epoch <= 20) { set xtics 1 }
 set yrange [*:100]
 
-if (fmt ne "dumb") {
+if (fmt ne "dumb" && has_val) {
   set arrow from best_epoch, graph 0 to best_epoch, graph 1 nohead dashtype 2 linecolor "gray50"
   set label sprintf("highest val_accuracy %.2f %%\nat epoch %d", 100 * best_val, best_epoch) \
       at best_epoch, graph 0.45 offset 1,0 left textcolor "gray30" noenhanced
 }
 
-plot in using "epoch":(100 * column("accuracy"))     with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor "#1f77b4" title "training accuracy", \
-     in using "epoch":(100 * column("val_accuracy")) with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor "#ff7f0e" title "validation accuracy"
+set title "Accuracy per epoch: training vs validation" . (has_val ? "" : " (no validation split in this run)")
+plot in using "epoch":(100 * column("accuracy")) with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor "#1f77b4" title "training accuracy", \
+     for [v = 1:has_val] in using "epoch":(100 * column("val_accuracy")) with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor "#ff7f0e" title "validation accuracy"

@@ -26,15 +26,16 @@ if (fmt eq "dumb") {
 set datafile separator comma
 set datafile columnheaders
 
-# Where is the validation loss lowest? (a natural epoch to stop at)
 stats in using "epoch" nooutput
 last_epoch = int(STATS_max)
+# Where is the validation loss lowest? (a natural epoch to stop at). A run without a validation
+# split leaves val_loss empty: then stats finds no number and the validation curve is left out.
+undefine STATS_*
 stats in using "val_loss" nooutput
-best_val = STATS_min
-best_epoch = int(STATS_index_min) + 1      # rows are counted from 0, epochs from 1
+has_val = exists("STATS_min")
+if (has_val) { best_val = STATS_min; best_epoch = int(STATS_index_min) + 1 }   # rows count from 0, epochs from 1
 
 # ---- Picture -----------------------------------------------------------------------------------
-set title "Loss per epoch: training vs validation"
 set xlabel "epoch"
 set ylabel "cross-entropy loss (mean over samples)"
 if (fmt ne "dumb") { set grid }
@@ -44,11 +45,12 @@ if (last_epoch <= 20) { set xtics 1 }
 set yrange [0:*]
 
 # A dashed marker at the epoch with the lowest validation loss.
-if (fmt ne "dumb") {
+if (fmt ne "dumb" && has_val) {
   set arrow from best_epoch, graph 0 to best_epoch, graph 1 nohead dashtype 2 linecolor "gray50"
   set label sprintf("lowest val_loss %.4f\nat epoch %d", best_val, best_epoch) \
       at best_epoch, graph 0.7 offset 1,0 left textcolor "gray30" noenhanced
 }
 
-plot in using "epoch":"loss"     with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor "#1f77b4" title "training loss", \
-     in using "epoch":"val_loss" with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor "#ff7f0e" title "validation loss"
+set title "Loss per epoch: training vs validation" . (has_val ? "" : " (no validation split in this run)")
+plot in using "epoch":"loss" with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor "#1f77b4" title "training loss", \
+     for [v = 1:has_val] in using "epoch":"val_loss" with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor "#ff7f0e" title "validation loss"

@@ -23,8 +23,11 @@ set datafile separator comma
 set datafile columnheaders
 stats in using "epoch" nooutput
 last_epoch = int(STATS_max)
+# The epoch with the lowest validation loss (none when the run had no validation split).
+undefine STATS_*
 stats in using "val_loss" nooutput
-best_epoch = int(STATS_index_min) + 1      # the epoch with the lowest validation loss
+has_val = exists("STATS_min")
+if (has_val) { best_epoch = int(STATS_index_min) + 1 }
 
 # ---- Both panels share these settings ------------------------------------------------------------
 set xlabel "epoch"
@@ -32,24 +35,26 @@ set grid
 set xrange [0.5:last_epoch + 0.5]
 if (last_epoch <= 20) { set xtics 1 }
 # A dashed line at the epoch with the lowest validation loss, in both panels.
-set arrow 1 from best_epoch, graph 0 to best_epoch, graph 1 nohead dashtype 2 linecolor "gray50"
+if (has_val) { set arrow 1 from best_epoch, graph 0 to best_epoch, graph 1 nohead dashtype 2 linecolor "gray50" }
 train_style = 'with linespoints linewidth 2 pointtype 7 pointsize 0.8 linecolor "#1f77b4"'
 val_style   = 'with linespoints linewidth 2 pointtype 5 pointsize 0.8 linecolor "#ff7f0e"'
 
-set multiplot layout 1,2 title sprintf("Training history (%d epochs; dashed: lowest validation loss, epoch %d)", last_epoch, best_epoch) font ",13"
+heading = has_val ? sprintf("Training history (%d epochs; dashed: lowest validation loss, epoch %d)", last_epoch, best_epoch) \
+                  : sprintf("Training history (%d epochs; no validation split in this run)", last_epoch)
+set multiplot layout 1,2 title heading font ",13"
 
 set title "Loss"
 set ylabel "cross-entropy loss"
 set yrange [0:*]
 set key top right box opaque
 plot in using "epoch":"loss"     @train_style title "training", \
-     in using "epoch":"val_loss" @val_style   title "validation"
+     for [v = 1:has_val] in using "epoch":"val_loss" @val_style title "validation"
 
 set title "Accuracy"
 set ylabel "accuracy (%)"
 set yrange [*:100]
 set key bottom right box opaque
 plot in using "epoch":(100 * column("accuracy"))     @train_style title "training", \
-     in using "epoch":(100 * column("val_accuracy")) @val_style   title "validation"
+     for [v = 1:has_val] in using "epoch":(100 * column("val_accuracy")) @val_style title "validation"
 
 unset multiplot
