@@ -107,7 +107,7 @@ TEST_CASE("split_holdout with fraction 0 keeps every sample for training") {
   CHECK(s.train == all_indices(10));
 }
 
-TEST_CASE("split_holdout refuses fractions outside [0, 1) with a clear message") {
+TEST_CASE("split_holdout refuses a fraction outside 0 <= f < 1 with a clear message") {
   CHECK_THROWS_WITH_AS(split_holdout(10, 1.0, 1), doctest::Contains("fraction 1.000000 must be in [0, 1)"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(split_holdout(10, -0.1, 1), doctest::Contains("must be in [0, 1)"), std::invalid_argument);
