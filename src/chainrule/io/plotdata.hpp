@@ -43,7 +43,7 @@ void write_confusion_csv(const std::string& path, const std::vector<std::vector<
 //   index,label,p0,p1,...,p783          pixel (r, c) of the image is p<28*r + c>, 0..255
 void write_digits_csv(const std::string& path, std::span<const std::uint8_t> pixels,
                       std::span<const std::uint8_t> labels, const std::vector<int>& indices);
-// The first n images of a split (what `chainrule export` writes: n = 20 by default, say).
+// The first n images of a split (what `chainrule export` writes into digits.csv).
 void write_digits_csv(const std::string& path, const data::ImageSet& set, int n);
 
 // misclassified.csv: like digits.csv with the model's prediction after the label.
