@@ -54,7 +54,7 @@ std::size_t largest_allocation_until_error(F f) {
 
 }  // namespace
 
-TEST_CASE("a header declaring more than 1 GiB is refused without allocating the payload") {
+TEST_CASE("idx: a header declaring more than 1 GiB is refused without allocating the payload") {
   for (const auto& dims : std::vector<std::vector<std::uint32_t>>{
            {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, {1025, 1024, 1024}, {60000, 60000, 60000}}) {
     const std::vector<std::uint8_t> bytes = header(kImageMagic, dims);
@@ -63,7 +63,7 @@ TEST_CASE("a header declaring more than 1 GiB is refused without allocating the 
   }
 }
 
-TEST_CASE("a .gz file whose header declares more than 1 GiB is refused without allocating the payload") {
+TEST_CASE("idx: a .gz file whose header declares more than 1 GiB is refused without allocating the payload") {
   const std::filesystem::path dir = std::filesystem::path(CHAINRULE_TEST_TMP) / "idx-alloc";
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "huge-idx3-ubyte.gz").string();
@@ -76,7 +76,7 @@ TEST_CASE("a .gz file whose header declares more than 1 GiB is refused without a
   CHECK(largest < 4096);  // the compressed file and the messages, nothing the size of the payload
 }
 
-TEST_CASE("the allocation counter sees a real payload allocation") {
+TEST_CASE("idx: the allocation counter sees a real payload allocation") {
   // Guards the two tests above: the counter must notice a large allocation.
   const std::vector<std::uint8_t> bytes = [] {
     std::vector<std::uint8_t> b = header(kLabelMagic, {100000});

@@ -32,7 +32,7 @@ std::vector<int> first_labels(const ImageSet& set, std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("real MNIST has 60000 train and 10000 test images of 28x28") {
+TEST_CASE("mnist: real MNIST has 60000 train and 10000 test images of 28x28") {
   CHECK(mnist().train.count == 60000);
   CHECK(mnist().test.count == 10000);
   CHECK(mnist().train.pixels.size() == 60000u * 784u);
@@ -42,12 +42,12 @@ TEST_CASE("real MNIST has 60000 train and 10000 test images of 28x28") {
   CHECK(mnist().train.cols == 28);
 }
 
-TEST_CASE("real MNIST's first ten labels are the well-known ones") {
+TEST_CASE("mnist: real MNIST's first ten labels are the well-known ones") {
   CHECK(first_labels(mnist().train, 10) == std::vector<int>{5, 0, 4, 1, 9, 2, 1, 3, 1, 4});
   CHECK(first_labels(mnist().test, 10) == std::vector<int>{7, 2, 1, 0, 4, 1, 4, 9, 5, 9});
 }
 
-TEST_CASE("real MNIST pixels have the usual mean 0.1307 after dividing by 255") {
+TEST_CASE("mnist: real MNIST pixels have the usual mean 0.1307 after dividing by 255") {
   Tensor<float> X;
   std::vector<int> y;
   const std::vector<int> all = all_indices(mnist().train.count);
@@ -61,7 +61,7 @@ TEST_CASE("real MNIST pixels have the usual mean 0.1307 after dividing by 255") 
   CHECK(per_class[5] == 5421);  // the rarest
 }
 
-TEST_CASE("a .gz copy of a real MNIST file loads the same bytes") {
+TEST_CASE("mnist: a .gz copy of a real MNIST file loads the same bytes") {
   const std::filesystem::path dir = std::filesystem::path(CHAINRULE_TEST_TMP) / "mnist-e2e";
   std::filesystem::create_directories(dir);
   const std::string raw = find_idx_file(kDir, "t10k-images", "idx3");
@@ -82,7 +82,7 @@ TEST_CASE("a .gz copy of a real MNIST file loads the same bytes") {
   CHECK(gz.values == expected.values);
 }
 
-TEST_CASE("SHA256SUMS written by fetch_mnist.sh lists the four files") {
+TEST_CASE("mnist: SHA256SUMS written by fetch_mnist.sh lists the four files") {
   const std::vector<std::string> lines = read_checksums(kDir);
   if (lines.empty()) {
     MESSAGE("no SHA256SUMS in " << kDir << " (files placed by hand?); run tools/fetch_mnist.sh to write it");

@@ -36,12 +36,12 @@ bool is_permutation_of_range(std::vector<int> v, int n) {
 
 }  // namespace
 
-TEST_CASE("all_indices lists 0..count-1 in order") {
+TEST_CASE("dataset: all_indices lists 0..count-1 in order") {
   CHECK(all_indices(4) == std::vector<int>{0, 1, 2, 3});
   CHECK(all_indices(0).empty());
 }
 
-TEST_CASE("shuffle is a permutation and the same seed gives the same order") {
+TEST_CASE("dataset: shuffle is a permutation and the same seed gives the same order") {
   std::vector<int> a = all_indices(1000), b = all_indices(1000), c = all_indices(1000);
   Rng ra(7), rb(7), rc(8);
   shuffle(a, ra);
@@ -59,7 +59,7 @@ TEST_CASE("shuffle is a permutation and the same seed gives the same order") {
   CHECK(is_permutation_of_range(next, 1000));
 }
 
-TEST_CASE("shuffle moves every element to every position about equally often") {
+TEST_CASE("dataset: shuffle moves every element to every position about equally often") {
   // 3 elements, 6000 shuffles: each of the 9 (value, position) pairs expects 2000.
   int counts[3][3] = {};
   Rng rng(1);
@@ -72,7 +72,7 @@ TEST_CASE("shuffle moves every element to every position about equally often") {
     for (int n : row) CHECK(std::abs(n - 2000) < 150);  // about 4.5 standard deviations
 }
 
-TEST_CASE("shuffle leaves empty and one-element lists alone") {
+TEST_CASE("dataset: shuffle leaves empty and one-element lists alone") {
   Rng rng(3);
   std::vector<int> empty, one = {42};
   shuffle(empty, rng);
@@ -81,7 +81,7 @@ TEST_CASE("shuffle leaves empty and one-element lists alone") {
   CHECK(one == std::vector<int>{42});
 }
 
-TEST_CASE("split_holdout gives disjoint, complete, sorted train and val sets of the right sizes") {
+TEST_CASE("dataset: split_holdout gives disjoint, complete, sorted train and val sets of the right sizes") {
   const Split s = split_holdout(1000, 0.1, 42);
   CHECK(s.val.size() == 100);
   CHECK(s.train.size() == 900);
@@ -96,18 +96,18 @@ TEST_CASE("split_holdout gives disjoint, complete, sorted train and val sets of 
   CHECK(split_holdout(60000, 1.0 / 6.0, 5).val.size() == 10000);
 }
 
-TEST_CASE("split_holdout depends only on its seed") {
+TEST_CASE("dataset: split_holdout depends only on its seed") {
   CHECK(split_holdout(500, 0.2, 9).val == split_holdout(500, 0.2, 9).val);
   CHECK(split_holdout(500, 0.2, 9).val != split_holdout(500, 0.2, 10).val);
 }
 
-TEST_CASE("split_holdout with fraction 0 keeps every sample for training") {
+TEST_CASE("dataset: split_holdout with fraction 0 keeps every sample for training") {
   const Split s = split_holdout(10, 0.0, 1);
   CHECK(s.val.empty());
   CHECK(s.train == all_indices(10));
 }
 
-TEST_CASE("split_holdout refuses a fraction outside 0 <= f < 1 with a clear message") {
+TEST_CASE("dataset: split_holdout refuses a fraction outside 0 <= f < 1 with a clear message") {
   CHECK_THROWS_WITH_AS(split_holdout(10, 1.0, 1), doctest::Contains("fraction 1.000000 must be in [0, 1)"),
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(split_holdout(10, -0.1, 1), doctest::Contains("must be in [0, 1)"), std::invalid_argument);
@@ -117,7 +117,7 @@ TEST_CASE("split_holdout refuses a fraction outside 0 <= f < 1 with a clear mess
                        std::invalid_argument);
 }
 
-TEST_CASE("num_batches counts the last partial batch") {
+TEST_CASE("dataset: num_batches counts the last partial batch") {
   CHECK(num_batches(60000, 64) == 938);
   CHECK(num_batches(128, 64) == 2);
   CHECK(num_batches(129, 64) == 3);
@@ -125,7 +125,7 @@ TEST_CASE("num_batches counts the last partial batch") {
   CHECK_THROWS_AS(num_batches(10, 0), std::invalid_argument);
 }
 
-TEST_CASE("make_batch flattens images into rows of 784 values divided by 255") {
+TEST_CASE("dataset: make_batch flattens images into rows of 784 values divided by 255") {
   const ImageSet set = toy_set(10);
   const std::vector<int> order = {4, 9, 0, 7};
   Tensor<float> X;
@@ -142,7 +142,7 @@ TEST_CASE("make_batch flattens images into rows of 784 values divided by 255") {
   CHECK(*std::max_element(X.data.begin(), X.data.end()) == 1.0f);
 }
 
-TEST_CASE("make_batch without normalising keeps the raw values 0..255") {
+TEST_CASE("dataset: make_batch without normalising keeps the raw values 0..255") {
   const ImageSet set = toy_set(3);
   Tensor<float> X;
   std::vector<int> y;
@@ -152,7 +152,7 @@ TEST_CASE("make_batch without normalising keeps the raw values 0..255") {
   CHECK(*std::max_element(X.data.begin(), X.data.end()) == 255.0f);
 }
 
-TEST_CASE("make_batch covers an epoch with a last partial batch and reuses its memory") {
+TEST_CASE("dataset: make_batch covers an epoch with a last partial batch and reuses its memory") {
   const ImageSet set = toy_set(10);
   const std::vector<int> order = all_indices(10);
   const std::size_t batch = 4;
@@ -175,7 +175,7 @@ TEST_CASE("make_batch covers an epoch with a last partial batch and reuses its m
   CHECK(seen == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
-TEST_CASE("make_batch refuses a range or an index outside the set") {
+TEST_CASE("dataset: make_batch refuses a range or an index outside the set") {
   const ImageSet set = toy_set(3);
   Tensor<float> X;
   std::vector<int> y;
@@ -187,7 +187,7 @@ TEST_CASE("make_batch refuses a range or an index outside the set") {
                        std::out_of_range);
 }
 
-TEST_CASE("one_hot puts a single 1 in each row at the label's column") {
+TEST_CASE("dataset: one_hot puts a single 1 in each row at the label's column") {
   const Tensor<float> Y = one_hot({3, 0, 9}, 10);
   REQUIRE(Y.rows == 3);
   REQUIRE(Y.cols == 10);

@@ -103,7 +103,7 @@ void write_split(const std::string& dir, const std::string& images_name, const s
 
 }  // namespace
 
-TEST_CASE("parse_idx reads a label file and an image file with their dims and values") {
+TEST_CASE("idx: parse_idx reads a label file and an image file with their dims and values") {
   const Bytes labels = label_file({5, 0, 4});
   const IdxArray l = parse_idx(labels.data(), labels.size(), "labels");
   CHECK(l.magic == kLabelMagic);
@@ -117,34 +117,34 @@ TEST_CASE("parse_idx reads a label file and an image file with their dims and va
   CHECK(im.values == Bytes{1, 2, 3, 250, 251, 252});
 }
 
-TEST_CASE("parse_idx accepts a file that declares zero items") {
+TEST_CASE("idx: parse_idx accepts a file that declares zero items") {
   const Bytes empty_labels = label_file({});
   const IdxArray l = parse_idx(empty_labels.data(), empty_labels.size(), "labels");
   CHECK(l.dims == std::vector<std::uint32_t>{0});
   CHECK(l.values.empty());
 }
 
-TEST_CASE("a bad magic number is refused, naming the file, the magic found and the expected ones") {
+TEST_CASE("idx: a bad magic number is refused, naming the file, the magic found and the expected ones") {
   const std::string msg = parse_error(idx_bytes(0x12345678, {1}, {0}));
   CHECK(has(msg, "mem.idx: bad magic number 0x12345678"));
   CHECK(has(msg, "expected 0x00000801 (labels) or 0x00000803 (images)"));
   CHECK(has(msg, "tools/fetch_mnist.sh"));
 }
 
-TEST_CASE("a value type other than unsigned byte is refused") {
+TEST_CASE("idx: a value type other than unsigned byte is refused") {
   const std::string msg = parse_error(idx_bytes(0x00000D01, {1}, {0, 0, 0, 0}));  // float, 1 dim
   CHECK(has(msg, "mem.idx: magic number 0x00000D01 declares value type 0x0000000D"));
   CHECK(has(msg, "expected 0x00000008 (unsigned byte)"));
 }
 
-TEST_CASE("a number of dimensions other than 1 or 3 is refused") {
+TEST_CASE("idx: a number of dimensions other than 1 or 3 is refused") {
   const std::string two = parse_error(idx_bytes(0x00000802, {2, 2}, {1, 2, 3, 4}));
   CHECK(has(two, "mem.idx: magic number 0x00000802 declares 2 dimensions"));
   CHECK(has(two, "expected 1 (labels, 0x00000801) or 3 (images, 0x00000803)"));
   CHECK(has(parse_error(idx_bytes(0x00000800, {}, {})), "declares 0 dimensions"));
 }
 
-TEST_CASE("a payload shorter than the header declares is reported as truncated") {
+TEST_CASE("idx: a payload shorter than the header declares is reported as truncated") {
   const std::string msg = parse_error(idx_bytes(kLabelMagic, {10}, {1, 2, 3, 4, 5}));
   CHECK(has(msg, "mem.idx: the header declares sizes (10) = 10 bytes of values"));
   CHECK(has(msg, "only 5 bytes follow the 8-byte header"));
@@ -155,20 +155,20 @@ TEST_CASE("a payload shorter than the header declares is reported as truncated")
   CHECK(has(cut, "(2, 28, 28) = 1568 bytes of values, but only 1567 bytes follow the 16-byte header"));
 }
 
-TEST_CASE("a header cut short, or shorter than four bytes, is reported as truncated") {
+TEST_CASE("idx: a header cut short, or shorter than four bytes, is reported as truncated") {
   const Bytes images = image_file(1);
   CHECK(has(parse_error(Bytes(images.begin(), images.begin() + 10)),
             "mem.idx: the header is cut short: 10 bytes, expected 16"));
   CHECK(has(parse_error(Bytes{0, 0, 8}), "mem.idx: the file is only 3 bytes, too short for an IDX header"));
 }
 
-TEST_CASE("bytes after the declared payload are reported as trailing bytes") {
+TEST_CASE("idx: bytes after the declared payload are reported as trailing bytes") {
   const std::string msg = parse_error(idx_bytes(kLabelMagic, {2}, {1, 2, 3, 4, 5}));
   CHECK(has(msg, "mem.idx: the header declares sizes (2) = 2 bytes of values, but 3 more bytes follow them"));
   CHECK(has(msg, "(trailing bytes)"));
 }
 
-TEST_CASE("declared sizes above 1 GiB or overflowing 64 bits are refused before reading the payload") {
+TEST_CASE("idx: declared sizes above 1 GiB or overflowing 64 bits are refused before reading the payload") {
   // Each buffer is only a header: the size limit must fire, not the truncation check.
   const std::string overflow = parse_error(idx_bytes(kImageMagic, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, {}));
   CHECK(has(overflow, "mem.idx: the header declares sizes (4294967295, 4294967295, 4294967295)"));
@@ -183,7 +183,7 @@ TEST_CASE("declared sizes above 1 GiB or overflowing 64 bits are refused before 
   CHECK(has(parse_error(idx_bytes(kImageMagic, {1024, 1024, 1024}, {})), "The file is truncated"));
 }
 
-TEST_CASE("gzip data in a file not named .gz is recognised and explained") {
+TEST_CASE("idx: gzip data in a file not named .gz is recognised and explained") {
   const std::string dir = fresh_dir("gzip-without-suffix");
   const std::string path = write_gz(dir + "/t10k-labels-idx1-ubyte", label_file({1, 2}));
   const std::string msg = data_error([&] { read_idx(path); });
@@ -191,7 +191,7 @@ TEST_CASE("gzip data in a file not named .gz is recognised and explained") {
   CHECK(has(msg, "name ending in .gz"));
 }
 
-TEST_CASE("an empty file is refused as empty") {
+TEST_CASE("idx: an empty file is refused as empty") {
   const std::string dir = fresh_dir("empty");
   const std::string raw = write_file(dir + "/labels-idx1-ubyte", {});
   CHECK(has(data_error([&] { read_idx(raw); }), raw + ": the file is empty (0 bytes)"));
@@ -199,7 +199,7 @@ TEST_CASE("an empty file is refused as empty") {
   CHECK(has(data_error([&] { read_idx(gz); }), gz + ": the file is empty (0 bytes)"));
 }
 
-TEST_CASE("a missing file, a directory and an unreadable file each get their own message") {
+TEST_CASE("idx: a missing file, a directory and an unreadable file each get their own message") {
   const std::string dir = fresh_dir("not-a-file");
   const std::string missing = dir + "/train-labels-idx1-ubyte";
   const std::string msg = data_error([&] { read_idx(missing); });
@@ -223,14 +223,14 @@ TEST_CASE("a missing file, a directory and an unreadable file each get their own
   fs::permissions(locked, fs::perms::owner_all);
 }
 
-TEST_CASE("a FIFO is refused as not a regular file instead of blocking") {
+TEST_CASE("idx: a FIFO is refused as not a regular file instead of blocking") {
   const std::string dir = fresh_dir("fifo");
   const std::string fifo = dir + "/train-labels-idx1-ubyte";
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
   CHECK(has(data_error([&] { read_idx(fifo); }), fifo + ": is not a regular file"));
 }
 
-TEST_CASE("corrupt or cut gzip data is refused with the zlib reason") {
+TEST_CASE("idx: corrupt or cut gzip data is refused with the zlib reason") {
   const std::string dir = fresh_dir("bad-gzip");
   const std::string garbage = write_file(dir + "/garbage-idx1-ubyte.gz", Bytes{'n', 'o', 't', ' ', 'g', 'z', 'i', 'p'});
   const std::string msg = data_error([&] { read_idx(garbage); });
@@ -247,7 +247,7 @@ TEST_CASE("corrupt or cut gzip data is refused with the zlib reason") {
   CHECK(has(data_error([&] { read_idx(bad_crc); }), bad_crc + ": is not valid gzip data (zlib: incorrect data check)"));
 }
 
-TEST_CASE("gzip files get the same size checks as raw files") {
+TEST_CASE("idx: gzip files get the same size checks as raw files") {
   const std::string dir = fresh_dir("gzip-sizes");
   const std::string trailing = write_gz(dir + "/trailing.gz", idx_bytes(kLabelMagic, {2}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}));
   CHECK(has(data_error([&] { read_idx(trailing); }), trailing + ": the header declares sizes (2) = 2 bytes of values, but the data goes on"));
@@ -268,7 +268,7 @@ TEST_CASE("gzip files get the same size checks as raw files") {
   CHECK(has(data_error([&] { read_idx(bad_magic); }), bad_magic + ": bad magic number 0x01020304"));
 }
 
-TEST_CASE("raw and .gz copies of a file load identical data") {
+TEST_CASE("idx: raw and .gz copies of a file load identical data") {
   const std::string dir = fresh_dir("raw-vs-gz");
   const Bytes images = image_file(5);
   const IdxArray raw = read_idx(write_file(dir + "/a-idx3-ubyte", images));
@@ -287,7 +287,7 @@ TEST_CASE("raw and .gz copies of a file load identical data") {
   CHECK(read_idx(write_file(dir + "/joined-idx3-ubyte.gz", joined)).values == raw.values);
 }
 
-TEST_CASE("find_idx_file finds both name spellings, raw or .gz, and lists what it tried") {
+TEST_CASE("idx: find_idx_file finds both name spellings, raw or .gz, and lists what it tried") {
   const std::string dir = fresh_dir("spellings");
   CHECK(has(data_error([&] { find_idx_file(dir + "/nowhere", "train-images", "idx3"); }),
             "MNIST folder not found: " + dir + "/nowhere. Run tools/fetch_mnist.sh"));
@@ -305,7 +305,7 @@ TEST_CASE("find_idx_file finds both name spellings, raw or .gz, and lists what i
   CHECK(find_idx_file(dir, "train-images", "idx3") == dir + "/train-images-idx3-ubyte");
 }
 
-TEST_CASE("load_mnist_split gives the same set from either spelling, raw or .gz") {
+TEST_CASE("idx: load_mnist_split gives the same set from either spelling, raw or .gz") {
   const std::string dash = fresh_dir("split-dash"), dot_gz = fresh_dir("split-dot-gz");
   write_split(dash, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
   write_split(dot_gz, "train-images.idx3-ubyte.gz", "train-labels.idx1-ubyte.gz");
@@ -322,7 +322,7 @@ TEST_CASE("load_mnist_split gives the same set from either spelling, raw or .gz"
   CHECK(a.labels == b.labels);
 }
 
-TEST_CASE("load_mnist_split refuses mismatched counts, labels above 9, wrong image size and swapped files") {
+TEST_CASE("idx: load_mnist_split refuses mismatched counts, labels above 9, wrong image size and swapped files") {
   const std::string dir = fresh_dir("split-checks");
   const std::string images = write_file(dir + "/t10k-images-idx3-ubyte", image_file(3));
   const std::string labels = write_file(dir + "/t10k-labels-idx1-ubyte", label_file({1, 2}));
@@ -347,7 +347,7 @@ TEST_CASE("load_mnist_split refuses mismatched counts, labels above 9, wrong ima
   CHECK(has(data_error([&] { load_mnist_split(dir, "test"); }), "unknown split \"test\", expected \"train\" or \"t10k\""));
 }
 
-TEST_CASE("read_checksums returns the SHA256SUMS lines, or nothing when the file is absent") {
+TEST_CASE("idx: read_checksums returns the SHA256SUMS lines, or nothing when the file is absent") {
   const std::string dir = fresh_dir("checksums");
   CHECK(read_checksums(dir).empty());
   std::ofstream(dir + "/SHA256SUMS") << "abc123  train-images-idx3-ubyte\n\ndef456  t10k-labels-idx1-ubyte\n";
