@@ -52,8 +52,8 @@ T SoftmaxCrossEntropy<T>::forward(const Tensor<T>& Z, const std::vector<int>& la
     for (int k = 0; k < Z.cols; ++k) sum += std::exp(z[k] - m);
     total += std::log(sum) - (z[labels[i]] - m);  // -log P[i][y_i], never log(0)
   }
-  labels_ = &labels;
-  Y_ = nullptr;
+  labels_.assign(labels.begin(), labels.end());
+  one_hot_ = false;
   return total / T(Z.rows);
 }
 
@@ -70,8 +70,9 @@ T SoftmaxCrossEntropy<T>::forward(const Tensor<T>& Z, const Tensor<T>& Y) {
     const T lse = std::log(sum) + m;
     for (int k = 0; k < Z.cols; ++k) total += Y(i, k) * (lse - z[k]);  // -y_k log p_k
   }
-  Y_ = &Y;
-  labels_ = nullptr;
+  Y_.resize(Y.rows, Y.cols);
+  Y_.data.assign(Y.data.begin(), Y.data.end());
+  one_hot_ = true;
   return total / T(Z.rows);
 }
 
@@ -82,10 +83,10 @@ void SoftmaxCrossEntropy<T>::backward(Tensor<T>& dZ) const {
   const T scale = batch_mean_factor<T>(N);
   dZ.resize(P_.rows, P_.cols);
   for (std::size_t k = 0; k < P_.data.size(); ++k) dZ.data[k] = P_.data[k];
-  if (labels_) {
-    for (int i = 0; i < N; ++i) dZ(i, (*labels_)[i]) -= T(1);
+  if (!one_hot_) {
+    for (int i = 0; i < N; ++i) dZ(i, labels_[i]) -= T(1);
   } else {
-    for (std::size_t k = 0; k < dZ.data.size(); ++k) dZ.data[k] -= Y_->data[k];
+    for (std::size_t k = 0; k < dZ.data.size(); ++k) dZ.data[k] -= Y_.data[k];
   }
   const T sign = bug_active(Bug::SoftmaxCeSign) ? T(-1) : T(1);
   for (auto& g : dZ.data) g *= sign * scale;
@@ -104,7 +105,7 @@ T CrossEntropy<T>::forward(const Tensor<T>& P, const std::vector<int>& labels) {
     total -= std::log(p);
   }
   P_ = &P;
-  labels_ = &labels;
+  labels_.assign(labels.begin(), labels.end());
   return total / T(P.rows);
 }
 
@@ -116,8 +117,8 @@ void CrossEntropy<T>::backward(Tensor<T>& dP) const {
   dP.resize(P.rows, P.cols);
   dP.zero();
   for (int i = 0; i < P.rows; ++i) {
-    const T p = std::max(P(i, (*labels_)[i]), std::numeric_limits<T>::min());
-    dP(i, (*labels_)[i]) = -scale / p;
+    const T p = std::max(P(i, labels_[i]), std::numeric_limits<T>::min());
+    dP(i, labels_[i]) = -scale / p;
   }
 }
 
@@ -129,7 +130,8 @@ T MeanSquaredError<T>::forward(const Tensor<T>& Yhat, const Tensor<T>& Y) {
   T total = 0;
   for (std::size_t k = 0; k < Y.data.size(); ++k) total += (Yhat.data[k] - Y.data[k]) * (Yhat.data[k] - Y.data[k]);
   Yhat_ = &Yhat;
-  Y_ = &Y;
+  Y_.resize(Y.rows, Y.cols);
+  Y_.data.assign(Y.data.begin(), Y.data.end());
   return total / T(Y.data.size());
 }
 
@@ -139,7 +141,7 @@ void MeanSquaredError<T>::backward(Tensor<T>& dYhat) const {
   const Tensor<T>& Yhat = *Yhat_;
   const T scale = bug_active(Bug::MissingBatchMean) ? T(2) / T(Yhat.cols) : T(2) / T(Yhat.data.size());
   dYhat.resize(Yhat.rows, Yhat.cols);
-  for (std::size_t k = 0; k < Yhat.data.size(); ++k) dYhat.data[k] = scale * (Yhat.data[k] - Y_->data[k]);
+  for (std::size_t k = 0; k < Yhat.data.size(); ++k) dYhat.data[k] = scale * (Yhat.data[k] - Y_.data[k]);
 }
 
 template Tensor<float> one_hot<float>(const std::vector<int>&, int);

@@ -29,9 +29,12 @@ class SoftmaxCrossEntropy {
   const Tensor<T>& probs() const { return P_; }  // (N, C), from the last forward
 
  private:
+  // Targets are copied (a caller's temporary must not dangle); the copies keep
+  // their capacity, so a training step allocates nothing.
   Tensor<T> P_;
-  const std::vector<int>* labels_ = nullptr;
-  const Tensor<T>* Y_ = nullptr;
+  std::vector<int> labels_;
+  Tensor<T> Y_;
+  bool one_hot_ = false;
 };
 
 // Cross-entropy on probabilities (the unfused path: a Softmax layer, then this):
@@ -44,8 +47,8 @@ class CrossEntropy {
   void backward(Tensor<T>& dP) const;
 
  private:
-  const Tensor<T>* P_ = nullptr;
-  const std::vector<int>* labels_ = nullptr;
+  const Tensor<T>* P_ = nullptr;  // the model's output, kept alive by the model
+  std::vector<int> labels_;
 };
 
 // Mean squared error, over every entry (for regression):
@@ -58,8 +61,8 @@ class MeanSquaredError {
   void backward(Tensor<T>& dYhat) const;
 
  private:
-  const Tensor<T>* Yhat_ = nullptr;
-  const Tensor<T>* Y_ = nullptr;
+  const Tensor<T>* Yhat_ = nullptr;  // the model's output, kept alive by the model
+  Tensor<T> Y_;                      // the targets, copied
 };
 
 }  // namespace chainrule

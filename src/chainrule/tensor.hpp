@@ -26,7 +26,7 @@ struct Tensor {
   std::vector<T> data;  // rows * cols values, row after row
 
   Tensor() = default;
-  Tensor(int rows_, int cols_, T value = T(0));
+  explicit Tensor(int rows_, int cols_, T value = T(0));
 
   // Element access: t(i, j) is row i, column j.
   T& operator()(int i, int j) { return data[static_cast<std::size_t>(i) * cols + j]; }

