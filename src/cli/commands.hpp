@@ -22,6 +22,8 @@ class UsageError : public std::runtime_error {
 using Action = std::function<int()>;
 
 Action add_gradcheck_command(CLI::App& app);
+Action add_train_command(CLI::App& app);     // cmd_train.cpp
+Action add_evaluate_command(CLI::App& app);  // cmd_evaluate.cpp
 
 // Adds --inject-bug NAME to a command (CHAINRULE_BUG=NAME works everywhere).
 void add_bug_option(CLI::App& command, std::string& bug_name);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "chainrule/bugs.hpp"
+#include "chainrule/data/idx.hpp"
 #include "commands.hpp"
 
 namespace chainrule::cli {
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Action> actions;
   actions.push_back(add_gradcheck_command(app));
+  actions.push_back(add_train_command(app));
+  actions.push_back(add_evaluate_command(app));
 
   try {
     app.parse(argc, argv);
@@ -52,6 +55,9 @@ int main(int argc, char** argv) {
       const int code = action();
       if (code >= 0) return code;
     }
+    return 2;
+  } catch (const chainrule::data::DataError& e) {  // bad data or checkpoint file: one line, exit 2
+    std::cerr << "chainrule: " << e.what() << "\n";
     return 2;
   } catch (const UsageError& e) {
     std::cerr << "chainrule: " << e.what() << "\n";

@@ -1,0 +1,118 @@
+#include "chainrule/optim.hpp"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "chainrule/bugs.hpp"
+
+namespace chainrule {
+
+void OptimizerConfig::validate() const {
+  if (kind != "sgd" && kind != "momentum" && kind != "adam")
+    throw std::invalid_argument("unknown optimizer '" + kind + "'; use sgd, momentum or adam");
+  if (!(lr > 0.0 && std::isfinite(lr)))
+    throw std::invalid_argument("learning rate must be a positive number, got " + std::to_string(lr));
+  if (!(momentum >= 0.0 && momentum < 1.0))
+    throw std::invalid_argument("momentum must be in [0, 1), got " + std::to_string(momentum));
+  if (!(beta1 >= 0.0 && beta1 < 1.0)) throw std::invalid_argument("beta1 must be in [0, 1), got " + std::to_string(beta1));
+  if (!(beta2 >= 0.0 && beta2 < 1.0)) throw std::invalid_argument("beta2 must be in [0, 1), got " + std::to_string(beta2));
+  if (!(eps > 0.0 && std::isfinite(eps))) throw std::invalid_argument("eps must be positive, got " + std::to_string(eps));
+}
+
+std::string OptimizerConfig::describe() const {
+  std::ostringstream s;
+  s << kind << "(lr=" << lr;
+  if (kind == "momentum") s << ", momentum=" << momentum << ", nesterov=" << (nesterov ? "true" : "false");
+  if (kind == "adam") s << ", beta1=" << beta1 << ", beta2=" << beta2 << ", eps=" << eps;
+  s << ")";
+  return s.str();
+}
+
+void Optimizer::init_slots(const std::vector<Param<float>>& params) {
+  const std::size_t n = params.size(), k = slot_names().size();
+  if (slots_.size() != n * k) {
+    if (!slots_.empty())
+      throw ShapeError("optimizer: " + std::to_string(slots_.size()) + " state tensors for " + std::to_string(n) +
+                       " parameters x " + std::to_string(k) + " slots");
+    slots_.resize(n * k);
+    for (std::size_t s = 0; s < k; ++s)
+      for (std::size_t i = 0; i < n; ++i) slots_[s * n + i] = Tensor<float>(params[i].value->rows, params[i].value->cols);
+    return;
+  }
+  for (std::size_t s = 0; s < k; ++s)
+    for (std::size_t i = 0; i < n; ++i)
+      expect_same_shape("optimizer", (params[i].name + ":" + slot_names()[s]).c_str(), slots_[s * n + i],
+                        params[i].name.c_str(), *params[i].value);
+}
+
+// P -= lr G
+void Sgd::step(const std::vector<Param<float>>& params) {
+  ++t_;
+  const float lr = static_cast<float>(config_.lr);
+  for (const auto& p : params) {
+    float* w = p.value->data.data();
+    const float* g = p.grad->data.data();
+    const std::size_t n = p.value->size();
+    for (std::size_t j = 0; j < n; ++j) w[j] -= lr * g[j];
+  }
+}
+
+// V = mu V - lr G
+// P += V               (plain momentum)
+// P += mu V - lr G     (Nesterov: look one step further along the new velocity)
+void Momentum::step(const std::vector<Param<float>>& params) {
+  init_slots(params);
+  ++t_;
+  const float lr = static_cast<float>(config_.lr), mu = static_cast<float>(config_.momentum);
+  const bool nesterov = config_.nesterov;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    float* w = params[i].value->data.data();
+    const float* g = params[i].grad->data.data();
+    float* v = slots_[i].data.data();
+    const std::size_t n = params[i].value->size();
+    for (std::size_t j = 0; j < n; ++j) {
+      v[j] = mu * v[j] - lr * g[j];
+      w[j] += nesterov ? mu * v[j] - lr * g[j] : v[j];
+    }
+  }
+}
+
+// t += 1
+// M = b1 M + (1 - b1) G
+// S = b2 S + (1 - b2) G^2
+// P -= lr (M / c1) / (sqrt(S / c2) + eps),   c1 = 1 - b1^t,  c2 = 1 - b2^t
+// Without the correction (c1 = c2 = 1) the first steps are tiny and then erratic,
+// because M and S start at zero and are biased towards it.
+void Adam::step(const std::vector<Param<float>>& params) {
+  init_slots(params);
+  ++t_;
+  const std::size_t count = params.size();
+  const float lr = static_cast<float>(config_.lr), eps = static_cast<float>(config_.eps);
+  const float b1 = static_cast<float>(config_.beta1), b2 = static_cast<float>(config_.beta2);
+  const bool corrected = !bug_active(Bug::AdamNoBiasCorrection);  // injected bug: skip the correction
+  const double td = static_cast<double>(t_);
+  const float c1 = corrected ? static_cast<float>(1.0 - std::pow(config_.beta1, td)) : 1.0f;
+  const float c2 = corrected ? static_cast<float>(1.0 - std::pow(config_.beta2, td)) : 1.0f;
+  for (std::size_t i = 0; i < count; ++i) {
+    float* w = params[i].value->data.data();
+    const float* g = params[i].grad->data.data();
+    float* m = slots_[i].data.data();
+    float* s = slots_[count + i].data.data();
+    const std::size_t n = params[i].value->size();
+    for (std::size_t j = 0; j < n; ++j) {
+      m[j] = b1 * m[j] + (1.0f - b1) * g[j];
+      s[j] = b2 * s[j] + (1.0f - b2) * g[j] * g[j];
+      w[j] -= lr * (m[j] / c1) / (std::sqrt(s[j] / c2) + eps);
+    }
+  }
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
+  config.validate();
+  if (config.kind == "sgd") return std::make_unique<Sgd>(config);
+  if (config.kind == "momentum") return std::make_unique<Momentum>(config);
+  return std::make_unique<Adam>(config);
+}
+
+}  // namespace chainrule

@@ -1,0 +1,96 @@
+// Optimizers: turn each parameter's gradient into an update, in place.
+//   P (any shape) a parameter tensor,  G (same shape) dL/dP from the last backward pass,
+//   lr the learning rate, t the number of steps taken so far (1 at the first step).
+//
+//   SGD        P -= lr G
+//   Momentum   V  = mu V - lr G;      P += V                  (Keras's SGD(momentum=mu))
+//   Nesterov   V  = mu V - lr G;      P += mu V - lr G        (Keras's SGD(momentum=mu, nesterov=True))
+//   Adam       M  = b1 M + (1 - b1) G
+//              S  = b2 S + (1 - b2) G^2                       (S is Adam's v; G^2 elementwise)
+//              Mhat = M / (1 - b1^t),  Shat = S / (1 - b2^t)  (bias correction: M and S start at 0)
+//              P -= lr Mhat / (sqrt(Shat) + eps)
+// Keras's defaults: lr 1e-3, b1 0.9, b2 0.999, eps 1e-7 (PyTorch uses eps 1e-8).
+//
+// Each update is one loop over the tensor's values. The optimizer keeps its state
+// ("slots": V for momentum, M and S for Adam) in tensors allocated at the first step;
+// later steps allocate nothing. The slots and t go into checkpoints (io/checkpoint.hpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chainrule/layers/layer.hpp"
+#include "chainrule/tensor.hpp"
+
+namespace chainrule {
+
+struct OptimizerConfig {
+  std::string kind = "adam";  // "sgd", "momentum" or "adam"
+  double lr = 1e-3;
+  double momentum = 0.9;      // mu, for "momentum"
+  bool nesterov = false;      // for "momentum"
+  double beta1 = 0.9;         // for "adam"
+  double beta2 = 0.999;
+  double eps = 1e-7;
+
+  // Throws std::invalid_argument naming the bad setting (unknown kind, lr <= 0, beta outside [0, 1), ...).
+  void validate() const;
+  std::string describe() const;  // e.g. "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)"
+};
+
+class Optimizer {
+ public:
+  explicit Optimizer(OptimizerConfig config) : config_(std::move(config)) {}
+  virtual ~Optimizer() = default;
+
+  const OptimizerConfig& config() const { return config_; }
+  void set_lr(double lr) { config_.lr = lr; }
+
+  // Updates every parameter from its gradient (params: Sequential<float>::params(), same
+  // order at every step). Allocates the slots at the first call only.
+  virtual void step(const std::vector<Param<float>>& params) = 0;
+
+  // The state, for checkpoints. Slot k of parameter i is slots()[k * params.size() + i];
+  // slot_names() gives k's name ("velocity"; "m", "v"). steps() is t.
+  virtual std::vector<std::string> slot_names() const = 0;
+  std::vector<Tensor<float>>& slots() { return slots_; }
+  std::int64_t steps() const { return t_; }
+  void set_steps(std::int64_t t) { t_ = t; }
+
+  // Allocates zeroed slots shaped like the parameters (no-op when they already fit);
+  // throws ShapeError when existing slots do not match the parameters.
+  void init_slots(const std::vector<Param<float>>& params);
+
+ protected:
+  OptimizerConfig config_;
+  std::vector<Tensor<float>> slots_;
+  std::int64_t t_ = 0;
+};
+
+class Sgd : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  void step(const std::vector<Param<float>>& params) override;
+  std::vector<std::string> slot_names() const override { return {}; }
+};
+
+class Momentum : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  void step(const std::vector<Param<float>>& params) override;
+  std::vector<std::string> slot_names() const override { return {"velocity"}; }
+};
+
+class Adam : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  void step(const std::vector<Param<float>>& params) override;
+  std::vector<std::string> slot_names() const override { return {"m", "v"}; }
+};
+
+// Validates the config and builds the optimizer it names.
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
+
+}  // namespace chainrule

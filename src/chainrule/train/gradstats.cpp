@@ -1,0 +1,97 @@
+#include "chainrule/train/gradstats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "chainrule/layers/relu.hpp"
+#include "chainrule/train/history.hpp"
+
+namespace chainrule::train {
+
+std::string steps_csv_header(Sequential<float>& model) {
+  std::string h = "step,epoch,loss";
+  for (const auto& p : model.params())
+    for (const char* s : {":grad_mean", ":grad_std", ":grad_norm", ":update_ratio"}) h += "," + p.name + s;
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (dynamic_cast<const ReLU<float>*>(&model.layer(i))) h += "," + model.layer(i).name() + ":dead_fraction";
+  h += ",softmax_saturation";
+  return h;
+}
+
+GradStatsLogger::GradStatsLogger(const std::string& path, Sequential<float>& model, std::int64_t resume_step)
+    : path_(path) {
+  const std::string header = steps_csv_header(model);
+  std::string text = header + "\n";
+  if (resume_step > 0 && std::filesystem::exists(path)) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    if (line == header)
+      while (std::getline(in, line)) {
+        // Keep the rows the checkpoint's run had written; drop any written after it.
+        long long step = 0;
+        if (std::sscanf(line.c_str(), "%lld,", &step) == 1 && step <= resume_step) text += line + "\n";
+      }
+  }
+  write_file_atomically(path, text);
+  out_.open(path, std::ios::app | std::ios::binary);
+  if (!out_) throw std::runtime_error("cannot open '" + path + "' for appending");
+}
+
+void GradStatsLogger::before_update(const std::vector<Param<float>>& params) {
+  if (before_.size() != params.size()) before_.resize(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    before_[i].resize(params[i].value->rows, params[i].value->cols);
+    std::copy(params[i].value->data.begin(), params[i].value->data.end(), before_[i].data.begin());
+  }
+}
+
+double softmax_saturation(const Tensor<float>& P) {
+  if (P.rows == 0) return 0.0;
+  int saturated = 0;
+  for (int i = 0; i < P.rows; ++i) saturated += *std::max_element(P.row(i), P.row(i) + P.cols) > 0.99f ? 1 : 0;
+  return static_cast<double>(saturated) / P.rows;
+}
+
+void GradStatsLogger::after_update(std::int64_t step, int epoch, double loss, const std::vector<Param<float>>& params,
+                                   Sequential<float>& model, const Tensor<float>& probs) {
+  char buf[64];
+  line_.clear();
+  std::snprintf(buf, sizeof buf, "%lld,%d,%.6g", static_cast<long long>(step), epoch, loss);
+  line_ += buf;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& g = params[i].grad->data;
+    const auto& w = params[i].value->data;
+    const auto& w0 = before_[i].data;
+    double sum = 0, sumsq = 0, delta2 = 0, norm2 = 0;
+    for (std::size_t j = 0; j < g.size(); ++j) {
+      sum += g[j];
+      sumsq += static_cast<double>(g[j]) * g[j];
+      const double d = static_cast<double>(w[j]) - w0[j];
+      delta2 += d * d;
+      norm2 += static_cast<double>(w[j]) * w[j];
+    }
+    const double n = std::max<double>(1.0, static_cast<double>(g.size()));
+    const double mean = sum / n;
+    const double sd = std::sqrt(std::max(0.0, sumsq / n - mean * mean));
+    const double ratio = norm2 > 0 ? std::sqrt(delta2 / norm2) : 0.0;
+    std::snprintf(buf, sizeof buf, ",%.6g,%.6g,%.6g,%.6g", mean, sd, std::sqrt(sumsq), ratio);
+    line_ += buf;
+  }
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (const auto* relu = dynamic_cast<const ReLU<float>*>(&model.layer(i))) {
+      std::snprintf(buf, sizeof buf, ",%.6g", relu->dead_fraction());
+      line_ += buf;
+    }
+  std::snprintf(buf, sizeof buf, ",%.6g\n", softmax_saturation(probs));
+  line_ += buf;
+  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));  // one whole line at a time
+  out_.flush();
+  if (!out_) throw std::runtime_error("write error on '" + path_ + "' (disk full?)");
+}
+
+}  // namespace chainrule::train

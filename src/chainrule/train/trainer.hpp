@@ -1,0 +1,84 @@
+// The fit loop behind `chainrule train` (and the tests). One training step, in order:
+//
+//   make_batch        X (N, 784) = pixels / 255, labels (N)       (data/dataset.hpp)
+//   model.zero_grad   every dL/dP = 0 (backward ADDS into them)
+//   model.forward     Z (N, 10) logits
+//   loss.forward      L = mean_i -log softmax(Z_i)[y_i]            (stops here if L is not finite)
+//   loss.backward     dZ = (P - Y) / N
+//   model.backward    dL/dP for every parameter
+//   optimizer.step    P -= update(dL/dP)                          (optim.hpp)
+//
+// After each epoch: validation, a history row, history.csv, last.ckpt, and best.ckpt when
+// val_accuracy improved. Everything random (weights, dropout masks, the shuffle) comes
+// from the seed, so the same seed and thread count give the same run, also across --resume.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chainrule/data/idx.hpp"
+#include "chainrule/model.hpp"
+#include "chainrule/optim.hpp"
+#include "chainrule/train/history.hpp"
+
+namespace chainrule::train {
+
+struct TrainConfig {
+  std::string data_dir = "data/mnist";
+  MlpSpec spec;               // hidden sizes, dropout, batchnorm, init; spec.seed is set from seed
+  OptimizerConfig optimizer;  // kind, lr and the rest
+  int epochs = 10;            // total epochs (a resumed run continues up to this number)
+  int batch = 128;
+  std::uint64_t seed = 42;
+  std::string validation = "test";  // "test" (the 10000 test images) or a fraction in (0, 1) of the training set
+  int threads = 0;                  // 0 = OpenMP's default
+  std::string run_dir;              // history.csv, config.txt, steps.csv, *.ckpt; empty = write nothing
+  std::string resume;               // checkpoint to continue from
+  int log_grads = 0;                // steps.csv row every this many steps; 0 = off
+  int limit = 0;                    // train on the first N training images only (0 = all)
+  bool progress_bar = false;        // redraw a bar in place (a terminal); else one line per epoch
+
+  // Throws std::invalid_argument naming the bad setting.
+  void validate() const;
+  // Every setting as (key, value), as written to config.txt and into checkpoints.
+  std::vector<std::pair<std::string, std::string>> settings() const;
+  // The inverse of settings() (unknown keys are ignored). Throws std::invalid_argument.
+  static TrainConfig from_settings(const std::vector<std::pair<std::string, std::string>>& settings);
+};
+
+// The samples a run trains and validates on.
+struct TrainData {
+  const data::ImageSet* train = nullptr;
+  std::vector<int> train_indices;
+  const data::ImageSet* val = nullptr;
+  std::vector<int> val_indices;
+  std::string val_name;  // "test" or "holdout 0.1 of train"
+};
+// Applies --limit and --validation to a loaded MNIST.
+TrainData select_data(const TrainConfig& config, const data::Mnist& mnist);
+
+struct TrainResult {
+  std::vector<HistoryRow> history;  // every epoch so far, including those before a resume
+  bool diverged = false;            // stopped on a non-finite loss
+  std::string diagnosis;            // why, which layer, what to try (when diverged)
+  Sequential<float> model;          // the weights after the last step
+};
+
+// Trains (or resumes) as configured, printing progress to `log`. Writes the run
+// folder when config.run_dir is set. Throws std::invalid_argument for bad settings
+// and io::CheckpointError for a bad --resume file.
+TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log);
+
+// Loss and accuracy of a model on some samples (inference mode), with every prediction.
+struct EvalResult {
+  double loss = 0, accuracy = 0;
+  std::vector<int> predicted;  // (indices.size()) argmax of the logits, in the order of indices
+  std::vector<int> labels;     // (indices.size()) the true labels, same order
+};
+EvalResult evaluate(Sequential<float>& model, const data::ImageSet& set, const std::vector<int>& indices,
+                    bool normalise = true, int batch = 1000);
+
+}  // namespace chainrule::train

@@ -1,0 +1,163 @@
+// chainrule train: fit an MLP on MNIST (Keras-style progress), write runs/NAME/, resume exactly.
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "chainrule/bugs.hpp"
+#include "chainrule/data/idx.hpp"
+#include "chainrule/io/checkpoint.hpp"
+#include "chainrule/train/trainer.hpp"
+#include "commands.hpp"
+
+namespace chainrule::cli {
+
+namespace {
+
+// "512,256" -> {512, 256}; throws UsageError naming the bad list.
+std::vector<int> parse_hidden(const std::string& text) {
+  std::vector<int> sizes;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) {
+    std::size_t used = 0;
+    long v = 0;
+    try {
+      v = std::stol(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size() || v < 1 || v > 1000000)
+      throw UsageError("--hidden '" + text + "': '" + part +
+                       "' is not a layer size; give positive sizes separated by commas, e.g. --hidden 128 or --hidden 512,256");
+  }
+  if (text.empty() || text.back() == ',')
+    throw UsageError("--hidden '" + text + "': give positive sizes separated by commas, e.g. --hidden 512,256");
+  std::stringstream again(text);
+  for (std::string part; std::getline(again, part, ',');) sizes.push_back(std::stoi(part));
+  return sizes;
+}
+
+std::string timestamp_name() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Action add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train an MLP on MNIST with a Keras-like progress bar; writes runs/NAME/ "
+                                          "(history.csv, config.txt, last.ckpt, best.ckpt, steps.csv)");
+  struct Options {
+    train::TrainConfig config;
+    std::string hidden = "128";
+    std::string name, out, log_grads, progress = "auto", bug;
+  };
+  auto o = std::make_shared<Options>();
+  auto& c = o->config;
+  cmd->add_option("--data", c.data_dir, "Folder with the MNIST IDX files (tools/fetch_mnist.sh)")->capture_default_str();
+  cmd->add_option("--hidden", o->hidden, "Hidden layer sizes, comma-separated, e.g. 512,256")->capture_default_str();
+  cmd->add_option("--dropout", c.spec.dropout, "Dropout rate after each hidden ReLU (0 = none)")->capture_default_str();
+  cmd->add_flag("--batchnorm", c.spec.batchnorm, "BatchNorm between each hidden dense layer and its ReLU");
+  cmd->add_option("--init", c.spec.init, "Weight init: auto (He before ReLU, Glorot for the output), he, glorot")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum or adam")->capture_default_str();
+  cmd->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--momentum", c.optimizer.momentum, "Momentum (optimizer momentum)")->capture_default_str();
+  cmd->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum (optimizer momentum)");
+  cmd->add_option("--beta1", c.optimizer.beta1, "Adam's beta1")->capture_default_str();
+  cmd->add_option("--beta2", c.optimizer.beta2, "Adam's beta2")->capture_default_str();
+  cmd->add_option("--eps", c.optimizer.eps, "Adam's epsilon")->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "Total epochs (with --resume: up to this total)")->capture_default_str();
+  cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str();
+  cmd->add_option("--seed", c.seed, "Seed for the weights, the dropout masks and the shuffle")->capture_default_str();
+  cmd->add_option("--validation", c.validation, "'test' or a fraction of the training set to hold out, e.g. 0.1")->capture_default_str();
+  cmd->add_option("--threads", c.threads, "Threads for the matrix kernels (0 = all); results depend on this count")->capture_default_str();
+  cmd->add_option("--limit", c.limit, "Train on the first N training images only (0 = all)")->capture_default_str();
+  cmd->add_option("--name", o->name, "Run name: writes runs/NAME/ (default: the date and time)");
+  cmd->add_option("--out", o->out, "Run folder (instead of runs/NAME/)");
+  cmd->add_option("--resume", c.resume, "Continue from a checkpoint (runs/NAME/last.ckpt) up to --epochs");
+  cmd->add_option("--log-grads", o->log_grads, "Write steps.csv with gradient statistics every EVERY steps (default 50)")
+      ->expected(0, 1);
+  cmd->add_option("--progress", o->progress, "auto (a bar on a terminal), bar, or lines (one line per epoch)")->capture_default_str();
+  add_bug_option(*cmd, o->bug);
+
+  return [cmd, o]() -> int {
+    if (!cmd->parsed()) return -1;
+    activate_bug(o->bug);
+    train::TrainConfig config = o->config;
+    config.spec.hidden = parse_hidden(o->hidden);
+    if (cmd->count("--log-grads") > 0) {
+      config.log_grads = 50;
+      if (!o->log_grads.empty()) {
+        std::size_t used = 0;
+        try {
+          config.log_grads = std::stoi(o->log_grads, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != o->log_grads.size() || config.log_grads < 1)
+          throw UsageError("--log-grads '" + o->log_grads + "': give a number of steps >= 1, e.g. --log-grads 50");
+      }
+    }
+    if (o->progress != "auto" && o->progress != "bar" && o->progress != "lines")
+      throw UsageError("--progress '" + o->progress + "': use auto, bar or lines");
+
+    std::string run_dir = o->out;
+    if (!config.resume.empty()) {
+      // Start from the checkpoint's settings; options given on this command line win.
+      const io::Checkpoint ckpt = io::read_checkpoint(config.resume);
+      train::TrainConfig saved = train::TrainConfig::from_settings(ckpt.config);
+      auto given = [&](const char* opt) { return cmd->count(opt) > 0; };
+      if (given("--data")) saved.data_dir = config.data_dir;
+      if (given("--hidden")) saved.spec.hidden = config.spec.hidden;
+      if (given("--dropout")) saved.spec.dropout = config.spec.dropout;
+      if (given("--batchnorm")) saved.spec.batchnorm = config.spec.batchnorm;
+      if (given("--init")) saved.spec.init = config.spec.init;
+      if (given("--optimizer")) saved.optimizer.kind = config.optimizer.kind;
+      if (given("--lr")) saved.optimizer.lr = config.optimizer.lr;
+      if (given("--batch")) saved.batch = config.batch;
+      if (given("--seed")) saved.seed = config.seed;
+      if (given("--validation")) saved.validation = config.validation;
+      if (given("--threads")) saved.threads = config.threads;
+      if (given("--limit")) saved.limit = config.limit;
+      if (given("--log-grads")) saved.log_grads = config.log_grads;
+      saved.epochs = config.epochs;
+      saved.resume = config.resume;
+      saved.spec.seed = saved.seed;
+      config = saved;
+      if (run_dir.empty() && o->name.empty())
+        run_dir = std::filesystem::path(config.resume).parent_path().string();
+    }
+    if (run_dir.empty()) run_dir = "runs/" + (o->name.empty() ? timestamp_name() : o->name);
+    config.run_dir = run_dir;
+    config.progress_bar = o->progress == "bar" || (o->progress == "auto" && stdout_is_terminal());
+    try {
+      config.validate();
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+
+    const data::Mnist mnist = data::load_mnist(config.data_dir);
+    const train::TrainData data = train::select_data(config, mnist);
+    const train::TrainResult result = train::fit(config, data, std::cout);
+    if (result.diverged) {
+      std::cout << std::flush;
+      std::cerr << result.diagnosis;
+      return 1;
+    }
+    const auto& last = result.history.back();
+    double best = 0;
+    for (const auto& row : result.history) best = std::max(best, row.val_accuracy);
+    std::cout << "Done: val_accuracy " << last.val_accuracy << " after epoch " << last.epoch << " (best " << best
+              << ")\nRun folder: " << run_dir << "/ (history.csv, config.txt, last.ckpt, best.ckpt"
+              << (config.log_grads > 0 ? ", steps.csv" : "") << ")\nNext: chainrule evaluate --model " << run_dir
+              << "/best.ckpt\n";
+    return 0;
+  };
+}
+
+}  // namespace chainrule::cli
