@@ -15,5 +15,5 @@ set_tests_properties("mnist: real MNIST files load with the known counts and lab
 add_executable(chainrule_idx_alloc ${CMAKE_CURRENT_SOURCE_DIR}/mnist/test_idx_alloc.cpp)
 target_link_libraries(chainrule_idx_alloc PRIVATE chainrule_core doctest::doctest)
 target_compile_definitions(chainrule_idx_alloc PRIVATE CHAINRULE_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp")
-add_test(NAME "unit: IDX headers declaring huge sizes are refused without allocating" COMMAND chainrule_idx_alloc
+add_test(NAME "unit: idx: headers declaring huge sizes are refused without allocating" COMMAND chainrule_idx_alloc
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
