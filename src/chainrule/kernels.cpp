@@ -63,10 +63,10 @@ template void ref_gemm_nt<double>(int, int, int, const double*, const double*, d
 
 // ---- Fast float path ----------------------------------------------------------
 // How it works (docs/performance.md walks through each step with measurements):
-//   1. C is cut into micro-tiles of kMR rows x kNR columns. A micro-kernel keeps one
-//      tile in registers and runs the k loop: per k it loads kNR values of B and
-//      multiplies them by kMR broadcast values of A (kMR * kNR / 16 vector FMAs).
-//   2. K is cut into blocks of at most kKC. For each block, a kNR-column panel of B is
+//   1. C is cut into micro-tiles of kMR rows x nr columns (nr = 32, or 16 when N <= 16).
+//      A micro-kernel keeps one tile in registers and runs the k loop: per k it loads
+//      nr values of B and multiplies them by kMR broadcast values of A.
+//   2. K is cut into blocks of at most kKC. For each block, an nr-column panel of B is
 //      copied ("packed") into a small contiguous buffer that stays in the L1 cache
 //      while every row tile of A streams past it; edge panels are padded with zeros.
 //   3. A is read where it lies: for nn each tile reads kMR rows of A, for tn (A stored
@@ -78,7 +78,7 @@ template void ref_gemm_nt<double>(int, int, int, const double*, const double*, d
 namespace {
 
 constexpr int kMR = 8;                 // rows of A per micro-tile
-constexpr int kNR = 32;                // columns of B per micro-tile (two 16-float vectors)
+constexpr int kNR = 32;                // widest micro-tile: two 16-float vectors of columns
 constexpr int kKC = 256;               // longest K block: a packed panel is kKC * kNR floats (32 KiB)
 constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
 
@@ -90,64 +90,67 @@ inline float a_at(const float* a, std::ptrdiff_t lda, int i, int k) {
   return kATrans ? a[k * lda + i] : a[i * lda + k];
 }
 
-// Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of kNR floats, zero-padded.
-void pack_b(Form form, const float* B, int N, int K, int k0, int kc, int j0, int nc, float* bp) {
+// Micro-tile width: two vectors, or one when N is small (N = 10 would waste 22 of 32 lanes).
+int tile_cols(int N) { return N <= 16 ? 16 : kNR; }
+
+// Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded.
+void pack_b(Form form, const float* B, int N, int K, int k0, int kc, int j0, int nc, int nr, float* bp) {
   if (form == Form::NT) {  // B stored (N, K): walk each stored row (one column of the panel)
     for (int k = 0; k < kc; ++k)
-      for (int j = nc; j < kNR; ++j) bp[k * kNR + j] = 0.0f;
+      for (int j = nc; j < nr; ++j) bp[k * nr + j] = 0.0f;
     for (int j = 0; j < nc; ++j) {
       const float* src = B + (std::size_t)(j0 + j) * K + k0;
-      for (int k = 0; k < kc; ++k) bp[k * kNR + j] = src[k];
+      for (int k = 0; k < kc; ++k) bp[k * nr + j] = src[k];
     }
     return;
   }
   for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
     const float* src = B + (std::size_t)(k0 + k) * N + j0;
-    float* dst = bp + k * kNR;
+    float* dst = bp + k * nr;
     for (int j = 0; j < nc; ++j) dst[j] = src[j];
-    for (int j = nc; j < kNR; ++j) dst[j] = 0.0f;
+    for (int j = nc; j < nr; ++j) dst[j] = 0.0f;
   }
 }
 
 #ifdef __AVX512F__
-// C tile (R x nc, nc <= kNR) (+)= A tile (R x kc) * packed B panel (kc x kNR); AVX-512.
-template <int R, bool kATrans>
+// C tile (R x nc) (+)= A tile (R x kc) * packed B panel (kc x 16V), nc <= 16V; AVX-512.
+template <int R, int V, bool kATrans>
 void micro_kernel(int kc, const float* a, std::ptrdiff_t lda, const float* bp, float* c, std::ptrdiff_t ldc, int nc,
                   bool load_c) {
-  const __mmask16 m0 = nc >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << nc) - 1u);
-  const __mmask16 m1 = nc >= 32 ? __mmask16(0xFFFF) : nc > 16 ? __mmask16((1u << (nc - 16)) - 1u) : __mmask16(0);
-  __m512 acc0[R], acc1[R];
-  for (int r = 0; r < R; ++r) {
-    acc0[r] = load_c ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
-    acc1[r] = load_c ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
+  __mmask16 mask[V];  // which of the 16 lanes of each vector are columns of C
+  for (int v = 0; v < V; ++v) {
+    const int lanes = std::clamp(nc - 16 * v, 0, 16);
+    mask[v] = lanes == 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
   }
+  __m512 acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v) : _mm512_setzero_ps();
   for (int k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(bp + k * kNR);
-    const __m512 b1 = _mm512_load_ps(bp + k * kNR + 16);
+    __m512 b[V];
+    for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(bp + (k * V + v) * 16);
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(a_at<kATrans>(a, lda, r, k));
-      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+      for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    _mm512_mask_storeu_ps(c + r * ldc, m0, acc0[r]);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc1[r]);
-  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
 }
 #else
 // Portable micro-kernel: the same tile, written as plain loops the compiler vectorises.
-template <int R, bool kATrans>
+template <int R, int V, bool kATrans>
 void micro_kernel(int kc, const float* a, std::ptrdiff_t lda, const float* bp, float* c, std::ptrdiff_t ldc, int nc,
                   bool load_c) {
-  float acc[R][kNR];
+  constexpr int NR = 16 * V;
+  float acc[R][NR];
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < kNR; ++j) acc[r][j] = (load_c && j < nc) ? c[r * ldc + j] : 0.0f;
+    for (int j = 0; j < NR; ++j) acc[r][j] = (load_c && j < nc) ? c[r * ldc + j] : 0.0f;
   for (int k = 0; k < kc; ++k) {
-    const float* b = bp + k * kNR;
+    const float* b = bp + k * NR;
     for (int r = 0; r < R; ++r) {
       const float av = a_at<kATrans>(a, lda, r, k);
-      for (int j = 0; j < kNR; ++j) acc[r][j] += av * b[j];
+      for (int j = 0; j < NR; ++j) acc[r][j] += av * b[j];
     }
   }
   for (int r = 0; r < R; ++r)
@@ -155,18 +158,18 @@ void micro_kernel(int kc, const float* a, std::ptrdiff_t lda, const float* bp, f
 }
 #endif
 
-template <bool kATrans>
+template <int V, bool kATrans>
 void micro_tile(int rows, int kc, const float* a, std::ptrdiff_t lda, const float* bp, float* c, std::ptrdiff_t ldc,
                 int nc, bool load_c) {
   switch (rows) {
-    case 8: return micro_kernel<8, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    case 7: return micro_kernel<7, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    case 6: return micro_kernel<6, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    case 5: return micro_kernel<5, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    case 4: return micro_kernel<4, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    case 3: return micro_kernel<3, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    case 2: return micro_kernel<2, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
-    default: return micro_kernel<1, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 8: return micro_kernel<8, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 7: return micro_kernel<7, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 6: return micro_kernel<6, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 5: return micro_kernel<5, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 4: return micro_kernel<4, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 3: return micro_kernel<3, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    case 2: return micro_kernel<2, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
+    default: return micro_kernel<1, V, kATrans>(kc, a, lda, bp, c, ldc, nc, load_c);
   }
 }
 static_assert(kMR == 8, "micro_tile dispatches rows 1..8");
@@ -188,19 +191,21 @@ void gemm_block(Form form, int M, int N, int K, const float* A, const float* B, 
   const int kc_even = (K + kblocks - 1) / kblocks;  // equal blocks; depends on K only
   const bool a_trans = form == Form::TN;
   const std::ptrdiff_t lda = a_trans ? M : K;
+  const int nr = tile_cols(N);
   for (int k0 = 0; k0 < K; k0 += kc_even) {
     const int kc = std::min(kc_even, K - k0);
     const bool load_c = accumulate || k0 > 0;
-    for (int j = j0; j < j1; j += kNR) {
-      const int nc = std::min(kNR, j1 - j);
-      pack_b(form, B, N, K, k0, kc, j, nc, bp);
+    for (int j = j0; j < j1; j += nr) {
+      const int nc = std::min(nr, j1 - j);
+      pack_b(form, B, N, K, k0, kc, j, nc, nr, bp);
       for (int i = i0; i < i1; i += kMR) {
         const int rows = std::min(kMR, i1 - i);
         float* c = C + (std::size_t)i * N + j;
-        if (a_trans)
-          micro_tile<true>(rows, kc, A + (std::size_t)k0 * M + i, lda, bp, c, N, nc, load_c);
-        else
-          micro_tile<false>(rows, kc, A + (std::size_t)i * K + k0, lda, bp, c, N, nc, load_c);
+        const float* a = a_trans ? A + (std::size_t)k0 * M + i : A + (std::size_t)i * K + k0;
+        if (nr == kNR && a_trans) micro_tile<2, true>(rows, kc, a, lda, bp, c, N, nc, load_c);
+        if (nr == kNR && !a_trans) micro_tile<2, false>(rows, kc, a, lda, bp, c, N, nc, load_c);
+        if (nr != kNR && a_trans) micro_tile<1, true>(rows, kc, a, lda, bp, c, N, nc, load_c);
+        if (nr != kNR && !a_trans) micro_tile<1, false>(rows, kc, a, lda, bp, c, N, nc, load_c);
       }
     }
   }
@@ -210,14 +215,15 @@ void gemm_block(Form form, int M, int N, int K, const float* A, const float* B, 
 // that balances the work and copies the least (B panels are packed by every thread
 // that needs them, A rows are read by every thread that needs them).
 void choose_grid(int M, int N, int K, int threads, int& tm, int& tn) {
-  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + kNR - 1) / kNR;
+  const int nr = tile_cols(N);
+  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + nr - 1) / nr;
   double best = -1;
   tm = tn = 1;
   for (int gm = 1; gm <= threads; ++gm) {
     if (threads % gm) continue;
     const int gn = threads / gm;
     if (gm > tiles_m || gn > tiles_n) continue;
-    const double rows = double((tiles_m + gm - 1) / gm) * kMR, cols = double((tiles_n + gn - 1) / gn) * kNR;
+    const double rows = double((tiles_m + gm - 1) / gm) * kMR, cols = double((tiles_n + gn - 1) / gn) * nr;
     const double cost = rows * cols * K / 8.0 + double(K) * (2.0 * cols + rows);
     if (best < 0 || cost < best) {
       best = cost;
@@ -238,12 +244,13 @@ void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, f
   int tm = 1, tn = 1;
   if (threads > 1) choose_grid(M, N, K, threads, tm, tn);
   const int used = tm * tn;
-  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + kNR - 1) / kNR;
+  const int nr = tile_cols(N);
+  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + nr - 1) / nr;
   const int per_m = (tiles_m + tm - 1) / tm, per_n = (tiles_n + tn - 1) / tn;
   auto run = [&](int t) {
     const int pm = t / tn, pn = t % tn;
     const int i0 = std::min(M, pm * per_m * kMR), i1 = std::min(M, (pm + 1) * per_m * kMR);
-    const int j0 = std::min(N, pn * per_n * kNR), j1 = std::min(N, (pn + 1) * per_n * kNR);
+    const int j0 = std::min(N, pn * per_n * nr), j1 = std::min(N, (pn + 1) * per_n * nr);
     gemm_block(form, M, N, K, A, B, C, accumulate, i0, i1, j0, j1);
   };
 #ifdef CHAINRULE_HAVE_OPENMP
