@@ -43,7 +43,7 @@ TEST_CASE("dropout: backward multiplies by the mask and its scale (gradient chec
   CHECK(report.rows[0].max_rel_error > 0.1);
 }
 
-TEST_CASE("dropout: a rate outside [0, 1) is refused") {
+TEST_CASE("dropout: a rate below 0 or at least 1 is refused") {
   CHECK_THROWS_AS(Dropout<float>("d", 1.0, 1), std::invalid_argument);
   CHECK_THROWS_AS(Dropout<float>("d", -0.1, 1), std::invalid_argument);
 }

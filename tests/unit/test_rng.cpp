@@ -16,7 +16,7 @@ TEST_CASE("rng: the same seed gives the same numbers, another seed other numbers
   }
 }
 
-TEST_CASE("rng: uniform in [0,1), below(n) in range, normal has mean 0 and variance 1") {
+TEST_CASE("rng: uniform is at least 0 and below 1, below(n) in range, normal has mean 0 and variance 1") {
   Rng r(1);
   double sum = 0, sum2 = 0;
   const int n = 20000;
