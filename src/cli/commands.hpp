@@ -22,6 +22,7 @@ class UsageError : public std::runtime_error {
 using Action = std::function<int()>;
 
 Action add_gradcheck_command(CLI::App& app);
+Action add_doctor_command(CLI::App& app);
 Action add_train_command(CLI::App& app);     // cmd_train.cpp
 Action add_evaluate_command(CLI::App& app);  // cmd_evaluate.cpp
 

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Action> actions;
   actions.push_back(add_gradcheck_command(app));
+  actions.push_back(add_doctor_command(app));
   actions.push_back(add_train_command(app));
   actions.push_back(add_evaluate_command(app));
 

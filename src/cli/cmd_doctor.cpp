@@ -1,0 +1,36 @@
+// chainrule doctor RUN_DIR: reads a run's history.csv and steps.csv and names the
+// likely causes of a stuck or diverging loss, with the evidence for each.
+#include <iostream>
+
+#include "chainrule/train/monitor.hpp"
+#include "commands.hpp"
+
+namespace chainrule::cli {
+
+Action add_doctor_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("doctor",
+                                 "Read a run folder (history.csv, steps.csv) and explain a loss that will not "
+                                 "decrease or that diverges");
+  auto run_dir = std::make_shared<std::string>();
+  cmd->add_option("RUN_DIR", *run_dir, "The run folder written by chainrule train --out DIR (use --log-grads for steps.csv)")
+      ->required();
+  return [cmd, run_dir]() -> int {
+    if (!cmd->parsed()) return -1;
+    std::string summary;
+    std::vector<train::Finding> findings;
+    try {
+      findings = train::diagnose_run(*run_dir, &summary);
+    } catch (const std::runtime_error& e) {
+      throw UsageError(e.what());
+    }
+    std::cout << "chainrule doctor: " << *run_dir << " (" << summary << ")\n";
+    if (findings.empty()) {
+      std::cout << "  no problem found: the loss falls, the gradients are steady, the hidden units are alive\n";
+      return 0;
+    }
+    std::cout << "  likely causes, most specific first:\n" << train::format_findings(findings);
+    return 0;
+  };
+}
+
+}  // namespace chainrule::cli
