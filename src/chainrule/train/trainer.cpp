@@ -78,7 +78,7 @@ bool all_finite(const Tensor<float>& t) {
 std::string diagnose(Sequential<float>& model, const std::vector<Param<float>>& params, double loss, int epoch,
                      std::size_t batch, std::size_t batches, std::int64_t step, const TrainConfig& config) {
   std::ostringstream s;
-  s << "training stopped: the loss is " << loss << " at epoch " << epoch << ", batch " << batch << "/" << batches
+  s << "training stopped: the loss is " << (std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf") << " at epoch " << epoch << ", batch " << batch << "/" << batches
     << " (step " << step << ")\n";
   std::string bad_params;
   for (const auto& p : params)
@@ -98,8 +98,8 @@ std::string diagnose(Sequential<float>& model, const std::vector<Param<float>>& 
   if (!bad_params.empty()) s << "  parameters already non-finite (the previous update broke them): " << bad_params << "\n";
   s << "  likely causes:\n"
     << "    - the learning rate is too high (now " << config.optimizer.lr
-    << (bug_active(Bug::LrTooHigh) ? " x1000 by the injected bug lr-too-high" : "") << "); try --lr "
-    << num(config.optimizer.lr / 10) << "\n"
+    << (bug_active(Bug::LrTooHigh) ? " x1000 by the injected bug lr-too-high" : "") << "); try a tenth of it, --lr "
+    << config.optimizer.lr / 10 << "\n"
     << "    - the inputs are not normalised to [0, 1]" << (bug_active(Bug::InputsNotNormalised) ? " (the injected bug inputs-not-normalised is on)" : "") << "\n"
     << "    - a bad initialisation (try --init auto) or a wrong backward pass (run 'chainrule gradcheck')\n";
   if (!config.run_dir.empty())
@@ -121,6 +121,10 @@ void TrainConfig::validate() const {
     throw std::invalid_argument("--dropout must be in [0, 1), got " + num(spec.dropout));
   if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
     throw std::invalid_argument("--init '" + spec.init + "' is unknown; use auto, he or glorot");
+  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
+    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
+  if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
+    throw std::invalid_argument("--lr must be a positive learning rate, got " + num(optimizer.lr));
   optimizer.validate();
   double fraction = 0;
   if (validation != "test" && !is_fraction(validation, fraction))

@@ -1,0 +1,38 @@
+# Command-line tests of `chainrule train` and `chainrule evaluate` (docs/cli.md).
+# Bad options and values must exit 2 with a message naming them (tests/cli/expect.sh
+# checks the exit code and a regex on the output). The end-to-end run on a slice of real
+# MNIST is labelled "mnist" and skipped (exit 77) when data/mnist is missing, unless
+# CHAINRULE_REQUIRE_MNIST=1.
+set(CHAINRULE_EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+set(CHAINRULE_CLI_MNIST ${CMAKE_SOURCE_DIR}/data/mnist)
+
+function(chainrule_cli_test name code regex)
+  add_test(NAME "cli: ${name}" COMMAND ${CHAINRULE_EXPECT} ${code} "${regex}" $<TARGET_FILE:chainrule> ${ARGN}
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties("cli: ${name}" PROPERTIES LABELS cli TIMEOUT 60)
+endfunction()
+
+# Exit 2: a bad option or value, caught before any data is read.
+chainrule_cli_test("train: unknown optimizer" 2 "--optimizer 'adagrad' is unknown" train --optimizer adagrad)
+chainrule_cli_test("train: negative learning rate" 2 "--lr must be a positive" train --lr=-0.1)
+chainrule_cli_test("train: batch 0" 2 "--batch must be at least 1" train --batch 0)
+chainrule_cli_test("train: bad --validation" 2 "--validation '1.5'" train --validation 1.5)
+chainrule_cli_test("train: bad --hidden list" 2 "--hidden '128,x'" train --hidden 128,x)
+chainrule_cli_test("train: empty --hidden entry" 2 "--hidden '128,,64'" train --hidden 128,,64)
+chainrule_cli_test("train: unknown option" 2 "--bogus" train --bogus 3)
+chainrule_cli_test("train: unknown injected bug" 2 "unknown bug 'nope'" train --inject-bug nope)
+chainrule_cli_test("train: missing data folder" 2 "MNIST folder not found: ${CMAKE_BINARY_DIR}/no-such-mnist"
+  train --data ${CMAKE_BINARY_DIR}/no-such-mnist --out ${CMAKE_BINARY_DIR}/test-tmp/cli/no-data)
+chainrule_cli_test("train: missing resume checkpoint" 2 "no such checkpoint file"
+  train --resume ${CMAKE_BINARY_DIR}/no-such.ckpt)
+chainrule_cli_test("evaluate: missing --model" 2 "--model is required" evaluate)
+chainrule_cli_test("evaluate: not a checkpoint" 2 "not a chainrule checkpoint"
+  evaluate --model ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+
+# End to end on 2000 real MNIST images: train, evaluate, resume, corrupt file, divergence.
+add_test(NAME "mnist: cli train 1 epoch on 2000 images, evaluate, resume, failure exits"
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/train_mnist.sh $<TARGET_FILE:chainrule> ${CHAINRULE_CLI_MNIST}
+          ${CMAKE_BINARY_DIR}/test-tmp/cli/train_mnist
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("mnist: cli train 1 epoch on 2000 images, evaluate, resume, failure exits" PROPERTIES
+  LABELS "mnist;cli" SKIP_RETURN_CODE 77 TIMEOUT 120)
