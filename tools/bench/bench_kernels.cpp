@@ -1,8 +1,8 @@
 // Micro-benchmarks of the float matrix products at the shapes of the 784-128-10 network.
 //
 //   build/release/bench_kernels --benchmark_counters_tabular=true
-//   build/release/bench_kernels --benchmark_filter='fast/nn' --benchmark_repetitions=30 \
-//       --benchmark_min_time=0.02 --benchmark_report_aggregates_only=true
+//   build/release/bench_kernels --benchmark_filter='fast/nn' --benchmark_repetitions=30
+//       --benchmark_min_time=0.02 --benchmark_report_aggregates_only=true   (one line)
 //
 // Each benchmark is named path/form/M/N/K/threads and reports GFLOP/s (2*M*N*K per call).
 // Paths: ref (the plain loops), ikj (nn only: the plain loop in a better order), fast (the blocked SIMD kernels), openblas (only when built
