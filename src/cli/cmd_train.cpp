@@ -66,8 +66,8 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--init", c.spec.init, "Weight init: auto (He before ReLU, Glorot for the output), he, glorot")->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum or adam")->capture_default_str();
   cmd->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
-  cmd->add_option("--momentum", c.optimizer.momentum, "Momentum (optimizer momentum)")->capture_default_str();
-  cmd->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum (optimizer momentum)");
+  cmd->add_option("--momentum", c.optimizer.momentum, "Momentum mu (with --optimizer momentum)")->capture_default_str();
+  cmd->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum (with --optimizer momentum)");
   cmd->add_option("--beta1", c.optimizer.beta1, "Adam's beta1")->capture_default_str();
   cmd->add_option("--beta2", c.optimizer.beta2, "Adam's beta2")->capture_default_str();
   cmd->add_option("--eps", c.optimizer.eps, "Adam's epsilon")->capture_default_str();
