@@ -25,6 +25,9 @@ Action add_gradcheck_command(CLI::App& app);
 Action add_doctor_command(CLI::App& app);
 Action add_train_command(CLI::App& app);     // cmd_train.cpp
 Action add_evaluate_command(CLI::App& app);  // cmd_evaluate.cpp
+Action add_predict_command(CLI::App& app);   // cmd_predict.cpp
+Action add_export_command(CLI::App& app);    // cmd_export.cpp
+Action add_inspect_command(CLI::App& app);   // cmd_inspect.cpp
 
 // Adds --inject-bug NAME to a command (CHAINRULE_BUG=NAME works everywhere).
 void add_bug_option(CLI::App& command, std::string& bug_name);

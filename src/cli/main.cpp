@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   actions.push_back(add_doctor_command(app));
   actions.push_back(add_train_command(app));
   actions.push_back(add_evaluate_command(app));
+  actions.push_back(add_predict_command(app));
+  actions.push_back(add_export_command(app));
+  actions.push_back(add_inspect_command(app));
 
   try {
     app.parse(argc, argv);
