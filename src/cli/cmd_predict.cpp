@@ -90,16 +90,8 @@ Action add_predict_command(CLI::App& app) {
     if (!from_pgm && o->index < 0) throw UsageError("--index " + std::to_string(o->index) + " must be 0 or more");
     if (o->invert && !from_pgm) throw UsageError("--invert applies to --pgm images only");
 
-    io::LoadedModel loaded;
-    try {
-      loaded = io::load_model(o->model);
-    } catch (const data::DataError& e) {
-      throw UsageError(std::string("--model: ") + e.what());
-    }
-    const int D = loaded.spec.inputs;
-    if (D != kSide * kSide)
-      throw UsageError("--model: " + o->model + " expects " + std::to_string(D) + " inputs, not a 28x28 image");
-
+    // The image first (a bad --pgm or --index is reported before the model is read).
+    constexpr int D = kSide * kSide;
     std::vector<std::uint8_t> pixels(static_cast<std::size_t>(D));
     int label = -1;
     std::string source;
@@ -129,6 +121,15 @@ Action add_predict_command(CLI::App& app) {
       label = set.labels[static_cast<std::size_t>(o->index)];
       source = o->split + " image " + std::to_string(o->index);
     }
+
+    io::LoadedModel loaded;
+    try {
+      loaded = io::load_model(o->model);
+    } catch (const data::DataError& e) {
+      throw UsageError(std::string("--model: ") + e.what());
+    }
+    if (loaded.spec.inputs != D)
+      throw UsageError("--model: " + o->model + " expects " + std::to_string(loaded.spec.inputs) + " inputs, not a 28x28 image");
 
     // X (1, 784) = pixel / 255, as in training; P (1, C) = softmax of the logits.
     Tensor<float> X(1, D);
