@@ -187,15 +187,15 @@ namespace {
 
 // A scalar loss module checked on its input: L(Z) itself is the scalar.
 template <typename Forward, typename Backward>
-GradCheckReport check_loss(const std::string& title, Tensor<double> Z, Forward forward, Backward backward,
-                           const GradCheckOptions& options) {
+GradCheckReport check_loss(const std::string& title, const std::string& input_name, Tensor<double> Z, Forward forward,
+                           Backward backward, const GradCheckOptions& options) {
   Tensor<double> dZ;
   forward(Z);
   backward(dZ);
   std::ostringstream detail;
   detail << "N = " << Z.rows << ", h = " << format_g(options.h) << ", the loss itself is the scalar";
   return check_gradients(title, detail.str(), [&] { return forward(Z); }, [](std::vector<std::uint8_t>&) {},
-                         {{"Z", &Z, &dZ}}, options);
+                         {{input_name, &Z, &dZ}}, options);
 }
 
 std::vector<int> random_labels(int n, int classes, Rng& rng) {
@@ -247,23 +247,27 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool includ
   {  // Fused softmax cross-entropy
     SoftmaxCrossEntropy<double> ce;
     auto labels = random_labels(5, 4, rng);
-    reports.push_back(check_loss("softmax cross-entropy (fused)", random_tensor(5, 4, rng, 2.0),
+    reports.push_back(check_loss("softmax cross-entropy (fused)", "Z", random_tensor(5, 4, rng, 2.0),
                                  [&](const Tensor<double>& Z) { return ce.forward(Z, labels); },
                                  [&](Tensor<double>& dZ) { ce.backward(dZ); }, tight));
   }
-  {  // Cross-entropy on probabilities
+  {  // Cross-entropy on probabilities. h = 1e-6: -log p curves sharply (its third derivative
+     // is -2/p^3), so a larger step misjudges it, while its gradient -1/(N p) is large
+     // enough that the rounding noise of a small step does not matter.
     CrossEntropy<double> ce;
+    GradCheckOptions small_step = tight;
+    small_step.h = 1e-6;
     auto labels = random_labels(5, 4, rng);
     Tensor<double> P(5, 4);
     softmax_rows(random_tensor(5, 4, rng), P);
-    reports.push_back(check_loss("cross-entropy on probabilities", P,
+    reports.push_back(check_loss("cross-entropy on probabilities", "P", P,
                                  [&](const Tensor<double>& Q) { return ce.forward(Q, labels); },
-                                 [&](Tensor<double>& dP) { ce.backward(dP); }, tight));
+                                 [&](Tensor<double>& dP) { ce.backward(dP); }, small_step));
   }
   {  // Mean squared error
     MeanSquaredError<double> mse;
     const Tensor<double> target = random_tensor(5, 2, rng);
-    reports.push_back(check_loss("mean squared error", random_tensor(5, 2, rng),
+    reports.push_back(check_loss("mean squared error", "Yhat", random_tensor(5, 2, rng),
                                  [&](const Tensor<double>& Yhat) { return mse.forward(Yhat, target); },
                                  [&](Tensor<double>& dY) { mse.backward(dY); }, tight));
   }
@@ -316,10 +320,12 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool includ
         for (auto& b : p.value->data) b = 0.1 * rng.normal();
     Tensor<double> X(4, 784);
     for (auto& x : X.data) x = rng.uniform();  // like pixels in [0, 1]
-    // h = 1e-4 here: each loss sums ~800-term dot products, so with h = 1e-5 the rounding
-    // noise (~eps * |L| / h) already reaches 1e-7 of the small gradients (tutorials/08).
+    // Looser threshold, 1e-6, for the whole network: its ~1700 probed entries include
+    // small gradients whose error is noise / |a|. With h = 1e-4 rounding noise (~eps |L| / h)
+    // and truncation (~h^2) balance; still, over seeds 1..12 single entries reach 2.5e-7
+    // while the typical error is 1e-8 (tutorials/08 measures the h sweep).
     GradCheckOptions net = tight;
-    net.h = 1e-4;
+    net.threshold = 1e-6;
     net.sample = 200;
     reports.push_back(check_model("network 784-128-10", model, X,
                                   random_labels(4, 10, rng), net));

@@ -22,25 +22,37 @@ namespace chainrule {
 // ---- Reference loops: what the products mean, written plainly ----------------
 
 // C[i][j] (+)= sum_k A[i][k] * B[k][j]
+// Written row by row: row i of C is the sum over k of A[i][k] times row k of B. The
+// same sum as the dot-product form, but every loop walks memory in order, which
+// keeps the double-precision gradient checks (which always run these loops) fast.
 template <typename T>
 void ref_gemm_nn(int M, int N, int K, const T* A, const T* B, T* C, bool accumulate) {
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) {
-      T sum = 0;
-      for (int k = 0; k < K; ++k) sum += A[(std::size_t)i * K + k] * B[(std::size_t)k * N + j];
-      C[(std::size_t)i * N + j] = accumulate ? C[(std::size_t)i * N + j] + sum : sum;
+  for (int i = 0; i < M; ++i) {
+    T* c = C + (std::size_t)i * N;
+    if (!accumulate)
+      for (int j = 0; j < N; ++j) c[j] = 0;
+    for (int k = 0; k < K; ++k) {
+      const T a = A[(std::size_t)i * K + k];
+      const T* b = B + (std::size_t)k * N;
+      for (int j = 0; j < N; ++j) c[j] += a * b[j];
     }
+  }
 }
 
 // C[i][j] (+)= sum_k A[k][i] * B[k][j]      (A is stored (K, M))
+// Row by row again: row i of C is the sum over k of A[k][i] times row k of B.
 template <typename T>
 void ref_gemm_tn(int M, int N, int K, const T* A, const T* B, T* C, bool accumulate) {
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) {
-      T sum = 0;
-      for (int k = 0; k < K; ++k) sum += A[(std::size_t)k * M + i] * B[(std::size_t)k * N + j];
-      C[(std::size_t)i * N + j] = accumulate ? C[(std::size_t)i * N + j] + sum : sum;
+  for (int i = 0; i < M; ++i) {
+    T* c = C + (std::size_t)i * N;
+    if (!accumulate)
+      for (int j = 0; j < N; ++j) c[j] = 0;
+    for (int k = 0; k < K; ++k) {
+      const T a = A[(std::size_t)k * M + i];
+      const T* b = B + (std::size_t)k * N;
+      for (int j = 0; j < N; ++j) c[j] += a * b[j];
     }
+  }
 }
 
 // C[i][j] (+)= sum_k A[i][k] * B[j][k]      (B is stored (N, K))

@@ -34,8 +34,9 @@ const Tensor<T>& Sequential<T>::forward(const Tensor<T>& X, bool training) {
 template <typename T>
 void Sequential<T>::backward(const Tensor<T>& dOut, bool need_input_grad) {
   expect_same_shape("Sequential::backward", "dOut", dOut, "the last output", outputs_.back());
-  last_dout_ = &dOut;
-  const Tensor<T>* upstream = &dOut;
+  dout_.resize(dOut.rows, dOut.cols);
+  dout_.data.assign(dOut.data.begin(), dOut.data.end());  // keeps its capacity: no allocation per step
+  const Tensor<T>* upstream = &dout_;
   for (std::size_t i = layers_.size(); i-- > 0;) {
     Tensor<T>* dX = i > 0 ? &grads_[i - 1] : (need_input_grad ? &input_grad_ : nullptr);
     layers_[i]->backward(*upstream, dX);
@@ -45,7 +46,7 @@ void Sequential<T>::backward(const Tensor<T>& dOut, bool need_input_grad) {
 
 template <typename T>
 const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
-  return i + 1 == layers_.size() ? *last_dout_ : grads_[i];
+  return i + 1 == layers_.size() ? dout_ : grads_[i];
 }
 
 template <typename T>

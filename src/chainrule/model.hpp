@@ -59,7 +59,7 @@ class Sequential {
   std::vector<Tensor<T>> outputs_;  // outputs_[i] = layer i's output
   std::vector<Tensor<T>> grads_;    // grads_[i] = dL/d(input of layer i + 1) = dL/d(outputs_[i]), i < last
   Tensor<T> input_grad_;
-  const Tensor<T>* last_dout_ = nullptr;
+  Tensor<T> dout_;  // a copy of the last dOut, so output_grad(last) never dangles
 };
 
 // The multilayer perceptrons of the MNIST tutorials:

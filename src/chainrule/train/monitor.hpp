@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "chainrule/model.hpp"
+
 namespace chainrule::train {
 
 // What a probe measures at one step (after that step's update).
@@ -76,6 +78,21 @@ class Monitor {
   std::vector<Probe> probes_;
   std::vector<Finding> findings_;
   std::size_t reported_ = 0;
+};
+
+// Measures a Probe around one optimizer step of a live model (used by the trainer):
+// before_update() keeps a copy of the parameters (allocated once), after_update()
+// compares. largest_change() is the largest |delta| of any parameter entry.
+class ProbeRecorder {
+ public:
+  void before_update(const std::vector<Param<float>>& params);
+  Probe after_update(std::int64_t step, const std::vector<Param<float>>& params, Sequential<float>& model,
+                     const Tensor<float>& probs);
+  double largest_change() const { return largest_change_; }
+
+ private:
+  std::vector<Tensor<float>> before_;
+  double largest_change_ = 0;
 };
 
 // Prints findings as a numbered list (nothing when there are none).

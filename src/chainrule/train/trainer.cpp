@@ -15,6 +15,7 @@
 #include "chainrule/kernels.hpp"
 #include "chainrule/loss.hpp"
 #include "chainrule/train/gradstats.hpp"
+#include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
 
 namespace chainrule::train {
@@ -349,6 +350,28 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   SoftmaxCrossEntropy<float> loss_fn;
   ProgressBar progress(log, config.progress_bar);
 
+  // Diagnostics (train/monitor.hpp): the loss of every step, and a probe of the
+  // gradients, updates and activations at step 1 and every probe_every steps.
+  MonitorSettings monitor_settings;
+  monitor_settings.classes = spec.classes;
+  monitor_settings.optimizer = config.optimizer.kind;
+  monitor_settings.lr = optimizer->config().lr;
+  Monitor monitor(monitor_settings);
+  ProbeRecorder probe;
+  const std::int64_t probe_every = config.log_grads > 0 ? config.log_grads : 50;
+  std::string live_checks;  // what only a live run can measure, for diagnostics.txt
+  auto report_findings = [&] {
+    const auto fresh = monitor.take_new_findings();
+    for (const auto& f : fresh)
+      log << "warning: " << f.title << " [" << f.id << "]\n  evidence: " << f.evidence << "\n  try: " << f.advice << "\n";
+    if (!fresh.empty() && !config.run_dir.empty()) {
+      std::string text = live_checks;
+      for (const auto& f : monitor.findings()) text += "finding " + f.id + ": " + f.title + "; " + f.evidence + "\n";
+      write_file_atomically((dir / "diagnostics.txt").string(), text);
+    }
+    if (!fresh.empty()) log << std::flush;
+  };
+
   for (int epoch = start_epoch + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     order.assign(data.train_indices.begin(), data.train_indices.end());
@@ -364,18 +387,30 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       model.zero_grad();
       const Tensor<float>& Z = model.forward(X, true);  // (N, C)
       const double loss = loss_fn.forward(Z, labels);
+      monitor.on_step(step, loss);
       if (!std::isfinite(loss)) {
         if (config.progress_bar) log << "\n";
+        report_findings();
         result.diverged = true;
         result.diagnosis = diagnose(model, params, loss, epoch, b + 1, batches, step, config);
         return result;
       }
       loss_fn.backward(dZ);
       model.backward(dZ);
-      if (steps_log && step % config.log_grads == 0) steps_log->before_update(params);
+      const bool logged = steps_log && (step == 1 || step % config.log_grads == 0);
+      const bool probed = step == 1 || step % probe_every == 0;
+      if (logged) steps_log->before_update(params);
+      if (probed) probe.before_update(params);
       optimizer->step(params);
-      if (steps_log && step % config.log_grads == 0)
-        steps_log->after_update(step, epoch, loss, params, model, loss_fn.probs());
+      if (logged) steps_log->after_update(step, epoch, loss, params, model, loss_fn.probs());
+      if (probed) {
+        monitor.on_probe(probe.after_update(step, params, model, loss_fn.probs()));
+        if (step == 1 && config.optimizer.kind == "adam") {
+          const double scale = probe.largest_change() / optimizer->config().lr;
+          live_checks += "adam-first-step " + std::to_string(scale) + "\n";
+          monitor.on_adam_first_step(scale);
+        }
+      }
 
       const Tensor<float>& P = loss_fn.probs();  // (N, C)
       int correct = 0;
@@ -402,6 +437,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       if (improved) save((dir / "best.ckpt").string(), epoch);
     }
     progress.end_epoch(row);
+    report_findings();
   }
   return result;
 }
