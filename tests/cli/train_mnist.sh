@@ -22,7 +22,7 @@ expect 0 "Epoch 1/1 - 57/57" "$bin" train --data "$data" --limit 2000 --validati
   --progress lines --out "$work/run"
 for f in history.csv config.txt last.ckpt best.ckpt steps.csv; do [[ -s "$work/run/$f" ]] || fail "missing $f"; done
 [[ $(wc -l <"$work/run/history.csv") -eq 2 ]] || fail "history.csv should have a header and 1 row"
-[[ $(wc -l <"$work/run/steps.csv") -eq 15 ]] || fail "steps.csv should have a header and 14 rows (steps 4, 8, ..., 56)"
+[[ $(wc -l <"$work/run/steps.csv") -eq 16 ]] || fail "steps.csv should have a header and 15 rows (step 1, then steps 4, 8, ..., 56)"
 val=$(tail -n 1 "$work/run/history.csv" | cut -d, -f5)
 awk -v v="$val" 'BEGIN { exit !(v > 0.8) }' || fail "val_accuracy $val after 1 epoch on 2000 images; expected > 0.8"
 

@@ -153,7 +153,7 @@ TEST_CASE("resume: 3 epochs, stop, resume to 6 gives the same history, weights a
   CHECK(same_weights(straight.model, resumed.model));
   const fs::path base = fs::path(CHAINRULE_TEST_TMP) / "trainer";
   const std::string steps = read_file((base / "straight" / "steps.csv").string());
-  CHECK(std::count(steps.begin(), steps.end(), '\n') == 1 + 6 * 16 / 5);
+  CHECK(std::count(steps.begin(), steps.end(), '\n') == 1 + 1 + 6 * 16 / 5);  // header, step 1, every 5th step
   CHECK(read_file((base / "resumed" / "steps.csv").string()) == steps);
   CHECK(read_file((base / "resumed" / "last.ckpt").string()).size() ==
         read_file((base / "straight" / "last.ckpt").string()).size());
@@ -175,7 +175,7 @@ TEST_CASE("fit writes history.csv, config.txt, steps.csv and checkpoints into th
   CHECK(config.find("optimizer = adam\n") != std::string::npos);
   CHECK(config.find("seed = 5\n") != std::string::npos);
   const std::string steps = read_file(c.run_dir + "/steps.csv");
-  CHECK(std::count(steps.begin(), steps.end(), '\n') == 1 + 2 * 16 / 4);  // header + every 4th of 32 steps
+  CHECK(std::count(steps.begin(), steps.end(), '\n') == 1 + 1 + 2 * 16 / 4);  // header, step 1, every 4th of 32 steps
   CHECK(steps.find("\n4,1,") != std::string::npos);
   CHECK(steps.find("\n32,2,") != std::string::npos);
   CHECK_FALSE(fs::exists(c.run_dir + "/history.csv.tmp"));
