@@ -2,8 +2,13 @@
 // Run `chainrule --help` or see docs/cli.md.
 #include <unistd.h>
 
+#ifdef CHAINRULE_TRAP_FPE
+#include <cfenv>
+#endif
+
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "chainrule/bugs.hpp"
@@ -36,6 +41,13 @@ bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
 
 int main(int argc, char** argv) {
   using namespace chainrule::cli;
+#ifdef CHAINRULE_TRAP_FPE
+  // The debug preset stops at the first invalid operation, division by zero or overflow
+  // (SIGFPE, so a debugger shows where the first NaN or inf is made), unless
+  // CHAINRULE_TRAP_FPE=0 asks for the NaN guard's report instead.
+  if (const char* trap = std::getenv("CHAINRULE_TRAP_FPE"); !trap || std::string(trap) != "0")
+    feenableexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW);
+#endif
   CLI::App app{"chainrule: backpropagation from scratch, one derivative at a time"};
   app.require_subcommand(1);
   std::vector<Action> actions;
