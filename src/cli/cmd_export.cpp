@@ -11,6 +11,7 @@
 #include "chainrule/io/npy.hpp"
 #include "chainrule/io/plotdata.hpp"
 #include "chainrule/layers/dense.hpp"
+#include "chainrule/io/files.hpp"
 #include "commands.hpp"
 
 namespace chainrule::cli {
@@ -50,18 +51,7 @@ void write_manifest(const std::string& path, const std::string& title, const std
   };
   row("# file", "dtype", "shape", "meaning");
   for (const auto& r : rows) row(r.file, r.dtype, r.shape, r.meaning);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw std::runtime_error("cannot write '" + path + "'");
-    }
-  }
-  std::filesystem::rename(tmp, path);
+  io::write_file_atomically(path, text);
 }
 
 std::string shape2(const Tensor<float>& t) {

@@ -24,6 +24,7 @@
 #include "chainrule/io/npy.hpp"
 #include "chainrule/io/plotdata.hpp"
 #include "chainrule/loss.hpp"
+#include "chainrule/io/files.hpp"
 #include "commands.hpp"
 
 namespace chainrule::cli {
@@ -242,14 +243,7 @@ Action add_inspect_command(CLI::App& app) {
     };
     line("# file", "dtype", "shape", "meaning");
     for (const auto& r : rows) line(r.file, r.dtype, r.shape, r.meaning);
-    {
-      const std::string path = (dir / "manifest.txt").string();
-      std::ofstream out(path + ".tmp", std::ios::binary | std::ios::trunc);
-      out << text;
-      out.close();
-      if (!out) throw std::runtime_error("cannot write '" + path + "'");
-      std::filesystem::rename(path + ".tmp", path);
-    }
+    io::write_file_atomically((dir / "manifest.txt").string(), text);
 
     std::printf("chainrule inspect: %s (%s), %s images %d..%d, loss %.6f\n", o->model.c_str(),
                 loaded.spec.architecture().c_str(), o->split.c_str(), o->index, o->index + N - 1, static_cast<double>(L));

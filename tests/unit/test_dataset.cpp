@@ -1,4 +1,4 @@
-// Tests for batching: seeded shuffles, the holdout split, make_batch and one_hot.
+// Tests for batching: seeded shuffles, the holdout split and make_batch (one_hot: test_loss.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -185,17 +185,4 @@ TEST_CASE("dataset: make_batch refuses a range or an index outside the set") {
                        std::out_of_range);
   CHECK_THROWS_WITH_AS(make_batch(set, {0, 3}, 0, 2, X, y), doctest::Contains("sample index 3 is outside 0..2"),
                        std::out_of_range);
-}
-
-TEST_CASE("dataset: one_hot puts a single 1 in each row at the label's column") {
-  const Tensor<float> Y = one_hot({3, 0, 9}, 10);
-  REQUIRE(Y.rows == 3);
-  REQUIRE(Y.cols == 10);
-  for (int i = 0; i < 3; ++i) CHECK(std::accumulate(Y.row(i), Y.row(i) + 10, 0.0f) == 1.0f);
-  CHECK(Y(0, 3) == 1.0f);
-  CHECK(Y(1, 0) == 1.0f);
-  CHECK(Y(2, 9) == 1.0f);
-  CHECK_THROWS_WITH_AS(one_hot({1, 10}, 10), doctest::Contains("label 10 at index 1 is outside 0..9"),
-                       std::invalid_argument);
-  CHECK_THROWS_AS(one_hot({-1}, 10), std::invalid_argument);
 }

@@ -95,3 +95,19 @@ TEST_CASE("losses: the injected bugs change the gradient the way their names say
     CHECK(bad.data[0] == doctest::Approx(-good.data[0]));
   }
 }
+
+TEST_CASE("one_hot puts a single 1 in each row at the label's column, and refuses labels outside 0..C-1") {
+  const Tensor<float> Y = one_hot<float>(std::vector<int>{3, 0, 9}, 10);
+  REQUIRE(Y.shape() == "(3, 10)");
+  for (int i = 0; i < 3; ++i) {
+    float sum = 0;
+    for (int j = 0; j < 10; ++j) sum += Y(i, j);
+    CHECK(sum == 1.0f);
+  }
+  CHECK(Y(0, 3) == 1.0f);
+  CHECK(Y(1, 0) == 1.0f);
+  CHECK(Y(2, 9) == 1.0f);
+  CHECK_THROWS_WITH_AS(one_hot<float>(std::vector<int>{1, 10}, 10), doctest::Contains("label 10 of sample 1 is outside 0..9"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(one_hot<float>(std::vector<int>{-1}, 10), std::invalid_argument);
+}

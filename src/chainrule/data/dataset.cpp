@@ -29,18 +29,6 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
   }
 }
 
-Tensor<float> one_hot(const std::vector<int>& labels, int classes) {
-  Tensor<float> Y(static_cast<int>(labels.size()), classes);  // (N, C), zeros
-  for (int i = 0; i < Y.rows; ++i) {
-    const int c = labels[static_cast<std::size_t>(i)];
-    if (c < 0 || c >= classes)
-      throw std::invalid_argument("one_hot: label " + std::to_string(c) + " at index " + std::to_string(i) +
-                                  " is outside 0.." + std::to_string(classes - 1));
-    Y(i, c) = 1.0f;
-  }
-  return Y;
-}
-
 std::vector<int> all_indices(int count) {
   std::vector<int> indices(static_cast<std::size_t>(std::max(count, 0)));
   for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int>(i);

@@ -25,8 +25,6 @@ namespace chainrule::data {
 void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
                 Tensor<float>& X, std::vector<int>& labels, bool normalise = true);
 
-// Y (N, C): Y(i, labels[i]) = 1, all else 0. Throws std::invalid_argument for a label outside 0..C-1.
-Tensor<float> one_hot(const std::vector<int>& labels, int classes);
 
 // 0, 1, ..., count - 1: every sample, in order (e.g. the whole test set).
 std::vector<int> all_indices(int count);

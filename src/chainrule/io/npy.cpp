@@ -1,5 +1,7 @@
 #include "chainrule/io/npy.hpp"
 
+#include "chainrule/io/files.hpp"
+
 #include <bit>
 #include <cstring>
 #include <filesystem>
@@ -22,25 +24,10 @@ void put_le(std::string& out, std::uint64_t v, int n) {
 
 // Writes <path>.tmp with the preamble and data, then renames it to <path>.
 void write_file(const std::string& path, const std::string& preamble, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  auto fail = [&](const std::string& what) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    std::string msg = what;
-    msg.append(" (while writing '").append(path).append("')");
-    throw std::runtime_error(msg);
-  };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot open '" + tmp + "' for writing");
+  write_file_atomically(path, [&](std::ostream& out) {
     out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
     out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) fail("write error on '" + tmp + "'");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+  });
 }
 
 std::string float_bytes(const float* values, std::size_t n) {

@@ -1,5 +1,7 @@
 #include "chainrule/io/plotdata.hpp"
 
+#include "chainrule/io/files.hpp"
+
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -14,26 +16,7 @@ namespace {
 // Writes <path>.tmp with `body`, then renames it to <path>. Throws std::runtime_error naming
 // the path if any step fails, after removing the temporary file.
 void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& body) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot open '" + tmp + "' for writing (while writing '" + path + "')");
-    body(out);
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      throw std::runtime_error("write error on '" + tmp + "' (while writing '" + path + "')");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
-  }
+  write_file_atomically(path, body);
 }
 
 // The shortest decimal text that reads back as the same float; independent of the locale.

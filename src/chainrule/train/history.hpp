@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "chainrule/io/files.hpp"
+
 namespace chainrule::train {
 
 struct HistoryRow {
@@ -18,8 +20,7 @@ struct HistoryRow {
 // The CSV text of the history: header line, then one line per row.
 std::string history_csv(const std::vector<HistoryRow>& rows);
 
-// Writes `text` to "<path>.tmp", then renames it over `path`, so that a reader (or a crash)
-// never sees a half-written file. Throws std::runtime_error naming the path on failure.
-void write_file_atomically(const std::string& path, const std::string& text);
+// Writes a file through "<path>.tmp" and a rename (io/files.hpp).
+using io::write_file_atomically;
 
 }  // namespace chainrule::train
