@@ -422,4 +422,51 @@ template void matmul<double>(const Tensor<double>&, const Tensor<double>&, Tenso
 template void matmul_tn<double>(const Tensor<double>&, const Tensor<double>&, Tensor<double>&, bool);
 template void matmul_nt<double>(const Tensor<double>&, const Tensor<double>&, Tensor<double>&, bool);
 
+// ---- Adam's update -----------------------------------------------------------------
+// The plain loop. The two multiply-adds are written as std::fma (one rounding each) so
+// that every compiler computes the same bits; GCC contracts the plain expressions
+// b1 * m + (1 - b1) * g and b2 * s + (1 - b2) * g * g into exactly these two.
+void ref_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  const float one_minus_b1 = 1.0f - k.b1, one_minus_b2 = 1.0f - k.b2;
+  for (std::size_t j = 0; j < n; ++j) {
+    m[j] = std::fma(k.b1, m[j], one_minus_b1 * g[j]);         // b1 m + (1 - b1) g
+    s[j] = std::fma(k.b2, s[j], one_minus_b2 * g[j] * g[j]);  // b2 s + (1 - b2) g^2
+    w[j] -= k.lr * (m[j] / k.c1) / (std::sqrt(s[j] / k.c2) + k.eps);
+  }
+}
+
+// The same operations on 16 values at a time. (The compiler does not vectorise the plain
+// loop by itself: std::sqrt must set errno for negative inputs, which needs a scalar call.)
+// The last n % 16 values go through the same vector code with a lane mask, so every value
+// is computed the same way. (The masked square root, rather than _mm512_sqrt_ps, avoids
+// GCC 12's false "maybe uninitialized" warning inside that intrinsic.)
+void fast_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+#ifdef __AVX512F__
+  const __m512 b1 = _mm512_set1_ps(k.b1), b2 = _mm512_set1_ps(k.b2);
+  const __m512 one_minus_b1 = _mm512_set1_ps(1.0f - k.b1), one_minus_b2 = _mm512_set1_ps(1.0f - k.b2);
+  const __m512 lr = _mm512_set1_ps(k.lr), c1 = _mm512_set1_ps(k.c1), c2 = _mm512_set1_ps(k.c2);
+  const __m512 eps = _mm512_set1_ps(k.eps);
+  for (std::size_t j = 0; j < n; j += 16) {
+    const std::size_t left = n - j;
+    const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+    const __m512 gv = _mm512_maskz_loadu_ps(lanes, g + j);
+    const __m512 mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m + j), _mm512_mul_ps(one_minus_b1, gv));
+    const __m512 sv = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, s + j),
+                                      _mm512_mul_ps(_mm512_mul_ps(one_minus_b2, gv), gv));
+    const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, _mm512_div_ps(mv, c1)),
+                                      _mm512_add_ps(_mm512_maskz_sqrt_ps(lanes, _mm512_div_ps(sv, c2)), eps));
+    _mm512_mask_storeu_ps(m + j, lanes, mv);
+    _mm512_mask_storeu_ps(s + j, lanes, sv);
+    _mm512_mask_storeu_ps(w + j, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w + j), step));
+  }
+#else
+  ref_adam_update(n, w, g, m, s, k);
+#endif
+}
+
+void adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  if (g_path == KernelPath::Reference) return ref_adam_update(n, w, g, m, s, k);
+  fast_adam_update(n, w, g, m, s, k);
+}
+
 }  // namespace chainrule

@@ -8,7 +8,12 @@
 // Each has a readable reference loop (ref_gemm_*) and a fast float path
 // (fast_gemm_*). Tests compare the two on many shapes; double precision (used by
 // the gradient checks) always runs the reference loop.
+//
+// The one elementwise pass that costs as much as a product lives here too: Adam's
+// update (ref_adam_update / fast_adam_update, bit-identical; docs/performance.md).
 #pragma once
+
+#include <cstddef>
 
 #include "chainrule/tensor.hpp"
 
@@ -36,8 +41,23 @@ void fast_gemm_nn(int M, int N, int K, const float* A, const float* B, float* C,
 void fast_gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
 void fast_gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
 
+// ---- Adam's update, one pass over n values (optim.hpp has the formula) -----------
+//   m = b1 m + (1 - b1) g
+//   s = b2 s + (1 - b2) g^2
+//   w -= lr (m / c1) / (sqrt(s / c2) + eps)      c1 = 1 - b1^t, c2 = 1 - b2^t
+// ref_ is the plain loop; fast_ does 16 values per instruction (AVX-512) and gives the
+// same bits: both round after the same operations (two fused multiply-adds, written
+// out as std::fma, and correctly rounded division and square root).
+struct AdamCoefficients {
+  float lr, b1, b2, c1, c2, eps;
+};
+void ref_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
+void fast_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
+void adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);  // the selected path
+
 // ---- Which path float products take, and with how many threads ---------------
 enum class KernelPath { Reference, Fast, OpenBLAS };
+// Reference also runs the reference Adam loop.
 void set_kernel_path(KernelPath path);  // OpenBLAS only when built with -DCHAINRULE_BLAS=OpenBLAS
 KernelPath kernel_path();
 const char* kernel_path_name(KernelPath path);

@@ -11,7 +11,8 @@
 //              P -= lr Mhat / (sqrt(Shat) + eps)
 // Keras's defaults: lr 1e-3, b1 0.9, b2 0.999, eps 1e-7 (PyTorch uses eps 1e-8).
 //
-// Each update is one loop over the tensor's values. The optimizer keeps its state
+// Each update is one loop over the tensor's values (Adam's is adam_update in kernels.hpp,
+// the one elementwise pass that needed speed work: docs/performance.md). The optimizer keeps its state
 // ("slots": V for momentum, M and S for Adam) in tensors allocated at the first step;
 // later steps allocate nothing. The slots and t go into checkpoints (io/checkpoint.hpp).
 #pragma once
@@ -55,12 +56,13 @@ class Optimizer {
   // The state, for checkpoints. Slot k of parameter i is slots()[k * params.size() + i];
   // slot_names() gives k's name ("velocity"; "m", "v"). steps() is t.
   virtual std::vector<std::string> slot_names() const = 0;
+  virtual std::size_t slot_count() const = 0;  // slot_names().size(), without building the names
   std::vector<Tensor<float>>& slots() { return slots_; }
   std::int64_t steps() const { return t_; }
   void set_steps(std::int64_t t) { t_ = t; }
 
-  // Allocates zeroed slots shaped like the parameters (no-op when they already fit);
-  // throws ShapeError when existing slots do not match the parameters.
+  // Allocates zeroed slots shaped like the parameters (no-op, and no allocation, when they
+  // already fit); throws ShapeError when existing slots do not match the parameters.
   void init_slots(const std::vector<Param<float>>& params);
 
  protected:
@@ -74,6 +76,7 @@ class Sgd : public Optimizer {
   using Optimizer::Optimizer;
   void step(const std::vector<Param<float>>& params) override;
   std::vector<std::string> slot_names() const override { return {}; }
+  std::size_t slot_count() const override { return 0; }
 };
 
 class Momentum : public Optimizer {
@@ -81,6 +84,7 @@ class Momentum : public Optimizer {
   using Optimizer::Optimizer;
   void step(const std::vector<Param<float>>& params) override;
   std::vector<std::string> slot_names() const override { return {"velocity"}; }
+  std::size_t slot_count() const override { return 1; }
 };
 
 class Adam : public Optimizer {
@@ -88,6 +92,7 @@ class Adam : public Optimizer {
   using Optimizer::Optimizer;
   void step(const std::vector<Param<float>>& params) override;
   std::vector<std::string> slot_names() const override { return {"m", "v"}; }
+  std::size_t slot_count() const override { return 2; }
 };
 
 // Validates the config and builds the optimizer it names.
