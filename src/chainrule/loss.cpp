@@ -40,16 +40,23 @@ Tensor<T> one_hot(const std::vector<int>& labels, int classes) {
 
 // ---- Softmax cross-entropy (fused) --------------------------------------------
 
+// One pass per row: the exponentials serve both the probabilities and the loss
+// (the same values, in the same order, as softmax_rows followed by the log-sum-exp).
 template <typename T>
 T SoftmaxCrossEntropy<T>::forward(const Tensor<T>& Z, const std::vector<int>& labels) {
   check_labels("softmax_cross_entropy", labels, Z.rows, Z.cols);
-  softmax_rows(Z, P_);
+  P_.resize(Z.rows, Z.cols);
   T total = 0;
   for (int i = 0; i < Z.rows; ++i) {
     const T* z = Z.row(i);
-    const T m = *std::max_element(z, z + Z.cols);
+    T* p = P_.row(i);
+    const T m = *std::max_element(z, z + Z.cols);  // exp(z - m) <= 1: no overflow
     T sum = 0;
-    for (int k = 0; k < Z.cols; ++k) sum += std::exp(z[k] - m);
+    for (int k = 0; k < Z.cols; ++k) {
+      p[k] = std::exp(z[k] - m);
+      sum += p[k];
+    }
+    for (int k = 0; k < Z.cols; ++k) p[k] /= sum;
     total += std::log(sum) - (z[labels[i]] - m);  // -log P[i][y_i], never log(0)
   }
   labels_.assign(labels.begin(), labels.end());
@@ -81,15 +88,19 @@ template <typename T>
 void SoftmaxCrossEntropy<T>::backward(Tensor<T>& dZ) const {
   const int N = P_.rows;
   const T scale = batch_mean_factor<T>(N);
+  const T factor = (bug_active(Bug::SoftmaxCeSign) ? T(-1) : T(1)) * scale;
   dZ.resize(P_.rows, P_.cols);
-  for (std::size_t k = 0; k < P_.data.size(); ++k) dZ.data[k] = P_.data[k];
-  if (!one_hot_) {
-    for (int i = 0; i < N; ++i) dZ(i, labels_[i]) -= T(1);
+  if (!one_hot_) {  // one pass: dZ[i][k] = (P[i][k] - [k == y_i]) / N
+    for (int i = 0; i < N; ++i) {
+      const T* p = P_.row(i);
+      T* g = dZ.row(i);
+      for (int k = 0; k < P_.cols; ++k) g[k] = p[k];
+      g[labels_[i]] -= T(1);
+      for (int k = 0; k < P_.cols; ++k) g[k] *= factor;
+    }
   } else {
-    for (std::size_t k = 0; k < dZ.data.size(); ++k) dZ.data[k] -= Y_.data[k];
+    for (std::size_t k = 0; k < dZ.data.size(); ++k) dZ.data[k] = (P_.data[k] - Y_.data[k]) * factor;
   }
-  const T sign = bug_active(Bug::SoftmaxCeSign) ? T(-1) : T(1);
-  for (auto& g : dZ.data) g *= sign * scale;
 }
 
 // ---- Cross-entropy on probabilities --------------------------------------------

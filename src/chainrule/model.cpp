@@ -15,6 +15,7 @@ namespace chainrule {
 template <typename T>
 Layer<T>& Sequential<T>::add(std::unique_ptr<Layer<T>> layer) {
   layers_.push_back(std::move(layer));
+  for (auto& p : layers_.back()->params()) params_.push_back(p);
   outputs_.emplace_back();
   grads_.emplace_back();
   return *layers_.back();
@@ -52,15 +53,12 @@ const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
 template <typename T>
 void Sequential<T>::zero_grad() {
   if (bug_active(Bug::GradsNotZeroed)) return;  // injected bug: gradients pile up step after step
-  for (auto& p : params()) p.grad->zero();
+  for (auto& p : params_) p.grad->zero();  // the cached list: no allocation per step
 }
 
 template <typename T>
 std::vector<Param<T>> Sequential<T>::params() {
-  std::vector<Param<T>> all;
-  for (auto& layer : layers_)
-    for (auto& p : layer->params()) all.push_back(p);
-  return all;
+  return params_;
 }
 
 template <typename T>
@@ -74,7 +72,7 @@ std::vector<Buffer<T>> Sequential<T>::buffers() {
 template <typename T>
 std::size_t Sequential<T>::parameter_count() {
   std::size_t n = 0;
-  for (auto& p : params()) n += p.value->size();
+  for (auto& p : params_) n += p.value->size();
   return n;
 }
 

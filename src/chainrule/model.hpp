@@ -39,6 +39,8 @@ class Sequential {
 
   void zero_grad();
 
+  // Every parameter in model order (a copy of the list built by add(): layers never
+  // change their parameters, so zero_grad walks the list without rebuilding it).
   std::vector<Param<T>> params();
   std::vector<Buffer<T>> buffers();
   std::size_t parameter_count();
@@ -56,6 +58,7 @@ class Sequential {
 
  private:
   std::vector<std::unique_ptr<Layer<T>>> layers_;
+  std::vector<Param<T>> params_;    // every layer's params(), in order, collected by add()
   std::vector<Tensor<T>> outputs_;  // outputs_[i] = layer i's output
   std::vector<Tensor<T>> grads_;    // grads_[i] = dL/d(input of layer i + 1) = dL/d(outputs_[i]), i < last
   Tensor<T> input_grad_;
