@@ -1,0 +1,110 @@
+// Checks that a training step allocates no memory once the first steps have sized every
+// buffer: this program counts every operator new while the steps run. (A separate
+// program, because replacing operator new affects the whole program.)
+//
+// The step is the one train::fit runs (src/chainrule/train/trainer.cpp): make_batch,
+// zero_grad, forward, softmax cross-entropy forward and backward, backward, Adam. The
+// monitor keeps a growing list of every step's loss and probe, by design; it is not
+// part of what is counted here.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "chainrule/data/dataset.hpp"
+#include "chainrule/kernels.hpp"
+#include "chainrule/loss.hpp"
+#include "chainrule/model.hpp"
+#include "chainrule/optim.hpp"
+
+namespace {
+std::size_t g_allocations = 0;  // operator new calls since the last reset
+}  // namespace
+
+// malloc/free stand behind both, so GCC's new/free pairing warning does not apply here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace chainrule;
+
+namespace {
+
+// 1000 random 28x28 images with labels 0..9: batches of 32 end with a partial one of 8.
+data::ImageSet synthetic_images() {
+  data::ImageSet set;
+  set.count = 1000;
+  Rng rng(3);
+  set.pixels.resize(static_cast<std::size_t>(set.count) * 784);
+  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(rng.below(256));
+  set.labels.resize(static_cast<std::size_t>(set.count));
+  for (auto& l : set.labels) l = static_cast<std::uint8_t>(rng.below(10));
+  return set;
+}
+
+// The training step's state; run() returns the operator new calls made by `steps` steps.
+struct Trainer {
+  explicit Trainer(const data::ImageSet& images) : set(images) {}
+  const data::ImageSet& set;
+  std::vector<int> order = data::all_indices(1000);
+  Sequential<float> model = make_mlp<float>(MlpSpec{});
+  std::vector<Param<float>> params = model.params();
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(OptimizerConfig{});
+  Tensor<float> X, dZ;
+  std::vector<int> labels;
+  SoftmaxCrossEntropy<float> loss_fn;
+
+  std::size_t run(std::size_t first, std::size_t steps, std::size_t B) {
+    const std::size_t n = order.size(), batches = data::num_batches(n, B);
+    const std::size_t before = g_allocations;
+    for (std::size_t k = 0; k < steps; ++k) {
+      const std::size_t b = (first + k) % batches;
+      data::make_batch(set, order, b * B, std::min(n, (b + 1) * B), X, labels);
+      model.zero_grad();
+      const Tensor<float>& Z = model.forward(X, true);
+      loss_fn.forward(Z, labels);
+      loss_fn.backward(dZ);
+      model.backward(dZ);
+      optimizer->step(params);
+    }
+    return g_allocations - before;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("perf: after the first steps, a training step allocates nothing (1 and 2 threads, full and partial batches)") {
+  const data::ImageSet set = synthetic_images();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Trainer t(set);
+    const std::size_t first = t.run(0, 1, 32);  // sizes the activations, gradients and Adam's slots
+    CHECK(first > 0);                           // guards the counter: the first step must allocate
+    t.run(31, 1, 32);                           // the partial last batch (8 samples)
+    const std::size_t later = t.run(1, 64, 32); // two passes over the data, partial batches included
+    INFO("threads = " << threads);
+    CHECK(later == 0);
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("perf: the allocation counter sees an allocation made inside a step") {
+  // Guards the test above: a step whose batch grows must allocate, and the counter must see it.
+  const data::ImageSet set = synthetic_images();
+  set_num_threads(1);
+  Trainer t(set);
+  t.run(0, 2, 16);
+  CHECK(t.run(0, 1, 64) > 0);  // a bigger batch needs bigger activations
+  set_num_threads(0);
+}
