@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -327,9 +328,22 @@ void set_num_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 #endif
 }
+// 0 = automatic: one thread, unless OMP_NUM_THREADS asks for OpenMP's count. Measured
+// (docs/performance.md, "Threads"): on a 2-core machine shared with other programs, two
+// threads with OpenMP's default spin-wait made whole epochs 5 to 13 times slower, and with
+// OMP_WAIT_POLICY=passive no faster than one; a second thread only pays on an idle machine.
+int automatic_threads() {
+#ifdef CHAINRULE_HAVE_OPENMP
+  static const int threads = std::getenv("OMP_NUM_THREADS") ? omp_get_max_threads() : 1;
+  return threads;
+#else
+  return 1;
+#endif
+}
+
 int num_threads() {
 #ifdef CHAINRULE_HAVE_OPENMP
-  return g_threads > 0 ? g_threads : omp_get_max_threads();
+  return g_threads > 0 ? g_threads : automatic_threads();
 #else
   return 1;
 #endif

@@ -62,7 +62,11 @@ void set_kernel_path(KernelPath path);  // OpenBLAS only when built with -DCHAIN
 KernelPath kernel_path();
 const char* kernel_path_name(KernelPath path);
 
-void set_num_threads(int threads);  // 0 = OpenMP's default; results depend only on this count
-int num_threads();
+// 0 = automatic: 1 thread, or OpenMP's count when OMP_NUM_THREADS is set (on a busy machine
+// two threads that spin-wait are far slower than one: docs/performance.md, "Threads").
+// The products give the same bits for every thread count.
+void set_num_threads(int threads);
+int num_threads();       // the count in use
+int automatic_threads();  // what 0 means here
 
 }  // namespace chainrule

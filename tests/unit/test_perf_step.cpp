@@ -4,11 +4,13 @@
 //   - Adam::step against the formula of optim.hpp, one value at a time in double: close
 //   - the one-pass softmax cross-entropy against softmax_rows + the unfused CrossEntropy
 //   - Sequential's cached parameter list against the layers' own lists
+//   - what --threads 0 means (kernels.hpp's automatic_threads)
 // The allocation-free step is checked by tests/perf/test_step_alloc.cpp (its own program).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "chainrule/kernels.hpp"
@@ -149,4 +151,14 @@ TEST_CASE("perf: the model's cached parameter list is the layers' lists, and zer
   const auto after = moved.params();
   CHECK(after[0].value == cached[0].value);
   CHECK(moved.parameter_count() == 12 * 6 + 6 + 2 * 6 + 6 * 5 + 5 + 2 * 5 + 5 * 10 + 10);
+}
+
+TEST_CASE("perf: --threads 0 means one thread unless OMP_NUM_THREADS asks for more") {
+  const int before = num_threads();
+  set_num_threads(0);
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) CHECK(num_threads() == 1);
+  CHECK(num_threads() == automatic_threads());
+  set_num_threads(2);
+  CHECK(num_threads() == 2);
+  set_num_threads(before);
 }
