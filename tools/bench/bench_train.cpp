@@ -1,0 +1,201 @@
+// Times whole training steps of the reference network 784-128-10 (Adam, softmax
+// cross-entropy) on real MNIST, phase by phase. Never part of the test suite.
+//
+//   build/release/bench_train [--data data/mnist] [--batch 128] [--epochs 4] [--threads 1] [--seed 42]
+//                             [--limit N (first N training images; 0 = all)] [--val 1 (0: skip validation)]
+//                             [--prefetch 1 (0: without the trainer's prefetch of the next batch's images)]
+//
+// The step is the one train::fit runs (src/chainrule/train/trainer.cpp), call for call:
+// make_batch (and the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
+// probe (step 1 and every 50 steps), optimizer step, the batch accuracy. Each phase is
+// timed with steady_clock; the validation pass (train::evaluate on the 10000 test
+// images) is timed on its own, apart from the training epoch.
+//
+// Prints "key value" lines (bench.sh reads them):
+//   epoch_s E S            training seconds of epoch E (wall clock, no validation)
+//   epoch_cpu_s E S        the CPU seconds of all threads during that epoch
+//   val_s E S              validation seconds after epoch E
+//   phase_us NAME US       mean microseconds per step over epochs 2..N
+//   step_us US             median epoch (2..N) / steps
+//   epoch_s_median S       median over epochs 2..N (epoch 1 also pays the first-touch allocations)
+//   epoch_cpu_s_median S   the same for the CPU seconds
+//   gflop_per_epoch G      the matrix products' floating-point operations (from the shapes)
+//   gflops G               gflop_per_epoch / epoch_s_median
+//   peak_rss_mib M         getrusage's ru_maxrss
+//   final_loss L, final_accuracy A   the last epoch's mean training loss and accuracy (to compare runs)
+#include <sys/resource.h>
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chainrule/data/dataset.hpp"
+#include "chainrule/kernels.hpp"
+#include "chainrule/loss.hpp"
+#include "chainrule/model.hpp"
+#include "chainrule/optim.hpp"
+#include "chainrule/train/monitor.hpp"
+#include "chainrule/train/trainer.hpp"
+
+namespace {
+
+using namespace chainrule;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// CPU seconds used by the whole process (all threads). On a machine shared with other
+// programs, one thread's CPU time is close to what its wall time would be on a quiet one.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+enum Phase { kBatch, kZeroGrad, kForward, kLoss, kLossBackward, kBackward, kProbe, kOptimizer, kAccuracy, kPhases };
+const char* kPhaseNames[kPhases] = {"make_batch", "zero_grad", "forward", "loss_forward", "loss_backward",
+                                    "backward",   "probe",     "optimizer", "accuracy"};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
+  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1;
+  unsigned long long seed = 42;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i], value = argv[i + 1];
+    if (key == "--data") data_dir = value;
+    else if (key == "--batch") batch = std::atoi(value.c_str());
+    else if (key == "--epochs") epochs = std::atoi(value.c_str());
+    else if (key == "--threads") threads = std::atoi(value.c_str());
+    else if (key == "--limit") limit = std::atoi(value.c_str());
+    else if (key == "--prefetch") prefetch = std::atoi(value.c_str());
+    else if (key == "--val") validate = std::atoi(value.c_str());
+    else if (key == "--seed") seed = std::strtoull(value.c_str(), nullptr, 10);
+    else {
+      std::fprintf(stderr, "bench_train: unknown option %s\n", key.c_str());
+      return 2;
+    }
+  }
+  if (batch <= 0 || epochs < 2) {
+    std::fprintf(stderr, "bench_train: --batch must be > 0 and --epochs >= 2\n");
+    return 2;
+  }
+
+  const data::Mnist mnist = data::load_mnist(data_dir);
+  set_num_threads(threads);
+  MlpSpec spec;
+  spec.seed = seed;
+  Sequential<float> model = make_mlp<float>(spec);
+  const std::vector<Param<float>> params = model.params();
+  std::unique_ptr<Optimizer> optimizer = make_optimizer(OptimizerConfig{});
+  Rng shuffle_rng(seed ^ 0x5EEDF00DULL);
+  train::MonitorSettings settings;
+  train::Monitor monitor(settings);
+  train::ProbeRecorder probe;
+
+  const std::vector<int> val_indices = data::all_indices(mnist.test.count);
+  std::vector<int> order;
+  Tensor<float> X, dZ;
+  std::vector<int> labels;
+  SoftmaxCrossEntropy<float> loss_fn;
+  const int count = limit > 0 ? std::min(limit, mnist.train.count) : mnist.train.count;
+  const std::size_t n = static_cast<std::size_t>(count), B = static_cast<std::size_t>(batch);
+  const std::size_t batches = data::num_batches(n, B);
+
+  std::vector<double> epoch_s, epoch_cpu_s, phase_total(kPhases, 0.0);
+  double last_loss = 0, last_acc = 0;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    order = data::all_indices(count);
+    data::shuffle(order, shuffle_rng);
+    double loss_sum = 0, acc_sum = 0;
+    std::vector<double> phase(kPhases, 0.0);
+    const auto e0 = Clock::now();
+    const double c0 = cpu_seconds();
+    for (std::size_t b = 0; b < batches; ++b) {
+      const std::int64_t step = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(batches) +
+                                static_cast<std::int64_t>(b) + 1;
+      auto t = Clock::now();
+      auto lap = [&](Phase p) {
+        const auto now = Clock::now();
+        phase[p] += std::chrono::duration<double>(now - t).count();
+        t = now;
+      };
+      data::make_batch(mnist.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
+      if (prefetch && b + 1 < batches)
+        for (std::size_t i = (b + 1) * B; i < std::min(n, (b + 2) * B); ++i) {
+          const std::uint8_t* px = mnist.train.pixels.data() + static_cast<std::size_t>(order[i]) * 784;
+          for (int off = 0; off < 784; off += 64) __builtin_prefetch(px + off);
+        }
+      lap(kBatch);
+      model.zero_grad();
+      lap(kZeroGrad);
+      const Tensor<float>& Z = model.forward(X, true);
+      lap(kForward);
+      const double loss = loss_fn.forward(Z, labels);
+      monitor.on_step(step, loss);
+      lap(kLoss);
+      loss_fn.backward(dZ);
+      lap(kLossBackward);
+      model.backward(dZ);
+      lap(kBackward);
+      const bool probed = step == 1 || step % 50 == 0;
+      if (probed) probe.before_update(params);
+      lap(kProbe);
+      optimizer->step(params);
+      lap(kOptimizer);
+      if (probed) monitor.on_probe(probe.after_update(step, params, model, loss_fn.probs()));
+      lap(kProbe);
+      const Tensor<float>& P = loss_fn.probs();
+      int correct = 0;
+      for (int i = 0; i < P.rows; ++i)
+        correct += std::max_element(P.row(i), P.row(i) + P.cols) - P.row(i) == labels[static_cast<std::size_t>(i)];
+      loss_sum += loss;
+      acc_sum += static_cast<double>(correct) / P.rows;
+      lap(kAccuracy);
+    }
+    const double train_s = seconds_since(e0), train_cpu_s = cpu_seconds() - c0;
+    const auto v0 = Clock::now();
+    const double val_accuracy = validate ? train::evaluate(model, mnist.test, val_indices).accuracy : 0.0;
+    const double val_s = seconds_since(v0);
+    std::printf("epoch_s %d %.4f\nepoch_cpu_s %d %.4f\nval_s %d %.4f\nval_accuracy %d %.4f\n", epoch, train_s, epoch, train_cpu_s, epoch, val_s, epoch,
+                val_accuracy);
+    if (epoch > 1) {
+      epoch_s.push_back(train_s);
+      epoch_cpu_s.push_back(train_cpu_s);
+      for (int p = 0; p < kPhases; ++p) phase_total[p] += phase[p];
+    }
+    last_loss = loss_sum / static_cast<double>(batches);
+    last_acc = acc_sum / static_cast<double>(batches);
+  }
+
+  const double steps = static_cast<double>(batches) * static_cast<double>(epochs - 1);
+  for (int p = 0; p < kPhases; ++p) std::printf("phase_us %s %.2f\n", kPhaseNames[p], 1e6 * phase_total[p] / steps);
+  const double med = median(epoch_s);
+  // Per sample: forward 2DH + 2HC, backward dW1 2DH, dW2 2HC, dH 2HC (dX of the first layer is skipped).
+  const double D = 784, H = 128, C = 10;
+  const double gflop = static_cast<double>(n) * 2.0 * (2 * D * H + 3 * H * C) * 1e-9;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("batch %d\nthreads %d\nsteps_per_epoch %zu\n", batch, num_threads(), batches);
+  std::printf("epoch_cpu_s_median %.4f\n", median(epoch_cpu_s));
+  std::printf("epoch_s_median %.4f\nstep_us %.1f\ngflop_per_epoch %.2f\ngflops %.1f\n", med,
+              1e6 * med / static_cast<double>(batches), gflop, gflop / med);
+  std::printf("peak_rss_mib %.1f\nfinal_loss %.9g\nfinal_accuracy %.9g\n", static_cast<double>(usage.ru_maxrss) / 1024.0,
+              last_loss, last_acc);
+  return 0;
+}
