@@ -280,6 +280,9 @@ std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summa
   MonitorSettings settings;
   if (auto it = cfg.find("optimizer"); it != cfg.end()) settings.optimizer = it->second;
   if (auto it = cfg.find("lr"); it != cfg.end()) settings.lr = std::strtod(it->second.c_str(), nullptr);
+  if (std::ifstream live(dir / "diagnostics.txt"); live)  // the learning rate the run really used
+    for (std::string line; std::getline(live, line);)
+      if (line.rfind("effective_lr ", 0) == 0) settings.lr = std::strtod(line.c_str() + 13, nullptr);
   Monitor monitor(settings);
   std::ostringstream what;
 
@@ -329,6 +332,7 @@ std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summa
     for (std::string line; std::getline(live, line);) {
       if (line.rfind("adam-first-step ", 0) == 0) monitor.on_adam_first_step(std::strtod(line.c_str() + 16, nullptr));
     }
+
   }
   if (summary) *summary = what.str();
   return monitor.findings();

@@ -372,7 +372,8 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   Monitor monitor(monitor_settings);
   ProbeRecorder probe;
   const std::int64_t probe_every = config.log_grads > 0 ? config.log_grads : 50;
-  std::string live_checks;  // what only a live run can measure, for diagnostics.txt
+  std::string live_checks =  // what only a live run can measure, for diagnostics.txt
+      "effective_lr " + std::to_string(optimizer->config().lr) + "\n";
   auto report_findings = [&] {
     const auto fresh = monitor.take_new_findings();
     for (const auto& f : fresh)
