@@ -25,7 +25,6 @@ namespace chainrule::data {
 void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
                 Tensor<float>& X, std::vector<int>& labels, bool normalise = true);
 
-
 // 0, 1, ..., count - 1: every sample, in order (e.g. the whole test set).
 std::vector<int> all_indices(int count);
 
