@@ -78,12 +78,7 @@ Action add_export_command(CLI::App& app) {
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (o->digits < 0) throw UsageError("--digits " + std::to_string(o->digits) + " must be 0 or more");
-    io::LoadedModel loaded;
-    try {
-      loaded = io::load_model(o->model);
-    } catch (const data::DataError& e) {
-      throw UsageError(std::string("--model: ") + e.what());
-    }
+    io::LoadedModel loaded = load_model_option(o->model, /*need_images=*/false);
     // The data first: a bad --data or --digits must stop the export before anything is written.
     data::ImageSet train;
     std::string digits_note;

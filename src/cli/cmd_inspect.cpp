@@ -133,24 +133,8 @@ Action add_inspect_command(CLI::App& app) {
     if (o->count < 1) throw UsageError("--count " + std::to_string(o->count) + " must be at least 1");
     if (o->index < 0) throw UsageError("--index " + std::to_string(o->index) + " must be 0 or more");
     activate_bug(o->bug);
-    io::LoadedModel loaded;
-    try {
-      loaded = io::load_model(o->model);
-    } catch (const data::DataError& e) {
-      throw UsageError(std::string("--model: ") + e.what());
-    }
-    if (loaded.spec.inputs != io::kImagePixels)
-      throw UsageError("--model: " + o->model + " expects " + std::to_string(loaded.spec.inputs) +
-                       " inputs, not 28x28 images");
-    data::ImageSet set;
-    try {
-      set = data::load_mnist_split(o->data, o->split == "test" ? "t10k" : "train");
-    } catch (const data::DataError& e) {
-      throw UsageError(std::string("--data: ") + e.what());
-    }
-    if (o->index >= set.count)
-      throw UsageError("--index " + std::to_string(o->index) + " is out of range: the " + o->split + " split has " +
-                       std::to_string(set.count) + " images (0.." + std::to_string(set.count - 1) + ")");
+    io::LoadedModel loaded = load_model_option(o->model, /*need_images=*/true);
+    const data::ImageSet set = load_split_option(o->data, o->split, o->index);
     if (o->count > set.count - o->index)
       throw UsageError("--count " + std::to_string(o->count) + " from --index " + std::to_string(o->index) +
                        " runs past the end of the " + o->split + " split (" + std::to_string(set.count) +

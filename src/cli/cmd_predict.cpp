@@ -107,29 +107,14 @@ Action add_predict_command(CLI::App& app) {
         for (auto& p : pixels) p = static_cast<std::uint8_t>(255 - p);
       source = o->pgm;
     } else {
-      data::ImageSet set;
-      try {
-        set = data::load_mnist_split(o->data, o->split == "test" ? "t10k" : "train");
-      } catch (const data::DataError& e) {
-        throw UsageError(std::string("--data: ") + e.what());
-      }
-      if (o->index >= set.count)
-        throw UsageError("--index " + std::to_string(o->index) + " is out of range: the " + o->split + " split has " +
-                         std::to_string(set.count) + " images (0.." + std::to_string(set.count - 1) + ")");
+      const data::ImageSet set = load_split_option(o->data, o->split, o->index);
       const auto first = set.pixels.begin() + static_cast<std::ptrdiff_t>(o->index) * D;
       std::copy(first, first + D, pixels.begin());
       label = set.labels[static_cast<std::size_t>(o->index)];
       source = o->split + " image " + std::to_string(o->index);
     }
 
-    io::LoadedModel loaded;
-    try {
-      loaded = io::load_model(o->model);
-    } catch (const data::DataError& e) {
-      throw UsageError(std::string("--model: ") + e.what());
-    }
-    if (loaded.spec.inputs != D)
-      throw UsageError("--model: " + o->model + " expects " + std::to_string(loaded.spec.inputs) + " inputs, not a 28x28 image");
+    io::LoadedModel loaded = load_model_option(o->model, /*need_images=*/true);
 
     // X (1, 784) = pixel / 255, as in training; P (1, C) = softmax of the logits.
     Tensor<float> X(1, D);

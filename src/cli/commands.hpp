@@ -10,6 +10,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "chainrule/data/idx.hpp"
+#include "chainrule/io/checkpoint.hpp"
+
 namespace chainrule::cli {
 
 // Thrown for a bad option value or bad input; main prints the message and exits 2.
@@ -33,6 +36,12 @@ Action add_inspect_command(CLI::App& app);   // cmd_inspect.cpp
 void add_bug_option(CLI::App& command, std::string& bug_name);
 // Switches on the named bug (or the one in CHAINRULE_BUG); throws UsageError on an unknown name.
 void activate_bug(const std::string& bug_name);
+
+// --model: loads a checkpoint; a bad file is a UsageError naming --model. With
+// need_images, a model whose input is not a 28x28 image is refused too.
+io::LoadedModel load_model_option(const std::string& path, bool need_images);
+// --data and --split: loads the "train" or "test" split and checks that --index lies in it.
+data::ImageSet load_split_option(const std::string& dir, const std::string& split, int index);
 
 // True when standard output is a terminal (for colours and progress bars).
 bool stdout_is_terminal();

@@ -35,6 +35,32 @@ void activate_bug(const std::string& bug_name) {
   }
 }
 
+io::LoadedModel load_model_option(const std::string& path, bool need_images) {
+  io::LoadedModel loaded;
+  try {
+    loaded = io::load_model(path);
+  } catch (const data::DataError& e) {
+    throw UsageError(std::string("--model: ") + e.what());
+  }
+  if (need_images && loaded.spec.inputs != 28 * 28)
+    throw UsageError("--model: " + path + " expects " + std::to_string(loaded.spec.inputs) +
+                     " inputs, not 28x28 images");
+  return loaded;
+}
+
+data::ImageSet load_split_option(const std::string& dir, const std::string& split, int index) {
+  data::ImageSet set;
+  try {
+    set = data::load_mnist_split(dir, split == "test" ? "t10k" : "train");
+  } catch (const data::DataError& e) {
+    throw UsageError(std::string("--data: ") + e.what());
+  }
+  if (index >= set.count)
+    throw UsageError("--index " + std::to_string(index) + " is out of range: the " + split + " split has " +
+                     std::to_string(set.count) + " images (0.." + std::to_string(set.count - 1) + ")");
+  return set;
+}
+
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
 
 }  // namespace chainrule::cli
