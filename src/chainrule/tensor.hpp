@@ -5,7 +5,9 @@
 // Row i of an (N, D) tensor is sample i.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,11 +21,40 @@ class ShapeError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// Allocates on 64-byte boundaries, the size of a cache line. A (D, 128) float weight then
+// has every row start a line, so when two threads each update half of a row's columns
+// (kernels.hpp) they never write the same line; with std::allocator's 16-byte alignment
+// one line per row was shared, and passing it back and forth made a two-thread Adam
+// update nine times slower than one thread (docs/performance.md, "Threads").
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
+  template <typename U>
+  bool operator==(const CacheLineAllocator<U>&) const noexcept { return true; }
+};
+
+// The storage of a tensor's values.
+template <typename T>
+using Values = std::vector<T, CacheLineAllocator<T>>;
+
+// A tensor's values compare equal to a plain vector holding the same values, in order:
+// CHECK(Y.data == std::vector<double>{0, 0, 0.5, 3}) reads the way it should.
+template <typename T>
+bool operator==(const Values<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
 template <typename T>
 struct Tensor {
   int rows = 0;
   int cols = 0;
-  std::vector<T> data;  // rows * cols values, row after row
+  Values<T> data;  // rows * cols values, row after row (a std::vector)
 
   Tensor() = default;
   explicit Tensor(int rows_, int cols_, T value = T(0));

@@ -24,18 +24,18 @@ enum class Form { NN, TN, NT };
 
 const char* form_name(Form f) { return f == Form::NN ? "nn" : f == Form::TN ? "tn" : "nt"; }
 
-std::vector<float> random_floats(std::size_t count, std::uint64_t seed) {
+Values<float> random_floats(std::size_t count, std::uint64_t seed) {
   Rng rng(seed);
-  std::vector<float> v(count);
+  Values<float> v(count);
   for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
   return v;
 }
 
 // A(i, k) and B(k, j) of the product, whichever way the operands are stored.
-float a_at(Form f, const std::vector<float>& A, int M, int K, int i, int k) {
+float a_at(Form f, const Values<float>& A, int M, int K, int i, int k) {
   return f == Form::TN ? A[(std::size_t)k * M + i] : A[(std::size_t)i * K + k];
 }
-float b_at(Form f, const std::vector<float>& B, int N, int K, int k, int j) {
+float b_at(Form f, const Values<float>& B, int N, int K, int k, int j) {
   return f == Form::NT ? B[(std::size_t)j * K + k] : B[(std::size_t)k * N + j];
 }
 
@@ -55,7 +55,7 @@ void run_ref(Form f, int M, int N, int K, const float* A, const float* B, float*
 int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::uint64_t seed) {
   const auto A = random_floats((std::size_t)M * K, seed), B = random_floats((std::size_t)K * N, seed + 1);
   const auto C0 = random_floats((std::size_t)M * N, seed + 2);
-  std::vector<float> fast = C0, ref = C0;
+  Values<float> fast = C0, ref = C0;
   run_fast(f, M, N, K, A.data(), B.data(), fast.data(), accumulate);
   run_ref(f, M, N, K, A.data(), B.data(), ref.data(), accumulate);
   const double u = std::ldexp(1.0, -24);
@@ -138,12 +138,12 @@ TEST_CASE("fast products are bit-identical across repeated calls and thread coun
                         {Form::NN, 1000, 10, 128}};
   for (const Case& c : cases) {
     const auto A = random_floats((std::size_t)c.M * c.K, 7), B = random_floats((std::size_t)c.K * c.N, 8);
-    std::vector<float> first((std::size_t)c.M * c.N);
+    Values<float> first((std::size_t)c.M * c.N);
     set_num_threads(1);
     run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), first.data(), false);
     for (int threads : {1, 2, 3, 1, 2}) {
       set_num_threads(threads);
-      std::vector<float> again((std::size_t)c.M * c.N, -1.0f);
+      Values<float> again((std::size_t)c.M * c.N, -1.0f);
       run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), again.data(), false);
       INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " threads=" << threads);
       CHECK(again == first);
@@ -152,22 +152,22 @@ TEST_CASE("fast products are bit-identical across repeated calls and thread coun
 }
 
 TEST_CASE("fast products with empty dimensions") {
-  std::vector<float> A(12, 1.0f), B(12, 1.0f), C(9, 5.0f);
+  Values<float> A(12, 1.0f), B(12, 1.0f), C(9, 5.0f);
   fast_gemm_nn(3, 3, 0, A.data(), B.data(), C.data(), true);  // K = 0, accumulating: C unchanged
-  CHECK(C == std::vector<float>(9, 5.0f));
+  CHECK(C == Values<float>(9, 5.0f));
   fast_gemm_tn(3, 3, 0, A.data(), B.data(), C.data(), false);  // K = 0, overwriting: C = 0
-  CHECK(C == std::vector<float>(9, 0.0f));
+  CHECK(C == Values<float>(9, 0.0f));
   C.assign(9, 5.0f);
   fast_gemm_nt(0, 3, 4, A.data(), B.data(), C.data(), false);  // M = 0: nothing to write
   fast_gemm_nn(3, 0, 4, A.data(), B.data(), C.data(), false);  // N = 0: nothing to write
-  CHECK(C == std::vector<float>(9, 5.0f));
+  CHECK(C == Values<float>(9, 5.0f));
 }
 
 TEST_CASE("fast products propagate NaN like the reference (no term is skipped)") {
   const int M = 9, N = 33, K = 20;
   auto A = random_floats((std::size_t)M * K, 3), B = random_floats((std::size_t)K * N, 4);
   A[(std::size_t)4 * K + 11] = std::nanf("");  // A(4, 11): row 4 of C becomes NaN, nothing else
-  std::vector<float> C((std::size_t)M * N);
+  Values<float> C((std::size_t)M * N);
   fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) CHECK(std::isnan(C[(std::size_t)i * N + j]) == (i == 4));

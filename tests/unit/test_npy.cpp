@@ -68,7 +68,7 @@ TEST_CASE("npy: a float32 tensor round-trips bit for bit, little-endian") {
   const std::string path = tmp_dir("tensor") + "/W.npy";
   Tensor<float> W(3, 2);
   const std::vector<float> values = {1.0f, -2.5f, 0.1f, 3.4e38f, -0.0f, 1e-45f};
-  W.data = values;
+  W.data.assign(values.begin(), values.end());
   io::write_npy(path, W);
   CHECK_FALSE(fs::exists(path + ".tmp"));
 

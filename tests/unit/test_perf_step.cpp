@@ -24,9 +24,9 @@ using namespace chainrule;
 
 namespace {
 
-std::vector<float> random_floats(std::size_t count, double lo, double hi, std::uint64_t seed) {
+Values<float> random_floats(std::size_t count, double lo, double hi, std::uint64_t seed) {
   Rng rng(seed);
-  std::vector<float> v(count);
+  Values<float> v(count);
   for (float& x : v) x = static_cast<float>(rng.uniform(lo, hi));
   return v;
 }
@@ -50,13 +50,13 @@ TEST_CASE("perf: fast_adam_update gives the same bits as ref_adam_update, for ev
     for (int t : {1, 2, 10, 1000}) {
       for (bool corrected : {true, false}) {
         const AdamCoefficients k = coefficients(t, corrected);
-        std::vector<float> w = random_floats(n, -0.5, 0.5, 1 + n), g = random_floats(n, -0.1, 0.1, 2 + n);
-        std::vector<float> m = random_floats(n, -0.01, 0.01, 3 + n), s = random_floats(n, 0.0, 1e-4, 4 + n);
+        Values<float> w = random_floats(n, -0.5, 0.5, 1 + n), g = random_floats(n, -0.1, 0.1, 2 + n);
+        Values<float> m = random_floats(n, -0.01, 0.01, 3 + n), s = random_floats(n, 0.0, 1e-4, 4 + n);
         if (n > 2) {
           g[0] = 0.0f;     // no gradient: only the decay of m and s moves w
           g[1] = 1e-30f;   // g^2 underflows
         }
-        std::vector<float> w2 = w, m2 = m, s2 = s;
+        Values<float> w2 = w, m2 = m, s2 = s;
         ref_adam_update(n, w.data(), g.data(), m.data(), s.data(), k);
         fast_adam_update(n, w2.data(), g.data(), m2.data(), s2.data(), k);
         INFO("n = " << n << ", t = " << t << ", corrected = " << corrected);

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 #include "chainrule/tensor.hpp"
 
 using chainrule::ShapeError;
@@ -14,6 +16,22 @@ TEST_CASE("tensor: row-major layout, element access and fill") {
   CHECK(t.row(1)[2] == 5.0f);
   t.fill(2.0f);
   for (float v : t.data) CHECK(v == 2.0f);
+}
+
+TEST_CASE("tensor: values start on a 64-byte cache line, and compare with a plain vector") {
+  for (int cols : {1, 3, 10, 128, 784}) {
+    Tensor<float> f(3, cols);
+    Tensor<double> d(2, cols);
+    CHECK(reinterpret_cast<std::uintptr_t>(f.data.data()) % 64 == 0);
+    CHECK(reinterpret_cast<std::uintptr_t>(d.data.data()) % 64 == 0);
+    f.resize(50, cols);  // a reallocation keeps the alignment
+    CHECK(reinterpret_cast<std::uintptr_t>(f.data.data()) % 64 == 0);
+  }
+  Tensor<float> t(1, 3);
+  t.data = {1, 2, 3};
+  CHECK(t.data == std::vector<float>{1, 2, 3});
+  CHECK_FALSE(t.data == std::vector<float>{1, 2, 4});
+  CHECK_FALSE(t.data == std::vector<float>{1, 2});
 }
 
 TEST_CASE("tensor: resize keeps the allocation when it is big enough") {

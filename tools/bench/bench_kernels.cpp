@@ -71,8 +71,8 @@ void run_product(benchmark::State& state, Path path, Form form, int M, int N, in
     set_kernel_path(KernelPath::OpenBLAS);
     tA.resize(form == Form::TN ? K : M, form == Form::TN ? M : K);
     tB.resize(form == Form::NT ? N : K, form == Form::NT ? K : N);
-    tA.data = A;
-    tB.data = B;
+    tA.data.assign(A.begin(), A.end());
+    tB.data.assign(B.begin(), B.end());
   }
   for (auto _ : state) {
     if (path == Path::Ref) {

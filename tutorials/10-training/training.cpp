@@ -65,7 +65,7 @@ double train_one_epoch(chainrule::Sequential<float>& model, chainrule::Optimizer
 struct ProbeCopy {
   std::vector<std::vector<float>> values;
   explicit ProbeCopy(const std::vector<chainrule::Param<float>>& params) {
-    for (const auto& p : params) values.push_back(p.value->data);
+    for (const auto& p : params) values.emplace_back(p.value->data.begin(), p.value->data.end());
   }
   double largest_change(const std::vector<chainrule::Param<float>>& params) const {
     double largest = 0;

@@ -210,7 +210,8 @@ Tensor<float> NpyArray::tensor() const {
   constexpr auto kIntMax = static_cast<std::size_t>(std::numeric_limits<int>::max());
   if (rows > kIntMax || cols > kIntMax) throw NpyError("NpyArray::tensor: " + npy_shape_text(shape) + " is too large");
   Tensor<float> t(static_cast<int>(rows), static_cast<int>(cols));
-  t.data = floats();
+  const std::vector<float> values = floats();
+  t.data.assign(values.begin(), values.end());
   return t;
 }
 
