@@ -84,16 +84,31 @@ template void ref_gemm_nt<double>(int, int, int, const double*, const double*, d
 //      while every row tile of A streams past it; edge panels are padded with zeros.
 //   3. A is read where it lies: for nn each tile reads kMR rows of A, for tn (A stored
 //      transposed) the kMR values for one k are already next to each other.
-//   4. With OpenMP, C is split into one rectangle of whole tiles per thread.
+//   4. A deep sum (K >= kSplitK, like the 784 pixels of X W1) is cut into two halves at
+//      split_point(K): C = (C + the first half's sum) + the second half's sum, the second
+//      half summed into a scratch buffer. One thread computes the halves one after the
+//      other, two threads one each.
+//   5. Otherwise, with OpenMP, C is split into one rectangle of whole tiles per thread:
+//      rows at split_point(M) and so on (share_range), or columns when C has too few rows.
 // Every entry of C is computed the same way wherever its tile lies: start from 0 (or
 // from C when accumulating, or from the previous K block), then one fused multiply-add
-// per k in increasing k. So the result is bit-identical for any thread count.
+// per k in increasing k, and for a deep sum the one addition of the two halves. So the
+// result is bit-identical for any thread count.
+//
+// Why those splits: on a 2-core machine a cache line that one core wrote and the other
+// reads must travel between the cores, which costs far more than computing with it.
+// Splitting the 784 input features at the same point everywhere (X's columns when a
+// batch is built, the k of X W1, the rows of dW1 = X^T dZ1, the rows of W1 in Adam's
+// update) lets each thread keep its own part of X, W1, dW1 and Adam's moments in its own
+// cache for the whole step (docs/performance.md, "Threads").
 namespace {
 
 constexpr int kMR = 8;                 // rows of A per micro-tile
 constexpr int kNR = 32;                // widest micro-tile: two 16-float vectors of columns
 constexpr int kKC = 256;               // longest K block: a packed panel is kKC * kNR floats (32 KiB)
 constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
+constexpr int kSplitK = 512;           // sums over at least this many k are cut into two halves
+constexpr int kGrain = 16;             // shares are whole multiples of 16 values (64 bytes)
 
 enum class Form { NN, TN, NT };
 
@@ -114,19 +129,32 @@ int tile_cols(int N) {
 #endif
 }
 
+}  // namespace
+
+// Part t of `parts` of [0, n): consecutive ranges of whole 16-value grains (64 bytes of
+// floats), as even as the grains allow. Splitting 784 in two gives [0, 400) and [400, 784).
+void share_range(int n, int t, int parts, int& begin, int& end) {
+  const int grains = (n + kGrain - 1) / kGrain, per = (grains + parts - 1) / parts;
+  begin = std::min(n, t * per * kGrain);
+  end = std::min(n, (t + 1) * per * kGrain);
+}
+
+namespace {
+
 // Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded.
-void pack_b(Form form, const float* B, int N, int K, int k0, int kc, int j0, int nc, int nr, float* bp) {
+// ldb: the distance between B's stored rows (N, or K for nt where B is stored (N, K)).
+void pack_b(Form form, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp) {
   if (form == Form::NT) {  // B stored (N, K): walk each stored row (one column of the panel)
     for (int k = 0; k < kc; ++k)
       for (int j = nc; j < nr; ++j) bp[k * nr + j] = 0.0f;
     for (int j = 0; j < nc; ++j) {
-      const float* src = B + (std::size_t)(j0 + j) * K + k0;
+      const float* src = B + (j0 + j) * ldb + k0;
       for (int k = 0; k < kc; ++k) bp[k * nr + j] = src[k];
     }
     return;
   }
   for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
-    const float* src = B + (std::size_t)(k0 + k) * N + j0;
+    const float* src = B + (k0 + k) * ldb + j0;
     float* dst = bp + k * nr;
     for (int j = 0; j < nc; ++j) dst[j] = src[j];
     for (int j = nc; j < nr; ++j) dst[j] = 0.0f;
@@ -203,55 +231,67 @@ float* pack_buffer() {
   return storage.data() + ((64 - p % 64) % 64) / sizeof(float);
 }
 
-// One thread's share: rows [i0, i1) and columns [j0, j1) of C.
-void gemm_block(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate, int i0,
-                int i1, int j0, int j1) {
-  if (i0 >= i1 || j0 >= j1) return;
+// A product C (M x N) = A B, A^T B or A B^T: A is M x K (stored K x M for tn), B is
+// K x N (stored N x K for nt).
+struct Product {
+  Form form;
+  int M, N, K;
+  const float* A;
+  const float* B;
+};
+
+// Rows [i0, i1) and columns [j0, j1) of C (leading dimension N), summed over k in
+// [k_begin, k_end) only: the whole sum, or one half of a deep one.
+void gemm_block(const Product& p, int k_begin, int k_end, float* C, bool accumulate, int i0, int i1, int j0,
+                int j1) {
+  if (i0 >= i1 || j0 >= j1 || k_begin >= k_end) return;
   float* bp = pack_buffer();
-  const int kblocks = (K + kKC - 1) / kKC;
-  const int kc_even = (K + kblocks - 1) / kblocks;  // equal blocks; depends on K only
-  const bool a_trans = form == Form::TN;
-  const std::ptrdiff_t lda = a_trans ? M : K;
-  const int nr = tile_cols(N);
-  for (int k0 = 0; k0 < K; k0 += kc_even) {
-    const int kc = std::min(kc_even, K - k0);
-    const bool load_c = accumulate || k0 > 0;
+  const int depth = k_end - k_begin;
+  const int kblocks = (depth + kKC - 1) / kKC;
+  const int kc_even = (depth + kblocks - 1) / kblocks;  // equal blocks; depend on the depth only
+  const bool a_trans = p.form == Form::TN;
+  const std::ptrdiff_t lda = a_trans ? p.M : p.K, ldb = p.form == Form::NT ? p.K : p.N;
+  const int nr = tile_cols(p.N);
+  for (int k0 = k_begin; k0 < k_end; k0 += kc_even) {
+    const int kc = std::min(kc_even, k_end - k0);
+    const bool load_c = accumulate || k0 > k_begin;
     for (int j = j0; j < j1; j += nr) {
       const int nc = std::min(nr, j1 - j);
-      pack_b(form, B, N, K, k0, kc, j, nc, nr, bp);
+      pack_b(p.form, p.B, ldb, k0, kc, j, nc, nr, bp);
       for (int i = i0; i < i1; i += kMR) {
         const int rows = std::min(kMR, i1 - i);
-        float* c = C + (std::size_t)i * N + j;
-        const float* a = a_trans ? A + (std::size_t)k0 * M + i : A + (std::size_t)i * K + k0;
-        if (nr == kNR && a_trans) micro_tile<2, true>(rows, kc, a, lda, bp, c, N, nc, load_c);
-        if (nr == kNR && !a_trans) micro_tile<2, false>(rows, kc, a, lda, bp, c, N, nc, load_c);
-        if (nr != kNR && a_trans) micro_tile<1, true>(rows, kc, a, lda, bp, c, N, nc, load_c);
-        if (nr != kNR && !a_trans) micro_tile<1, false>(rows, kc, a, lda, bp, c, N, nc, load_c);
+        float* c = C + (std::size_t)i * p.N + j;
+        const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + i : p.A + (std::size_t)i * p.K + k0;
+        if (nr == kNR && a_trans) micro_tile<2, true>(rows, kc, a, lda, bp, c, p.N, nc, load_c);
+        if (nr == kNR && !a_trans) micro_tile<2, false>(rows, kc, a, lda, bp, c, p.N, nc, load_c);
+        if (nr != kNR && a_trans) micro_tile<1, true>(rows, kc, a, lda, bp, c, p.N, nc, load_c);
+        if (nr != kNR && !a_trans) micro_tile<1, false>(rows, kc, a, lda, bp, c, p.N, nc, load_c);
       }
     }
   }
 }
 
-// Splits C's tiles into a tm x tn grid of rectangles, one per thread, choosing the grid
-// that balances the work and copies the least (B panels are packed by every thread
-// that needs them, A rows are read by every thread that needs them).
-void choose_grid(int M, int N, int K, int threads, int& tm, int& tn) {
-  const int nr = tile_cols(N);
-  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + nr - 1) / nr;
-  double best = -1;
-  tm = tn = 1;
-  for (int gm = 1; gm <= threads; ++gm) {
-    if (threads % gm) continue;
-    const int gn = threads / gm;
-    if (gm > tiles_m || gn > tiles_n) continue;
-    const double rows = double((tiles_m + gm - 1) / gm) * kMR, cols = double((tiles_n + gn - 1) / gn) * nr;
-    const double cost = rows * cols * K / 8.0 + double(K) * (2.0 * cols + rows);
-    if (best < 0 || cost < best) {
-      best = cost;
-      tm = gm;
-      tn = gn;
+// The scratch buffer for the second half of a deep sum: one per calling thread, grown on
+// first use and kept (a training step allocates nothing).
+float* half_sum_buffer(std::size_t values) {
+  thread_local Values<float> storage;
+  if (storage.size() < values) storage.resize(values);
+  return storage.data();
+}
+
+// Runs work(t) for t in [0, parts), on up to `parts` OpenMP threads.
+template <typename Work>
+void run_parts(int parts, Work&& work) {
+#ifdef CHAINRULE_HAVE_OPENMP
+  if (parts > 1) {
+#pragma omp parallel num_threads(parts)
+    {  // OpenMP may grant fewer threads than asked: then a thread takes several parts
+      for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) work(t);
     }
+    return;
   }
+#endif
+  for (int t = 0; t < parts; ++t) work(t);
 }
 
 void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
@@ -260,31 +300,37 @@ void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, f
     if (!accumulate) std::fill(C, C + (std::size_t)M * N, 0.0f);
     return;
   }
+  const Product p{form, M, N, K, A, B};
   int threads = num_threads();
   if (double(M) * N * K < kThreadMinFma) threads = 1;
-  int tm = 1, tn = 1;
-  if (threads > 1) choose_grid(M, N, K, threads, tm, tn);
-  const int used = tm * tn;
-  const int nr = tile_cols(N);
-  const int tiles_m = (M + kMR - 1) / kMR, tiles_n = (N + nr - 1) / nr;
-  const int per_m = (tiles_m + tm - 1) / tm, per_n = (tiles_n + tn - 1) / tn;
-  auto run = [&](int t) {
-    const int pm = t / tn, pn = t % tn;
-    const int i0 = std::min(M, pm * per_m * kMR), i1 = std::min(M, (pm + 1) * per_m * kMR);
-    const int j0 = std::min(N, pn * per_n * nr), j1 = std::min(N, (pn + 1) * per_n * nr);
-    gemm_block(form, M, N, K, A, B, C, accumulate, i0, i1, j0, j1);
-  };
-#ifdef CHAINRULE_HAVE_OPENMP
-  if (used > 1) {
-#pragma omp parallel num_threads(used)
-    {  // OpenMP may grant fewer threads than asked: then a thread takes several shares
-      for (int t = omp_get_thread_num(); t < used; t += omp_get_num_threads()) run(t);
-    }
+
+  if (K >= kSplitK) {  // a deep sum: two halves, then one addition per entry of C
+    int k0 = 0, k_mid = 0, k1 = 0;
+    share_range(K, 0, 2, k0, k_mid);
+    share_range(K, 1, 2, k_mid, k1);
+    float* second = half_sum_buffer((std::size_t)M * N);
+    run_parts(std::min(threads, 2), [&](int t) {
+      if (t == 0) gemm_block(p, 0, k_mid, C, accumulate, 0, M, 0, N);
+      if (t == 1) gemm_block(p, k_mid, K, second, false, 0, M, 0, N);
+    });
+    if (threads < 2) gemm_block(p, k_mid, K, second, false, 0, M, 0, N);
+    const std::size_t n = (std::size_t)M * N;
+    for (std::size_t q = 0; q < n; ++q) C[q] += second[q];
     return;
   }
-#endif
-  (void)used;
-  run(0);
+
+  // Otherwise whole rows per thread (rows of dW1 = X^T dZ1 are input features, split
+  // where X's columns are), or columns when there are too few rows to go round.
+  const int tiles_m = (M + kMR - 1) / kMR;
+  const bool by_rows = tiles_m >= 2 * threads;
+  run_parts(threads, [&](int t) {
+    int i0 = 0, i1 = M, j0 = 0, j1 = N;
+    if (by_rows)
+      share_range(M, t, threads, i0, i1);
+    else
+      share_range(N, t, threads, j0, j1);
+    gemm_block(p, 0, K, C, accumulate, i0, i1, j0, j1);
+  });
 }
 
 }  // namespace
@@ -481,6 +527,49 @@ void fast_adam_update(std::size_t n, float* w, const float* g, float* m, float* 
 void adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
   if (g_path == KernelPath::Reference) return ref_adam_update(n, w, g, m, s, k);
   fast_adam_update(n, w, g, m, s, k);
+}
+
+// ---- Passes split like the products -------------------------------------------------
+namespace {
+constexpr double kThreadMinValues = 16384;  // smaller passes run on one thread
+
+int pass_threads(std::size_t values, int n) {
+  if (g_path != KernelPath::Fast || static_cast<double>(values) < kThreadMinValues) return 1;
+  return std::max(1, std::min(num_threads(), (n + kGrain - 1) / kGrain));
+}
+}  // namespace
+
+// Rows share_range(rows, t, threads) of a (rows, cols) parameter on thread t: for W1
+// (784, 128) the rows of the input features whose part of dW1 thread t computed.
+void adam_update(int rows, int cols, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  const int parts = pass_threads(n, rows);
+  run_parts(parts, [&](int t) {
+    int r0 = 0, r1 = 0;
+    share_range(rows, t, parts, r0, r1);
+    const std::size_t at = static_cast<std::size_t>(r0) * static_cast<std::size_t>(cols);
+    adam_update(static_cast<std::size_t>(r1 - r0) * static_cast<std::size_t>(cols), w + at, g + at, m + at, s + at, k);
+  });
+}
+
+void zero_fill(int rows, int cols, float* x) {
+  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  const int parts = pass_threads(n, rows);
+  run_parts(parts, [&](int t) {
+    int r0 = 0, r1 = 0;
+    share_range(rows, t, parts, r0, r1);
+    std::fill(x + static_cast<std::size_t>(r0) * static_cast<std::size_t>(cols),
+              x + static_cast<std::size_t>(r1) * static_cast<std::size_t>(cols), 0.0f);
+  });
+}
+
+void for_column_shares(int cols, std::size_t values, void (*fill)(void* context, int c0, int c1), void* context) {
+  const int parts = pass_threads(values, cols);
+  run_parts(parts, [&](int t) {
+    int c0 = 0, c1 = 0;
+    share_range(cols, t, parts, c0, c1);
+    fill(context, c0, c1);
+  });
 }
 
 }  // namespace chainrule

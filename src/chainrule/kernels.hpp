@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "chainrule/tensor.hpp"
 
@@ -54,6 +55,29 @@ struct AdamCoefficients {
 void ref_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
 void fast_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
 void adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);  // the selected path
+
+// ---- Splitting work between threads (kernels.cpp, "Why those splits") -------------
+// Part t of `parts` of [0, n): consecutive whole multiples of 16 values. Every pass that
+// uses threads splits the same way, so the same thread always touches the same values.
+void share_range(int n, int t, int parts, int& begin, int& end);
+
+// Adam's update, and zeroing, over a (rows, cols) parameter, rows shared out between the
+// threads. Each value is computed as in the one-thread pass: the same bits.
+void adam_update(int rows, int cols, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
+void zero_fill(int rows, int cols, float* x);
+
+// Calls fill(c0, c1) for column ranges share_range(cols, t, parts) that cover [0, cols),
+// one per thread when the work (values in all) pays for threads; building a batch uses it
+// so that each thread writes the columns of X that it reads in X W1 and X^T dZ1.
+// (A template over the callable, rather than std::function, which may allocate memory
+// for the lambda's captures on every call: a training step allocates nothing.)
+void for_column_shares(int cols, std::size_t values, void (*fill)(void* context, int c0, int c1), void* context);
+template <typename Fill>
+void for_column_shares(int cols, std::size_t values, Fill&& fill) {
+  for_column_shares(
+      cols, values, [](void* f, int c0, int c1) { (*static_cast<std::remove_reference_t<Fill>*>(f))(c0, c1); },
+      const_cast<void*>(static_cast<const void*>(&fill)));
+}
 
 // ---- Which path float products take, and with how many threads ---------------
 enum class KernelPath { Reference, Fast, OpenBLAS };

@@ -2,9 +2,11 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "chainrule/bugs.hpp"
 #include "chainrule/init.hpp"
+#include "chainrule/kernels.hpp"
 #include "chainrule/layers/batchnorm.hpp"
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"
@@ -53,7 +55,12 @@ const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
 template <typename T>
 void Sequential<T>::zero_grad() {
   if (bug_active(Bug::GradsNotZeroed)) return;  // injected bug: gradients pile up step after step
-  for (auto& p : params_) p.grad->zero();  // the cached list: no allocation per step
+  for (auto& p : params_) {  // the cached list: no allocation per step
+    if constexpr (std::is_same_v<T, float>)
+      zero_fill(p.grad->rows, p.grad->cols, p.grad->data.data());  // shared out between threads like the products
+    else
+      p.grad->zero();
+  }
 }
 
 template <typename T>

@@ -108,7 +108,7 @@ void Adam::step(const std::vector<Param<float>>& params) {
   k.c1 = corrected ? static_cast<float>(1.0 - std::pow(config_.beta1, td)) : 1.0f;
   k.c2 = corrected ? static_cast<float>(1.0 - std::pow(config_.beta2, td)) : 1.0f;
   for (std::size_t i = 0; i < count; ++i)
-    adam_update(params[i].value->size(), params[i].value->data.data(), params[i].grad->data.data(),
+    adam_update(params[i].value->rows, params[i].value->cols, params[i].value->data.data(), params[i].grad->data.data(),
                 slots_[i].data.data(), slots_[count + i].data.data(), k);
 }
 

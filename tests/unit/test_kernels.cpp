@@ -133,22 +133,26 @@ TEST_CASE("fast products are bit-identical across repeated calls and thread coun
     Form f;
     int M, N, K;
   };
-  // Big enough to be split between threads (the small ones run on one thread).
+  // Big enough to be split between threads (the small ones run on one thread): a deep sum
+  // cut in two halves (K >= 512), rows, columns when there are few rows, and odd edges.
   const Case cases[] = {{Form::NN, 128, 128, 784}, {Form::TN, 784, 128, 128}, {Form::NT, 129, 127, 100},
-                        {Form::NN, 1000, 10, 128}};
-  for (const Case& c : cases) {
-    const auto A = random_floats((std::size_t)c.M * c.K, 7), B = random_floats((std::size_t)c.K * c.N, 8);
-    Values<float> first((std::size_t)c.M * c.N);
-    set_num_threads(1);
-    run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), first.data(), false);
-    for (int threads : {1, 2, 3, 1, 2}) {
-      set_num_threads(threads);
-      Values<float> again((std::size_t)c.M * c.N, -1.0f);
-      run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), again.data(), false);
-      INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " threads=" << threads);
-      CHECK(again == first);
+                        {Form::NN, 1000, 10, 128}, {Form::NN, 32, 128, 784},  {Form::TN, 128, 129, 600},
+                        {Form::NT, 7, 900, 513},   {Form::NN, 9, 300, 200}};
+  for (const Case& c : cases)
+    for (bool acc : {false, true}) {
+      const auto A = random_floats((std::size_t)c.M * c.K, 7), B = random_floats((std::size_t)c.K * c.N, 8);
+      const auto C0 = random_floats((std::size_t)c.M * c.N, 9);
+      Values<float> first = C0;
+      set_num_threads(1);
+      run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), first.data(), acc);
+      for (int threads : {1, 2, 3, 1, 2}) {
+        set_num_threads(threads);
+        Values<float> again = C0;
+        run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), again.data(), acc);
+        INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " acc=" << acc << " threads=" << threads);
+        CHECK(again == first);
+      }
     }
-  }
 }
 
 TEST_CASE("fast products with empty dimensions") {

@@ -5,14 +5,19 @@
 //   - the one-pass softmax cross-entropy against softmax_rows + the unfused CrossEntropy
 //   - Sequential's cached parameter list against the layers' own lists
 //   - what --threads 0 means (kernels.hpp's automatic_threads)
+//   - the passes split between threads (share_range, Adam, zeroing, building a batch) and
+//     whole training steps of 784-128-10: the same bits for 1, 2 and 3 threads
 // The allocation-free step is checked by tests/perf/test_step_alloc.cpp (its own program).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <utility>
 #include <vector>
 
+#include "chainrule/data/dataset.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "chainrule/loss.hpp"
@@ -160,5 +165,141 @@ TEST_CASE("perf: --threads 0 means one thread unless OMP_NUM_THREADS asks for mo
   CHECK(num_threads() == automatic_threads());
   set_num_threads(2);
   CHECK(num_threads() == 2);
+  set_num_threads(before);
+}
+
+TEST_CASE("perf: share_range cuts 0..n into consecutive whole 16-value grains") {
+  int a = -1, b = -1;
+  share_range(784, 0, 2, a, b);
+  CHECK(a == 0);
+  CHECK(b == 400);  // 25 of the 49 grains: X's column 400 starts a 64-byte line
+  share_range(784, 1, 2, a, b);
+  CHECK(a == 400);
+  CHECK(b == 784);
+  for (int n : {0, 1, 15, 16, 17, 128, 784, 1000})
+    for (int parts : {1, 2, 3, 5}) {
+      CAPTURE(n);
+      CAPTURE(parts);
+      int next = 0;
+      for (int t = 0; t < parts; ++t) {
+        share_range(n, t, parts, a, b);
+        CHECK(a == next);  // consecutive, no gap and no overlap
+        CHECK(b >= a);
+        CHECK((a % 16 == 0 || a == n));
+        next = b;
+      }
+      CHECK(next == n);  // and together they cover [0, n)
+    }
+}
+
+TEST_CASE("perf: Adam's update and zeroing give the same bits on 1, 2 and 3 threads") {
+  const int before = num_threads();
+  const AdamCoefficients k = coefficients(3, true);
+  for (auto [rows, cols] : {std::pair{784, 128}, std::pair{1, 128}, std::pair{128, 10}, std::pair{300, 77}}) {
+    const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+    const Values<float> g = random_floats(n, -0.1, 0.1, 2);
+    Values<float> w = random_floats(n, -0.5, 0.5, 1), m = random_floats(n, -0.01, 0.01, 3), s = random_floats(n, 0.0, 1e-4, 4);
+    ref_adam_update(n, w.data(), g.data(), m.data(), s.data(), k);  // the plain loop, one flat pass
+    for (int threads : {1, 2, 3}) {
+      CAPTURE(rows);
+      CAPTURE(threads);
+      set_num_threads(threads);
+      Values<float> w2 = random_floats(n, -0.5, 0.5, 1), m2 = random_floats(n, -0.01, 0.01, 3),
+                    s2 = random_floats(n, 0.0, 1e-4, 4);
+      adam_update(rows, cols, w2.data(), g.data(), m2.data(), s2.data(), k);
+      CHECK(w2 == w);
+      CHECK(m2 == m);
+      CHECK(s2 == s);
+      Values<float> z = random_floats(n, 1.0, 2.0, 5);
+      zero_fill(rows, cols, z.data());
+      CHECK(std::count(z.begin(), z.end(), 0.0f) == static_cast<std::ptrdiff_t>(n));
+    }
+  }
+  set_num_threads(before);
+}
+
+namespace {
+// count images of 28x28 with seeded pixels and labels 0..9.
+data::ImageSet random_images(int count) {
+  data::ImageSet set;
+  set.count = count;
+  set.pixels.resize(static_cast<std::size_t>(count) * 784);
+  set.labels.resize(static_cast<std::size_t>(count));
+  Rng rng(9);
+  for (auto& p : set.pixels) p = rng.below(4) == 0 ? static_cast<std::uint8_t>(rng.below(256)) : 0;  // mostly 0, as MNIST
+  for (int i = 0; i < count; ++i) set.labels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(rng.below(10));
+  return set;
+}
+
+// Trains 784-128-10 with Adam for `steps` steps of batch `batch` on `threads` threads.
+Sequential<float> train_steps(const data::ImageSet& set, int threads, int steps, int batch) {
+  set_num_threads(threads);
+  Sequential<float> model = make_mlp<float>(MlpSpec{});
+  const auto params = model.params();
+  auto optimizer = make_optimizer(OptimizerConfig{});
+  SoftmaxCrossEntropy<float> loss;
+  Tensor<float> X, dZ;
+  std::vector<int> labels;
+  std::vector<int> order = data::all_indices(set.count);
+  Rng rng(3);
+  data::shuffle(order, rng);
+  const std::size_t B = static_cast<std::size_t>(batch);
+  for (int step = 0; step < steps; ++step) {
+    const std::size_t b = static_cast<std::size_t>(step) % (order.size() / B);
+    data::make_batch(set, order, b * B, (b + 1) * B, X, labels);
+    data::prefetch_batch(set, order, (b + 1) * B, (b + 2) * B);  // past the end on the last batch: ignored
+    model.zero_grad();
+    loss.forward(model.forward(X, true), labels);
+    loss.backward(dZ);
+    model.backward(dZ);
+    optimizer->step(params);
+  }
+  return model;
+}
+}  // namespace
+
+TEST_CASE("perf: whole training steps of 784-128-10 give the same bits on 1, 2 and 3 threads") {
+  // Every pass that threads use is in this step: building the batch by pixel columns, the
+  // split sum over 784 pixels in X W1, the rows of dW1 = X^T dZ1, zeroing and Adam by rows.
+  const int before = num_threads();
+  const data::ImageSet set = random_images(4 * 128);
+  for (int batch : {128, 32}) {
+    CAPTURE(batch);
+    Sequential<float> one = train_steps(set, 1, 6, batch);
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      Sequential<float> many = train_steps(set, threads, 6, batch);
+      const auto a = one.params(), b = many.params();
+      REQUIRE(a.size() == b.size());
+      for (std::size_t k = 0; k < a.size(); ++k) {
+        CAPTURE(a[k].name);
+        CHECK(a[k].value->data == b[k].value->data);
+        CHECK(a[k].grad->data == b[k].grad->data);
+      }
+    }
+  }
+  set_num_threads(before);
+}
+
+TEST_CASE("perf: make_batch builds the same X on 1, 2 and 3 threads; prefetch_batch skips what it cannot reach") {
+  const int before = num_threads();
+  const data::ImageSet set = random_images(300);
+  std::vector<int> order = data::all_indices(300);
+  Rng rng(4);
+  data::shuffle(order, rng);
+  Tensor<float> first, X;
+  std::vector<int> y1, y;
+  set_num_threads(1);
+  data::make_batch(set, order, 10, 138, first, y1);
+  for (int threads : {2, 3}) {
+    set_num_threads(threads);
+    data::make_batch(set, order, 10, 138, X, y);
+    CHECK(X.data == std::vector<float>(first.data.begin(), first.data.end()));
+    CHECK(y == y1);
+    std::vector<int> bad = {0, -5, 299, 300, 1 << 30};
+    data::prefetch_batch(set, bad, 0, bad.size());       // bad indices: skipped
+    data::prefetch_batch(set, order, 290, 1000);           // past the end: cut to the list
+    data::prefetch_batch(set, order, 500, 400);            // empty
+  }
   set_num_threads(before);
 }

@@ -136,11 +136,7 @@ int main(int argc, char** argv) {
         t = now;
       };
       data::make_batch(mnist.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
-      if (prefetch && b + 1 < batches)
-        for (std::size_t i = (b + 1) * B; i < std::min(n, (b + 2) * B); ++i) {
-          const std::uint8_t* px = mnist.train.pixels.data() + static_cast<std::size_t>(order[i]) * 784;
-          for (int off = 0; off < 784; off += 64) __builtin_prefetch(px + off);
-        }
+      if (prefetch && b + 1 < batches) data::prefetch_batch(mnist.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
       lap(kBatch);
       model.zero_grad();
       lap(kZeroGrad);

@@ -25,6 +25,11 @@ namespace chainrule::data {
 void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
                 Tensor<float>& X, std::vector<int>& labels, bool normalise = true);
 
+// Asks the memory system for the pixels of samples indices[begin..end) (the next batch)
+// while this step computes; each thread asks for the pixel columns it will convert.
+// A hint only: changes no value, skips bad indices (make_batch reports them).
+void prefetch_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end);
+
 // 0, 1, ..., count - 1: every sample, in order (e.g. the whole test set).
 std::vector<int> all_indices(int count);
 

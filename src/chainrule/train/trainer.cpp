@@ -69,19 +69,6 @@ bool is_fraction(const std::string& text, double& fraction) {
   return used == text.size() && fraction > 0.0 && fraction < 1.0;
 }
 
-// Asks the memory system for the next batch's images while this step computes. The
-// shuffled rows lie scattered over 47 MB of pixels; fetched on demand they stalled
-// make_batch (docs/performance.md, "Whole training step"). A hint only: no value changes.
-void prefetch_images(const data::ImageSet& set, const std::vector<int>& order, std::size_t begin, std::size_t end) {
-  const std::size_t D = static_cast<std::size_t>(set.rows) * static_cast<std::size_t>(set.cols);
-  for (std::size_t i = begin; i < end; ++i) {
-    const int s = order[i];
-    if (s < 0 || s >= set.count) continue;  // make_batch reports it when it gets there
-    const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(s) * D;
-    for (std::size_t offset = 0; offset < D; offset += 64) __builtin_prefetch(pixels + offset);  // 64-byte lines
-  }
-}
-
 bool all_finite(const Tensor<float>& t) {
   for (float x : t.data)
     if (!std::isfinite(x)) return false;
@@ -396,7 +383,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       const std::int64_t step = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(batches) +
                                 static_cast<std::int64_t>(b) + 1;
       data::make_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels, normalise);
-      if (b + 1 < batches) prefetch_images(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
+      if (b + 1 < batches) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
       if (misaligned && !labels.empty()) std::rotate(labels.begin(), labels.begin() + 1, labels.end());  // injected bug
 
       model.zero_grad();
