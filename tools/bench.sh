@@ -95,6 +95,11 @@ if [ "$have_torch" = 1 ]; then
     awk -v b="$batch" -v o="$(value epoch_s_median "$ours")" -v p="$(value epoch_s_median "$theirs")" \
       -v oc="$(value epoch_cpu_s_median "$ours")" -v pc="$(value epoch_cpu_s_median "$theirs")" \
       'BEGIN { printf "ours / PyTorch, batch %s, 1 thread each: %.2f (wall), %.2f (CPU time)\n", b, o / p, oc / pc }'
+    # The fastest epoch of each side, whatever its thread setting (the files of this run).
+    best_ours="$(for f in "$work"/ours-"$batch"-*; do value epoch_s_median "$f"; done | sort -g | head -n 1)"
+    best_theirs="$(for f in "$work"/torch-"$batch"-*; do value epoch_s_median "$f"; done | sort -g | head -n 1)"
+    awk -v b="$batch" -v o="$best_ours" -v p="$best_theirs" \
+      'BEGIN { printf "ours / PyTorch, batch %s, fastest setting of each: %.3f s / %.3f s = %.2f\n", b, o, p, o / p }'
   done
   echo "PyTorch's BLAS: $("$python" -c "import torch; print(*sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l}))")"
 else

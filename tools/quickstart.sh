@@ -44,9 +44,9 @@ start=$(date +%s%N)
 
 echo "== evaluating the last epoch's weights on the 10000 test images"
 "$bin" evaluate --model "$run/last.ckpt"
-"$bin" export --model "$run/last.ckpt" --out "$run" > /dev/null
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 seconds=$(printf "%d.%01d" $((ms / 1000)) $(((ms % 1000) / 100)))
+"$bin" export --model "$run/last.ckpt" --out "$run" > /dev/null  # the weights as .npy, for the weights picture
 
 if command -v gnuplot >/dev/null 2>&1; then
   echo "== drawing the pictures (tools/plot.sh)"
