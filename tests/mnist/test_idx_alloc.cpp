@@ -1,6 +1,7 @@
 // Checks that an IDX header declaring a huge size is refused before its payload is
-// allocated: this program counts every operator new while the parser runs.
-// (A separate program, because replacing operator new affects the whole program.)
+// allocated: this program records the largest operator new while the parser runs
+// (tests/support/counting_new.hpp; a separate program, because replacing operator new
+// affects the whole program).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <zlib.h>
@@ -13,22 +14,7 @@
 #include <vector>
 
 #include "chainrule/data/idx.hpp"
-
-namespace {
-std::size_t g_largest = 0;  // largest single allocation since the last reset
-}  // namespace
-
-// malloc/free stand behind both, so GCC's new/free pairing warning does not apply here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  if (n > g_largest) g_largest = n;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "../support/counting_new.hpp"
 
 using namespace chainrule::data;
 
@@ -47,9 +33,9 @@ std::vector<std::uint8_t> header(std::uint32_t magic, const std::vector<std::uin
 // Runs f, expecting a DataError; returns the largest allocation made meanwhile.
 template <typename F>
 std::size_t largest_allocation_until_error(F f) {
-  g_largest = 0;
+  counting_new::largest = 0;
   CHECK_THROWS_AS(f(), DataError);
-  return g_largest;
+  return counting_new::largest;
 }
 
 }  // namespace
@@ -83,8 +69,8 @@ TEST_CASE("idx: the allocation counter sees a real payload allocation") {
     b.resize(b.size() + 100000, 1);
     return b;
   }();
-  g_largest = 0;
+  counting_new::largest = 0;
   const IdxArray labels = parse_idx(bytes.data(), bytes.size(), "labels");
   CHECK(labels.values.size() == 100000);
-  CHECK(g_largest >= 100000);
+  CHECK(counting_new::largest >= 100000);
 }

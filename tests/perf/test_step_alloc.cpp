@@ -1,6 +1,7 @@
 // Checks that a training step allocates no memory once the first steps have sized every
-// buffer: this program counts every operator new while the steps run. (A separate
-// program, because replacing operator new affects the whole program.)
+// buffer: this program counts every operator new, plain and aligned, while the steps run
+// (tests/support/counting_new.hpp; a separate program, because replacing operator new
+// affects the whole program).
 //
 // The step is the one train::fit runs (src/chainrule/train/trainer.cpp): make_batch,
 // zero_grad, forward, softmax cross-entropy forward and backward, backward, Adam. The
@@ -20,22 +21,7 @@
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/optim.hpp"
-
-namespace {
-std::size_t g_allocations = 0;  // operator new calls since the last reset
-}  // namespace
-
-// malloc/free stand behind both, so GCC's new/free pairing warning does not apply here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "../support/counting_new.hpp"
 
 using namespace chainrule;
 
@@ -67,7 +53,7 @@ struct Trainer {
 
   std::size_t run(std::size_t first, std::size_t steps, std::size_t B) {
     const std::size_t n = order.size(), batches = data::num_batches(n, B);
-    const std::size_t before = g_allocations;
+    const std::size_t before = counting_new::allocations;
     for (std::size_t k = 0; k < steps; ++k) {
       const std::size_t b = (first + k) % batches;
       data::make_batch(set, order, b * B, std::min(n, (b + 1) * B), X, labels);
@@ -78,7 +64,7 @@ struct Trainer {
       model.backward(dZ);
       optimizer->step(params);
     }
-    return g_allocations - before;
+    return counting_new::allocations - before;
   }
 };
 
@@ -107,4 +93,10 @@ TEST_CASE("perf: the allocation counter sees an allocation made inside a step") 
   t.run(0, 2, 16);
   CHECK(t.run(0, 1, 64) > 0);  // a bigger batch needs bigger activations
   set_num_threads(0);
+
+  // Tensors allocate through aligned operator new (tensor.hpp): the counter sees that too.
+  Tensor<float> grown(1, 1);
+  const std::size_t before = counting_new::allocations;
+  grown.resize(100, 100);
+  CHECK(counting_new::allocations > before);
 }
