@@ -87,12 +87,12 @@ template void ref_gemm_nt<double>(int, int, int, const double*, const double*, d
 //      while every row tile of A streams past it; edge panels are padded with zeros.
 //   3. A is read where it lies: for nn each tile reads kMR rows of A, for tn (A stored
 //      transposed) the kMR values for one k are already next to each other.
-//   4. A deep sum (K >= kSplitK, like the 784 pixels of X W1) is cut into two halves at
-//      split_point(K): C = (C + the first half's sum) + the second half's sum, the second
-//      half summed into a scratch buffer. One thread computes the halves one after the
-//      other, two threads one each.
-//   5. Otherwise, with OpenMP, C is split into one rectangle of whole tiles per thread:
-//      rows at split_point(M) and so on (share_range), or columns when C has too few rows.
+//   4. A deep sum (K >= kSplitK, like the 784 pixels of X W1) is cut into two halves
+//      where share_range(K, 0, 2) ends: C = (C + the first half's sum) + the second
+//      half's sum, the second half summed into a scratch buffer. One thread computes the
+//      halves one after the other, two threads one each.
+//   5. Otherwise, with OpenMP, C is split into one band of rows per thread
+//      (share_range(M, t, threads)), or of columns when C has too few rows.
 // Every entry of C is computed the same way wherever its tile lies: start from 0 (or
 // from C when accumulating, or from the previous K block), then one fused multiply-add
 // per k in increasing k, and for a deep sum the one addition of the two halves. So the
@@ -308,15 +308,19 @@ void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, f
   if (double(M) * N * K < kThreadMinFma) threads = 1;
 
   if (K >= kSplitK) {  // a deep sum: two halves, then one addition per entry of C
-    int k0 = 0, k_mid = 0, k1 = 0;
-    share_range(K, 0, 2, k0, k_mid);
-    share_range(K, 1, 2, k_mid, k1);
+    int k_begin = 0, k_mid = 0;
+    share_range(K, 0, 2, k_begin, k_mid);  // the first half is [0, k_mid)
     float* second = half_sum_buffer((std::size_t)M * N);
-    run_parts(std::min(threads, 2), [&](int t) {
+    const auto half = [&](int t) {
       if (t == 0) gemm_block(p, 0, k_mid, C, accumulate, 0, M, 0, N);
       if (t == 1) gemm_block(p, k_mid, K, second, false, 0, M, 0, N);
-    });
-    if (threads < 2) gemm_block(p, k_mid, K, second, false, 0, M, 0, N);
+    };
+    if (threads >= 2) {
+      run_parts(2, half);
+    } else {
+      half(0);
+      half(1);
+    }
     const std::size_t n = (std::size_t)M * N;
     for (std::size_t q = 0; q < n; ++q) C[q] += second[q];
     return;

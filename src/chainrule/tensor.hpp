@@ -21,11 +21,12 @@ class ShapeError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// Allocates on 64-byte boundaries, the size of a cache line. A (D, 128) float weight then
-// has every row start a line, so when two threads each update half of a row's columns
-// (kernels.hpp) they never write the same line; with std::allocator's 16-byte alignment
-// one line per row was shared, and passing it back and forth made a two-thread Adam
-// update nine times slower than one thread (docs/performance.md, "Threads").
+// Allocates on 64-byte boundaries, the size of a cache line. Threads share out a tensor
+// in whole multiples of 16 floats (kernels.hpp, share_range), so with aligned storage two
+// threads never write the same line. With std::allocator's 16-byte alignment they did:
+// an early split of W1's columns shared one line per row, and passing those lines back
+// and forth made a two-thread Adam update nine times slower than one thread
+// (docs/performance.md, "Step 4: threads").
 template <typename T>
 struct CacheLineAllocator {
   using value_type = T;

@@ -8,11 +8,9 @@
 # Exits 77 (skipped) when MNIST is missing, unless CHAINRULE_REQUIRE_MNIST=1.
 set -u
 bin=$1 data=$2 work=$3 bug=$4 want=$5
-if [ ! -e "$data/train-images-idx3-ubyte" ] && [ ! -e "$data/train-images.idx3-ubyte" ]; then
-  echo "real MNIST is not in $data: run tools/fetch_mnist.sh"
-  [ "${CHAINRULE_REQUIRE_MNIST:-0}" = 1 ] && exit 1
-  exit 77
-fi
+# shellcheck source=tests/support/require_mnist.sh
+source "$(dirname "$0")/../support/require_mnist.sh"
+require_mnist check_pipeline_bug.sh "$data"
 run="$work/bug-$bug"
 rm -rf "$run"
 args=(train --data "$data" --limit 8000 --batch 32 --epochs 1 --log-grads 5 --progress lines --out "$run")

@@ -5,14 +5,9 @@
 # Exits 77 (skipped) when MNIST is missing, unless CHAINRULE_REQUIRE_MNIST=1 (then fails).
 set -euo pipefail
 bin=$1 data=$2 work=$3
-if [[ ! -e "$data/t10k-labels-idx1-ubyte" && ! -e "$data/t10k-labels-idx1-ubyte.gz" ]]; then
-  if [[ "${CHAINRULE_REQUIRE_MNIST:-0}" == 1 ]]; then
-    echo "train_mnist.sh: MNIST is missing from $data and CHAINRULE_REQUIRE_MNIST=1; run tools/fetch_mnist.sh" >&2
-    exit 1
-  fi
-  echo "train_mnist.sh: MNIST not found in $data; skipped (tools/fetch_mnist.sh fetches it)"
-  exit 77
-fi
+# shellcheck source=tests/support/require_mnist.sh
+source "$(dirname "$0")/../support/require_mnist.sh"
+require_mnist train_mnist.sh "$data"
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "train_mnist.sh: $*" >&2; exit 1; }
 expect() { "$(dirname "$0")/expect.sh" "$@"; }

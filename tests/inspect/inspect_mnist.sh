@@ -8,14 +8,9 @@
 set -euo pipefail
 bin=$1 data=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
-if [[ ! -e "$data/t10k-labels-idx1-ubyte" && ! -e "$data/t10k-labels-idx1-ubyte.gz" ]]; then
-  if [[ "${CHAINRULE_REQUIRE_MNIST:-0}" == 1 ]]; then
-    echo "inspect_mnist.sh: MNIST is missing from $data and CHAINRULE_REQUIRE_MNIST=1; run tools/fetch_mnist.sh" >&2
-    exit 1
-  fi
-  echo "inspect_mnist.sh: MNIST not found in $data; skipped (tools/fetch_mnist.sh fetches it)"
-  exit 77
-fi
+# shellcheck source=tests/support/require_mnist.sh
+source "$(dirname "$0")/../support/require_mnist.sh"
+require_mnist inspect_mnist.sh "$data"
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "inspect_mnist.sh: $*" >&2; exit 1; }
 expect() { "$here/../cli/expect.sh" "$@"; }
