@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # chainrule's test command (README): installs what is missing, fetches real MNIST,
 # then configures, builds and runs every test with the release preset and again
-# with the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer), and runs
-# the IDX fuzzer briefly. Warnings are errors here.
+# with the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer), runs the
+# unit tests once more built without -march=native (the kernels' portable path, as on a
+# CPU without AVX-512), and runs the IDX fuzzer briefly. Warnings are errors here.
 #
 #   tools/test.sh                 everything
-#   tools/test.sh --preset release   one preset only (release, debug or asan)
+#   tools/test.sh --preset release   one preset only (release, debug or asan), no portable build
 #   tools/test.sh --no-fuzz       skip the fuzzer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 presets=(release asan)
+portable=1
 fuzz=1
 while [ $# -gt 0 ]; do
   case "$1" in
-    --preset) presets=("${2:?--preset needs a name: release, debug or asan}"); shift 2 ;;
+    --preset) presets=("${2:?--preset needs a name: release, debug or asan}"); portable=0; shift 2 ;;
     --no-fuzz) fuzz=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "tools/test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,8 +39,15 @@ for preset in "${presets[@]}"; do
   ctest --preset "$preset" -j "$jobs"
 done
 
+if [ "$portable" = 1 ]; then
+  echo "== portable: unit tests built without -march=native (CHAINRULE_NATIVE=OFF)"
+  cmake --preset release -B build/portable -DCHAINRULE_NATIVE=OFF -DCHAINRULE_WERROR=ON >/dev/null
+  cmake --build build/portable --target chainrule_tests -j "$jobs"
+  build/portable/chainrule_tests
+fi
+
 if [ "$fuzz" = 1 ]; then
   echo "== fuzzing the IDX parser (tools/fuzz.sh)"
   tools/fuzz.sh 60
 fi
-echo "== tools/test.sh: all presets passed (${presets[*]})"
+echo "== tools/test.sh: all passed (${presets[*]}$([ "$portable" = 1 ] && echo ", portable"))"

@@ -86,6 +86,12 @@ void set_kernel_path(KernelPath path);  // OpenBLAS only when built with -DCHAIN
 KernelPath kernel_path();
 const char* kernel_path_name(KernelPath path);
 
+// Zero skipping in the fast nn and tn products (on by default): a k at which a whole
+// tile of A is zero adds nothing to that tile's sums and is not visited. The values of C
+// are the same either way (kernels.cpp, "Zero skipping"); off measures what it saves.
+void set_skip_zeros(bool on);
+bool skip_zeros();
+
 // 0 = automatic: 1 thread, or OpenMP's count when OMP_NUM_THREADS is set (on a busy machine
 // two threads that spin-wait are far slower than one: docs/performance.md, "Threads").
 // The products give the same bits for every thread count.

@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -50,10 +51,21 @@ void run_ref(Form f, int M, int N, int K, const float* A, const float* B, float*
   if (f == Form::NT) ref_gemm_nt(M, N, K, A, B, C, acc);
 }
 
-// Runs fast and reference on one random problem; returns the number of entries outside
-// the tolerance (reporting the first one) and checks the result is not trivially zero.
-int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::uint64_t seed) {
-  const auto A = random_floats((std::size_t)M * K, seed), B = random_floats((std::size_t)K * N, seed + 1);
+// Sets each value of A to zero with probability `zeros` (half of them -0): a sparse operand
+// like a batch of MNIST images, whose zeros the fast nn and tn products skip.
+void sprinkle_zeros(Values<float>& A, double zeros, std::uint64_t seed) {
+  Rng rng(seed);
+  for (float& a : A)
+    if (rng.uniform() < zeros) a = rng.uniform() < 0.5 ? 0.0f : -0.0f;
+}
+
+// Runs fast and reference on one random problem (with a fraction `zeros` of A zero);
+// returns the number of entries outside the tolerance (reporting the first one) and
+// checks the result is not trivially zero.
+int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::uint64_t seed, double zeros = 0.0) {
+  auto A = random_floats((std::size_t)M * K, seed);
+  const auto B = random_floats((std::size_t)K * N, seed + 1);
+  if (zeros > 0) sprinkle_zeros(A, zeros, seed + 3);
   const auto C0 = random_floats((std::size_t)M * N, seed + 2);
   Values<float> fast = C0, ref = C0;
   run_fast(f, M, N, K, A.data(), B.data(), fast.data(), accumulate);
@@ -76,7 +88,7 @@ int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::ui
         ++bad;
       }
     }
-  if (K > 0 || accumulate) CHECK(largest > 0.0);  // random inputs never give an all-zero C
+  if ((K > 0 && zeros < 0.5) || accumulate) CHECK(largest > 0.0);  // random inputs never give an all-zero C
   return bad;
 }
 
@@ -84,9 +96,11 @@ int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::ui
 struct KernelSettingsGuard {
   int threads = num_threads();
   KernelPath path = kernel_path();
+  bool skip = skip_zeros();
   ~KernelSettingsGuard() {
     set_num_threads(threads);
     set_kernel_path(path);
+    set_skip_zeros(skip);
   }
 };
 
@@ -167,14 +181,94 @@ TEST_CASE("fast products with empty dimensions") {
   CHECK(C == Values<float>(9, 5.0f));
 }
 
-TEST_CASE("fast products propagate NaN like the reference (no term is skipped)") {
-  const int M = 9, N = 33, K = 20;
-  auto A = random_floats((std::size_t)M * K, 3), B = random_floats((std::size_t)K * N, 4);
-  A[(std::size_t)4 * K + 11] = std::nanf("");  // A(4, 11): row 4 of C becomes NaN, nothing else
+// Zero skipping (kernels.cpp): the large nn and tn products leave out each k at which a
+// whole 8-row tile of A is zero. Shapes at or above the size where it starts (3e5
+// multiply-adds), with tile and K-block edges mid-way, and deep sums cut in two halves.
+struct SparseCase {
+  Form f;
+  int M, N, K;
+};
+const SparseCase kSparseCases[] = {{Form::NN, 128, 128, 784}, {Form::TN, 784, 128, 128}, {Form::NN, 32, 128, 784},
+                                   {Form::TN, 784, 128, 32},  {Form::NN, 129, 33, 600},  {Form::NN, 7, 300, 513},
+                                   {Form::TN, 785, 40, 77},   {Form::TN, 13, 129, 300},  {Form::NN, 300, 17, 257}};
+
+TEST_CASE("zero skipping: sparse A matches the reference loops") {
+  std::uint64_t seed = 5000;
+  for (double zeros : {0.5, 0.8, 0.97})
+    for (const SparseCase& c : kSparseCases)
+      for (bool acc : {false, true}) CHECK(compare_with_reference(c.f, c.M, c.N, c.K, acc, seed++, zeros) == 0);
+}
+
+TEST_CASE("zero skipping gives the values of the full loop over k, on any thread count") {
+  KernelSettingsGuard guard;
+  for (const SparseCase& c : kSparseCases)
+    for (double zeros : {0.0, 0.8, 1.0})  // dense (nothing to skip), sparse, all zero
+      for (bool acc : {false, true}) {
+        auto A = random_floats((std::size_t)c.M * c.K, 31);
+        sprinkle_zeros(A, zeros, 32);
+        const auto B = random_floats((std::size_t)c.K * c.N, 33), C0 = random_floats((std::size_t)c.M * c.N, 34);
+        set_num_threads(1);
+        set_skip_zeros(false);
+        Values<float> full = C0;
+        run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), full.data(), acc);
+        set_skip_zeros(true);
+        for (int threads : {1, 2, 3}) {
+          set_num_threads(threads);
+          Values<float> skipped = C0;
+          run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), skipped.data(), acc);
+          INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " zeros=" << zeros
+                              << " acc=" << acc << " threads=" << threads);
+          CHECK(skipped == full);  // equal values (a zero may differ in sign only)
+        }
+      }
+}
+
+TEST_CASE("zero skipping happens: a k where a tile of A is zero never meets B's row k") {
+  KernelSettingsGuard guard;
+  // X W1 at batch 128 with pixel 300 zero in every image and W1's row 300 infinite: the
+  // full loop makes every entry 0 * inf = NaN, the skipping one never reads that row.
+  const int M = 128, N = 128, K = 784;
+  auto A = random_floats((std::size_t)M * K, 41), B = random_floats((std::size_t)K * N, 42);
+  sprinkle_zeros(A, 0.8, 43);
+  for (int i = 0; i < M; ++i) A[(std::size_t)i * K + 300] = 0.0f;
+  for (int j = 0; j < N; ++j) B[(std::size_t)300 * N + j] = INFINITY;
   Values<float> C((std::size_t)M * N);
-  fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) CHECK(std::isnan(C[(std::size_t)i * N + j]) == (i == 4));
+  for (bool skip : {true, false}) {
+    set_skip_zeros(skip);
+    fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
+    std::size_t nans = 0;
+    for (float c : C) nans += std::isnan(c) ? 1 : 0;
+    INFO("skip zeros: " << skip);
+    CHECK(nans == (skip ? 0 : C.size()));
+  }
+  // And dW1 = X^T dZ1 with sample 5 all zero and dZ1's row 5 infinite.
+  auto X = random_floats((std::size_t)M * K, 44), dZ = random_floats((std::size_t)M * N, 45);
+  sprinkle_zeros(X, 0.8, 46);
+  for (int k = 0; k < K; ++k) X[(std::size_t)5 * K + k] = 0.0f;
+  for (int j = 0; j < N; ++j) dZ[(std::size_t)5 * N + j] = -INFINITY;
+  Values<float> dW((std::size_t)K * N);
+  for (bool skip : {true, false}) {
+    set_skip_zeros(skip);
+    fast_gemm_tn(K, N, M, X.data(), dZ.data(), dW.data(), false);
+    std::size_t nans = 0;
+    for (float w : dW) nans += std::isnan(w) ? 1 : 0;
+    INFO("skip zeros: " << skip);
+    CHECK(nans == (skip ? 0 : dW.size()));
+  }
+}
+
+TEST_CASE("fast products propagate NaN like the reference (a NaN of A is never skipped)") {
+  // A small product, and X W1's shape with X 90% zeros (where zeros are skipped).
+  for (auto [M, N, K] : {std::array{9, 33, 20}, std::array{128, 128, 784}}) {
+    auto A = random_floats((std::size_t)M * K, 3), B = random_floats((std::size_t)K * N, 4);
+    if (M == 128) sprinkle_zeros(A, 0.9, 5);
+    for (int i = 0; i < 8; ++i) A[(std::size_t)i * K + 11] = 0.0f;  // column 11 of the first tile: zero
+    A[(std::size_t)4 * K + 11] = std::nanf("");  // but for A(4, 11): row 4 of C becomes NaN, nothing else
+    Values<float> C((std::size_t)M * N);
+    fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < N; ++j) CHECK(std::isnan(C[(std::size_t)i * N + j]) == (i == 4));
+  }
 }
 
 TEST_CASE("Tensor products check shapes and name both operands") {

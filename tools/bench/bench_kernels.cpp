@@ -5,8 +5,13 @@
 //       --benchmark_min_time=0.02 --benchmark_report_aggregates_only=true   (one line)
 //
 // Each benchmark is named path/form/M/N/K/threads and reports GFLOP/s (2*M*N*K per call).
-// Paths: ref (the plain loops), ikj (nn only: the plain loop in a better order), fast (the blocked SIMD kernels), openblas (only when built
-// with -DCHAINRULE_BLAS=OpenBLAS). The numbers in docs/performance.md come from this program.
+// Paths: ref (the plain loops), ikj (nn only: the plain loop in a better order), fast (the blocked SIMD kernels),
+// dense (the same kernels with zero skipping off), openblas (only when built with -DCHAINRULE_BLAS=OpenBLAS).
+// A is random (no zeros) unless the name ends in /mnist: then A is X, a batch of real MNIST
+// images (the first M or K of the training set, from $CHAINRULE_MNIST or data/mnist; these
+// are left out when the files are not there), whose zeros the fast path skips. GFLOP/s
+// counts 2*M*N*K either way. The numbers in docs/performance.md come from this program.
+#include "chainrule/data/idx.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/rng.hpp"
 
@@ -14,6 +19,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -22,7 +30,7 @@ namespace {
 using namespace chainrule;
 
 enum class Form { NN, TN, NT };
-enum class Path { Ref, LoopOrder, Fast, Blas };
+enum class Path { Ref, LoopOrder, Fast, Dense, Blas };
 
 struct Shape {
   const char* what;  // which step of training uses it
@@ -54,18 +62,43 @@ void loop_order_gemm_nn(int M, int N, int K, const float* A, const float* B, flo
   }
 }
 
-std::vector<float> random_floats(std::size_t count, std::uint64_t seed) {
+// Operands start on a 64-byte boundary, as a Tensor's values do (tensor.hpp).
+Values<float> random_floats(std::size_t count, std::uint64_t seed) {
   Rng rng(seed);
-  std::vector<float> v(count);
+  Values<float> v(count);
   for (float& x : v) x = static_cast<float>(rng.uniform(-1.0, 1.0));
   return v;
 }
 
-void run_product(benchmark::State& state, Path path, Form form, int M, int N, int K, int threads) {
+// The training images, when they can be read (for the /mnist benchmarks).
+const data::ImageSet* mnist_train() {
+  static const data::ImageSet* set = [] () -> const data::ImageSet* {
+    const char* dir = std::getenv("CHAINRULE_MNIST");
+    try {
+      return new data::ImageSet(data::load_mnist_split(dir ? dir : "data/mnist", "train"));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_kernels: no /mnist benchmarks: %s\n", e.what());
+      return nullptr;
+    }
+  }();
+  return set;
+}
+
+// X (rows, 784): the first `rows` training images, pixel / 255 as make_batch builds them.
+Values<float> mnist_batch(int rows) {
+  const data::ImageSet& set = *mnist_train();
+  Values<float> X((std::size_t)rows * 784);
+  for (std::size_t q = 0; q < X.size(); ++q) X[q] = static_cast<float>(set.pixels[q]) / 255.0f;
+  return X;
+}
+
+void run_product(benchmark::State& state, Path path, Form form, int M, int N, int K, int threads, bool mnist) {
   set_num_threads(threads);
+  set_skip_zeros(path != Path::Dense);
   // Operand sizes: nn A (M,K) B (K,N); tn A (K,M) B (K,N); nt A (M,K) B (N,K).
-  std::vector<float> A = random_floats((std::size_t)M * K, 1), B = random_floats((std::size_t)K * N, 2);
-  std::vector<float> C((std::size_t)M * N);
+  Values<float> A = mnist ? mnist_batch(form == Form::TN ? K : M) : random_floats((std::size_t)M * K, 1);
+  Values<float> B = random_floats((std::size_t)K * N, 2);
+  Values<float> C((std::size_t)M * N);
   Tensor<float> tA, tB, tC;
   if (path == Path::Blas) {
     set_kernel_path(KernelPath::OpenBLAS);
@@ -81,7 +114,7 @@ void run_product(benchmark::State& state, Path path, Form form, int M, int N, in
       if (form == Form::NT) ref_gemm_nt(M, N, K, A.data(), B.data(), C.data(), false);
     } else if (path == Path::LoopOrder) {
       loop_order_gemm_nn(M, N, K, A.data(), B.data(), C.data());
-    } else if (path == Path::Fast) {
+    } else if (path == Path::Fast || path == Path::Dense) {
       if (form == Form::NN) fast_gemm_nn(M, N, K, A.data(), B.data(), C.data(), false);
       if (form == Form::TN) fast_gemm_tn(M, N, K, A.data(), B.data(), C.data(), false);
       if (form == Form::NT) fast_gemm_nt(M, N, K, A.data(), B.data(), C.data(), false);
@@ -95,17 +128,22 @@ void run_product(benchmark::State& state, Path path, Form form, int M, int N, in
     benchmark::ClobberMemory();
   }
   set_kernel_path(KernelPath::Fast);
+  set_skip_zeros(true);
   const double flops = 2.0 * M * N * K;
   state.counters["GFLOPs"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 const char* path_name(Path p) {
-  return p == Path::Ref ? "ref" : p == Path::LoopOrder ? "ikj" : p == Path::Fast ? "fast" : "openblas";
+  return p == Path::Ref         ? "ref"
+         : p == Path::LoopOrder ? "ikj"
+         : p == Path::Fast      ? "fast"
+         : p == Path::Dense     ? "dense"
+                                : "openblas";
 }
 const char* form_name(Form f) { return f == Form::NN ? "nn" : f == Form::TN ? "tn" : "nt"; }
 
 void register_all() {
-  std::vector<Path> paths = {Path::Ref, Path::LoopOrder, Path::Fast};
+  std::vector<Path> paths = {Path::Ref, Path::LoopOrder, Path::Fast, Path::Dense};
 #ifdef CHAINRULE_HAVE_OPENBLAS
   paths.push_back(Path::Blas);
 #endif
@@ -116,16 +154,21 @@ void register_all() {
   shapes.push_back({"square", Form::NN, 512, 512, 512});
   for (Path path : paths)
     for (const Shape& s : shapes)
-      for (int threads : {1, 2}) {
+      for (int threads : {1, 2})
+        for (bool mnist : {false, true}) {
         const bool plain = path == Path::Ref || path == Path::LoopOrder;
         if (plain && threads > 1) continue;  // the plain loops are single-threaded
         if (plain && s.M * s.N >= 512 * 512) continue;
         if (path == Path::LoopOrder && s.form != Form::NN) continue;
+        // A is X (N, 784) in Z1 = X W1 and dW1 = X^T dZ1: those have a /mnist twin.
+        const bool a_is_x = (s.form == Form::NN && s.K == 784) || (s.form == Form::TN && s.M == 784);
+        if (mnist && (!a_is_x || path == Path::LoopOrder || path == Path::Ref || !mnist_train())) continue;
+        if (path == Path::Dense && !mnist) continue;  // on random A nothing is skipped
         std::string name = std::string(path_name(path)) + "/" +
                            form_name(s.form) + "/" + std::to_string(s.M) + "/" + std::to_string(s.N) + "/" +
-                           std::to_string(s.K) + "/t" + std::to_string(threads);
+                           std::to_string(s.K) + "/t" + std::to_string(threads) + (mnist ? "/mnist" : "");
         benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
-          run_product(st, path, s.form, s.M, s.N, s.K, threads);
+          run_product(st, path, s.form, s.M, s.N, s.K, threads, mnist);
         })
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime()
@@ -143,7 +186,7 @@ void register_adam() {
   constexpr std::size_t n = 784 * 128 + 128 + 128 * 10 + 10;
   for (bool fast : {false, true})
     benchmark::RegisterBenchmark(fast ? "fast/adam/101770" : "ref/adam/101770", [=](benchmark::State& st) {
-      std::vector<float> w = random_floats(n, 1), g = random_floats(n, 2), m(n, 0.0f), s(n, 0.0f);
+      Values<float> w = random_floats(n, 1), g = random_floats(n, 2), m(n, 0.0f), s(n, 0.0f);
       AdamCoefficients k{1e-3f, 0.9f, 0.999f, 0.1f, 0.001f, 1e-7f};
       for (auto _ : st) {
         if (fast)

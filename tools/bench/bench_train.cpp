@@ -4,6 +4,7 @@
 //   build/release/bench_train [--data data/mnist] [--batch 128] [--epochs 4] [--threads 1] [--seed 42]
 //                             [--limit N (first N training images; 0 = all)] [--val 1 (0: skip validation)]
 //                             [--prefetch 1 (0: without the trainer's prefetch of the next batch's images)]
+//                             [--skip-zeros 1 (0: the products visit every k, as before zero skipping)]
 //
 // The step is the one train::fit runs (src/chainrule/train/trainer.cpp), call for call:
 // make_batch (and the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
@@ -74,7 +75,7 @@ const char* kPhaseNames[kPhases] = {"make_batch", "zero_grad", "forward", "loss_
 
 int main(int argc, char** argv) {
   std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
-  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1;
+  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1;
   unsigned long long seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
     else if (key == "--threads") threads = std::atoi(value.c_str());
     else if (key == "--limit") limit = std::atoi(value.c_str());
     else if (key == "--prefetch") prefetch = std::atoi(value.c_str());
+    else if (key == "--skip-zeros") skip = std::atoi(value.c_str());
     else if (key == "--val") validate = std::atoi(value.c_str());
     else if (key == "--seed") seed = std::strtoull(value.c_str(), nullptr, 10);
     else {
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
 
   const data::Mnist mnist = data::load_mnist(data_dir);
   set_num_threads(threads);
+  set_skip_zeros(skip != 0);
   MlpSpec spec;
   spec.seed = seed;
   Sequential<float> model = make_mlp<float>(spec);
