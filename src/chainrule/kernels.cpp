@@ -128,7 +128,7 @@ bool g_skip_zeros = true;  // set_skip_zeros
 
 // A(i, k) of the product: row-major (M, K) for nn and nt, stored (K, M) for tn.
 template <bool kATrans>
-inline float a_at(const float* a, std::ptrdiff_t lda, int i, int k) {
+inline float a_at(const float* a, std::ptrdiff_t lda, std::ptrdiff_t i, std::ptrdiff_t k) {
   return kATrans ? a[k * lda + i] : a[i * lda + k];
 }
 
@@ -191,9 +191,10 @@ void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, con
     for (int v = 0; v < V; ++v)
       acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v) : _mm512_setzero_ps();
   for (int q = 0; q < kc; ++q) {
-    const int k = kList ? ks[q] : q;
+    const std::ptrdiff_t k = kList ? ks[q] : q;
+    const float* bk = bp + k * (16 * V);  // row k of the packed panel
     __m512 b[V];
-    for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(bp + (k * V + v) * 16);
+    for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(bk + 16 * v);
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(a_at<kATrans>(a, lda, r, k));
       for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
@@ -212,7 +213,7 @@ void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, con
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NR; ++j) acc[r][j] = (load_c && j < nc) ? c[r * ldc + j] : 0.0f;
   for (int q = 0; q < kc; ++q) {
-    const int k = kList ? ks[q] : q;
+    const std::ptrdiff_t k = kList ? ks[q] : q;
     const float* b = bp + k * NR;
     for (int r = 0; r < R; ++r) {
       const float av = a_at<kATrans>(a, lda, r, k);
