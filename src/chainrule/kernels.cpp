@@ -523,7 +523,7 @@ void set_num_threads(int threads) {
 // 0 = automatic: one thread, unless OMP_NUM_THREADS asks for OpenMP's count. Measured
 // (docs/performance.md, "Threads"): on a 2-core machine shared with other programs, two
 // threads with OpenMP's default spin-wait made whole epochs 5 to 13 times slower; on an idle
-// one, two threads are faster (0.14 against 0.17 s per epoch at batch 128): --threads 2.
+// one, two threads are faster (0.09 against 0.12 s per epoch at batch 128): --threads 2.
 int automatic_threads() {
 #ifdef CHAINRULE_HAVE_OPENMP
   static const int threads = std::getenv("OMP_NUM_THREADS") ? omp_get_max_threads() : 1;
