@@ -291,7 +291,8 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
       for (int c = 0; c < width; c += 16) {  // two tiles per 16 values
         const int lanes = std::min(16, width - c);
         const __mmask16 in = lanes == 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
-        const __mmask16 nz = _mm512_test_epi32_mask(_mm512_maskz_loadu_epi32(in, row + c), _mm512_set1_epi32(0x7FFFFFFF));
+        const __m512i values = _mm512_maskz_loadu_epi32(in, row + c);
+        const __mmask16 nz = _mm512_test_epi32_mask(values, _mm512_set1_epi32(0x7FFFFFFF));  // not +-0
         const int t = c / kMR;
         if (nz & 0xFF) bits[t * kWords + q / 64] |= bit;
         if (nz >> 8) bits[(t + 1) * kWords + q / 64] |= bit;

@@ -142,6 +142,9 @@ const char* path_name(Path p) {
 }
 const char* form_name(Form f) { return f == Form::NN ? "nn" : f == Form::TN ? "tn" : "nt"; }
 
+double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+
 void register_all() {
   std::vector<Path> paths = {Path::Ref, Path::LoopOrder, Path::Fast, Path::Dense};
 #ifdef CHAINRULE_HAVE_OPENBLAS
@@ -156,27 +159,27 @@ void register_all() {
     for (const Shape& s : shapes)
       for (int threads : {1, 2})
         for (bool mnist : {false, true}) {
-        const bool plain = path == Path::Ref || path == Path::LoopOrder;
-        if (plain && threads > 1) continue;  // the plain loops are single-threaded
-        if (plain && s.M * s.N >= 512 * 512) continue;
-        if (path == Path::LoopOrder && s.form != Form::NN) continue;
-        // A is X (N, 784) in Z1 = X W1 and dW1 = X^T dZ1: those have a /mnist twin.
-        const bool a_is_x = (s.form == Form::NN && s.K == 784) || (s.form == Form::TN && s.M == 784);
-        if (mnist && (!a_is_x || path == Path::LoopOrder || path == Path::Ref || !mnist_train())) continue;
-        if (path == Path::Dense && !mnist) continue;  // on random A nothing is skipped
-        std::string name = std::string(path_name(path)) + "/" +
-                           form_name(s.form) + "/" + std::to_string(s.M) + "/" + std::to_string(s.N) + "/" +
-                           std::to_string(s.K) + "/t" + std::to_string(threads) + (mnist ? "/mnist" : "");
-        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
-          run_product(st, path, s.form, s.M, s.N, s.K, threads, mnist);
-        })
-            ->Unit(benchmark::kMicrosecond)
-            ->UseRealTime()
-            // On a shared machine the best of many repetitions shows what the code can do:
-            // read the "min" row for time and the "max" row for GFLOP/s.
-            ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
-            ->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
-      }
+          const bool plain = path == Path::Ref || path == Path::LoopOrder;
+          if (plain && threads > 1) continue;  // the plain loops are single-threaded
+          if (plain && s.M * s.N >= 512 * 512) continue;
+          if (path == Path::LoopOrder && s.form != Form::NN) continue;
+          // A is X (N, 784) in Z1 = X W1 and dW1 = X^T dZ1: those have a /mnist twin.
+          const bool a_is_x = (s.form == Form::NN && s.K == 784) || (s.form == Form::TN && s.M == 784);
+          if (mnist && (!a_is_x || path == Path::LoopOrder || path == Path::Ref || !mnist_train())) continue;
+          if (path == Path::Dense && !mnist) continue;  // on random A nothing is skipped
+          std::string name = std::string(path_name(path)) + "/" +
+                             form_name(s.form) + "/" + std::to_string(s.M) + "/" + std::to_string(s.N) + "/" +
+                             std::to_string(s.K) + "/t" + std::to_string(threads) + (mnist ? "/mnist" : "");
+          benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+            run_product(st, path, s.form, s.M, s.N, s.K, threads, mnist);
+          })
+              ->Unit(benchmark::kMicrosecond)
+              ->UseRealTime()
+              // On a shared machine the best of many repetitions shows what the code can do:
+              // read the "min" row for time and the "max" row for GFLOP/s.
+              ->ComputeStatistics("min", min_of)
+              ->ComputeStatistics("max", max_of);
+        }
 }
 
 // Adam's update over all 101,770 parameters of 784-128-10, as one training step does it
