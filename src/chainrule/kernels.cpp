@@ -712,37 +712,39 @@ int pass_threads(std::size_t values, int n) {
 }
 }  // namespace
 
+namespace {
+// Calls part(begin, end) for the ranges share_range(n, t, parts) that cover [0, n), one
+// per thread when `values` in all pay for threads.
+template <typename Part>
+void for_shares(int n, std::size_t values, Part&& part) {
+  const int parts = pass_threads(values, n);
+  run_parts(parts, [&](int t) {
+    int begin = 0, end = 0;
+    share_range(n, t, parts, begin, end);
+    part(begin, end);
+  });
+}
+}  // namespace
+
 // Rows share_range(rows, t, threads) of a (rows, cols) parameter on thread t: for W1
 // (784, 128) the rows of the input features whose part of dW1 thread t computed.
 void adam_update(int rows, int cols, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
-  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  const int parts = pass_threads(n, rows);
-  run_parts(parts, [&](int t) {
-    int r0 = 0, r1 = 0;
-    share_range(rows, t, parts, r0, r1);
-    const std::size_t at = static_cast<std::size_t>(r0) * static_cast<std::size_t>(cols);
-    adam_update(static_cast<std::size_t>(r1 - r0) * static_cast<std::size_t>(cols), w + at, g + at, m + at, s + at, k);
+  const auto width = static_cast<std::size_t>(cols);
+  for_shares(rows, static_cast<std::size_t>(rows) * width, [&](int r0, int r1) {
+    const std::size_t at = static_cast<std::size_t>(r0) * width;
+    adam_update(static_cast<std::size_t>(r1 - r0) * width, w + at, g + at, m + at, s + at, k);
   });
 }
 
 void zero_fill(int rows, int cols, float* x) {
-  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  const int parts = pass_threads(n, rows);
-  run_parts(parts, [&](int t) {
-    int r0 = 0, r1 = 0;
-    share_range(rows, t, parts, r0, r1);
-    std::fill(x + static_cast<std::size_t>(r0) * static_cast<std::size_t>(cols),
-              x + static_cast<std::size_t>(r1) * static_cast<std::size_t>(cols), 0.0f);
+  const auto width = static_cast<std::size_t>(cols);
+  for_shares(rows, static_cast<std::size_t>(rows) * width, [&](int r0, int r1) {
+    std::fill(x + static_cast<std::size_t>(r0) * width, x + static_cast<std::size_t>(r1) * width, 0.0f);
   });
 }
 
 void for_column_shares(int cols, std::size_t values, void (*fill)(void* context, int c0, int c1), void* context) {
-  const int parts = pass_threads(values, cols);
-  run_parts(parts, [&](int t) {
-    int c0 = 0, c1 = 0;
-    share_range(cols, t, parts, c0, c1);
-    fill(context, c0, c1);
-  });
+  for_shares(cols, values, [&](int c0, int c1) { fill(context, c0, c1); });
 }
 
 }  // namespace chainrule

@@ -262,6 +262,17 @@ Sequential<float> train_steps(const data::ImageSet& set, int threads, int steps,
   }
   return model;
 }
+
+// Every weight and gradient of the two models holds equal values.
+void check_same_params(Sequential<float>& one, Sequential<float>& other) {
+  const auto a = one.params(), b = other.params();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    CAPTURE(a[k].name);
+    CHECK(a[k].value->data == b[k].value->data);
+    CHECK(a[k].grad->data == b[k].grad->data);
+  }
+}
 }  // namespace
 
 TEST_CASE("perf: whole training steps of 784-128-10 give the same bits on 1, 2 and 3 threads") {
@@ -275,13 +286,7 @@ TEST_CASE("perf: whole training steps of 784-128-10 give the same bits on 1, 2 a
     for (int threads : {2, 3}) {
       CAPTURE(threads);
       Sequential<float> many = train_steps(set, threads, 6, batch);
-      const auto a = one.params(), b = many.params();
-      REQUIRE(a.size() == b.size());
-      for (std::size_t k = 0; k < a.size(); ++k) {
-        CAPTURE(a[k].name);
-        CHECK(a[k].value->data == b[k].value->data);
-        CHECK(a[k].grad->data == b[k].grad->data);
-      }
+      check_same_params(one, many);
     }
   }
   set_num_threads(before);
@@ -297,13 +302,7 @@ TEST_CASE("perf: whole training steps give the same weights with zero skipping o
     Sequential<float> full = train_steps(set, threads, 6, 128);
     set_skip_zeros(true);
     Sequential<float> skipping = train_steps(set, threads, 6, 128);
-    const auto a = full.params(), b = skipping.params();
-    REQUIRE(a.size() == b.size());
-    for (std::size_t k = 0; k < a.size(); ++k) {
-      CAPTURE(a[k].name);
-      CHECK(a[k].value->data == b[k].value->data);  // equal values (a zero may differ in sign only)
-      CHECK(a[k].grad->data == b[k].grad->data);
-    }
+    check_same_params(full, skipping);  // equal values (a zero may differ in sign only)
   }
   set_skip_zeros(skip_before);
   set_num_threads(threads_before);
