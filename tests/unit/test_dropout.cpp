@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "chainrule/bugs.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/dropout.hpp"
@@ -16,7 +18,7 @@ TEST_CASE("dropout: training zeroes about rate of the units and scales the rest 
     CHECK((y == 0.0 || y == doctest::Approx(1.0 / 0.75)));
     dropped += y == 0.0;
   }
-  CHECK(dropped / 10000.0 == doctest::Approx(0.25).epsilon(0.1));
+  CHECK(std::abs(dropped / 10000.0 - 0.25) < 0.025);  // 5.8 standard deviations (Approx's epsilon is absolute below 1)
   d.forward(X, Y, false);
   CHECK(Y.data == X.data);
 }
