@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "chainrule/bugs.hpp"
@@ -64,4 +66,62 @@ TEST_CASE("gradcheck: the report prints one row per tensor with PASS or FAIL") {
   CHECK(text.find("(3, 2)") != std::string::npos);
   CHECK(text.find("PASS") != std::string::npos);
   CHECK(text.find("FAIL") == std::string::npos);
+}
+
+TEST_CASE("gradcheck: the noise model adds rounding (2 eps |L| / h) and truncation, on the entry's scale") {
+  const double eps = std::numeric_limits<double>::epsilon();
+  CHECK(expected_noise(1.0, 1e-5, 0.0, 1.0) == doctest::Approx(2 * eps / 1e-5 + 64 * eps));
+  CHECK(expected_noise(3.0, 1e-4, 1e-9, 0.5) == doctest::Approx((2 * eps * 3.0 / 1e-4 + 1e-9) / 0.5 + 64 * eps));
+}
+
+TEST_CASE("gradcheck: a sharply curved loss passes with its right gradient and fails a slip of 1e-5") {
+  // L = exp(5 w) at w = 1 with a large step h = 1e-2: the plain centered difference is off by
+  // h^2 L'''/6 = 4e-4 relative, yet Richardson's combination and the measured truncation judge it right.
+  Tensor<double> w(1, 1, 1.0), grad(1, 1, 5 * std::exp(5.0));
+  auto loss = [&] { return std::exp(5 * w.data[0]); };
+  auto none = [](std::vector<std::uint8_t>&) {};
+  GradCheckOptions o;
+  o.h = 1e-2;
+  const auto good = check_gradients("exp", "", loss, none, {{"w", &w, &grad}}, o);
+  INFO(good.rows[0].max_rel_error << " noise " << good.rows[0].noise);
+  CHECK(good.passed());
+  CHECK(good.rows[0].max_rel_error < 1e-6);  // the plain difference alone would be off by 4e-4
+  Tensor<double> slipped(1, 1, grad.data[0] * (1 + 1e-5));
+  CHECK_FALSE(check_gradients("exp", "", loss, none, {{"w", &w, &slipped}}, o).passed());
+}
+
+TEST_CASE("gradcheck: an entry far below its tensor's largest is judged against 1% of that, not its own size") {
+  // dL/dw0 = 1 and dL/dw1 = 1e-9: L's rounding noise (~eps / h = 2e-11) is 2% of the tiny entry,
+  // which a purely relative check would call wrong. On the tensor's scale it is noise.
+  Tensor<double> w(1, 2, 0.0), grad(1, 2, 0.0);
+  grad.data = {1.0, 1e-9};
+  auto loss = [&] { return 1.0 + w.data[0] + 1e-9 * w.data[1]; };
+  auto none = [](std::vector<std::uint8_t>&) {};
+  const auto report = check_gradients("tiny", "", loss, none, {{"w", &w, &grad}}, GradCheckOptions{});
+  CHECK(report.passed());
+  // ...and a wrong tiny entry is still wrong once it is a visible part of the tensor's scale.
+  grad.data[1] = 0.05;
+  CHECK_FALSE(check_gradients("tiny", "", loss, none, {{"w", &w, &grad}}, GradCheckOptions{}).passed());
+}
+
+TEST_CASE("gradcheck: seeds 12 and 57, whose small entries failed the old fixed threshold, pass") {
+  for (std::uint64_t seed : {12, 57}) {
+    INFO("seed " << seed);
+    for (const auto& r : standard_gradchecks(seed)) {
+      INFO(r.title);
+      CHECK(r.passed());
+    }
+  }
+}
+
+TEST_CASE("gradcheck: the 6-5-3 network of the suite keeps every probe off the ReLU kink") {
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    NetworkCase c = small_network_case(seed);
+    const auto report = check_model("6-5-3", c.model, c.X, c.labels, GradCheckOptions{});
+    for (const auto& row : report.rows) {
+      INFO("seed " << seed << " " << row.name);
+      CHECK(row.skipped == 0);
+      CHECK(row.checked == row.total);
+    }
+  }
 }

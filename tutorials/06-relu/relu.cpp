@@ -53,10 +53,10 @@ int main() {
   for (auto& x : X.data) x = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.0);
   X(0, 1) = 0.0;   // exactly on the kink
   X(1, 2) = 3e-6;  // closer to the kink than h
-  chainrule::GradCheckOptions options;  // h = 1e-5, threshold 1e-7
+  chainrule::GradCheckOptions options;  // h = 1e-5; an entry passes within 10x the noise it expects
   const auto report = chainrule::check_layer(layer, X, options);
   const auto& row = report.rows[0];
-  std::printf("  X %s: %zu entries checked, %zu probes skipped (crossed the kink), max relative error < 1e-7: %s\n",
+  std::printf("  X %s: %zu entries checked, %zu probes skipped (crossed the kink), each within 10x its noise: %s\n",
               row.shape.c_str(), row.checked, row.skipped, row.pass ? "PASS" : "FAIL");
 
   // ---- In the 784-128-10 network -------------------------------------------------------------

@@ -1,0 +1,28 @@
+# The gradient checker on many seeds (label "gradcheck"): correct code passes on every
+# seed, and the checker keeps its teeth (tests/gradcheck/teeth.cpp). The asan preset runs
+# fewer seeds (CHAINRULE_GRADCHECK_SEEDS): it looks for memory errors, not numerical ones.
+set(CHAINRULE_GRADCHECK_SEEDS 200 CACHE STRING "How many seeds the gradcheck tests sweep (from seed 1)")
+add_executable(chainrule_gradcheck_teeth ${CMAKE_CURRENT_SOURCE_DIR}/gradcheck/teeth.cpp)
+target_link_libraries(chainrule_gradcheck_teeth PRIVATE chainrule_core)
+
+set(last ${CHAINRULE_GRADCHECK_SEEDS})
+# Four slices, so that ctest -j runs them side by side.
+math(EXPR quarter "(${last} + 3) / 4")
+foreach(slice RANGE 0 3)
+  math(EXPR from "${slice} * ${quarter} + 1")
+  math(EXPR to "(${slice} + 1) * ${quarter}")
+  if(to GREATER last)
+    set(to ${last})
+  endif()
+  if(from GREATER to)
+    continue()
+  endif()
+  add_test(NAME "gradcheck: seeds ${from}-${to}: every check passes on correct code"
+           COMMAND chainrule gradcheck --seeds ${from}-${to})
+  set_tests_properties("gradcheck: seeds ${from}-${to}: every check passes on correct code" PROPERTIES
+    LABELS gradcheck TIMEOUT 600)
+  add_test(NAME "gradcheck: seeds ${from}-${to}: 1e-6 slips and every gradient bug fail"
+           COMMAND chainrule_gradcheck_teeth ${from} ${to})
+  set_tests_properties("gradcheck: seeds ${from}-${to}: 1e-6 slips and every gradient bug fail" PROPERTIES
+    LABELS gradcheck TIMEOUT 600)
+endforeach()
