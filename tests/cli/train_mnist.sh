@@ -43,5 +43,5 @@ echo "== divergence stops with exit 1"
 expect 1 "training stopped: the loss is -?(nan|inf) at epoch 1" \
   "$bin" train --data "$data" --limit 512 --validation 0.1 --epochs 1 --optimizer sgd --lr 1e30 --out "$work/nan" --progress lines
 grep -q "learning rate is too high" <("$bin" train --data "$data" --limit 512 --validation 0.1 --epochs 1 \
-  --optimizer sgd --lr 1e30 --out "$work/nan" 2>&1) || fail "the divergence message suggests no cause"
+  --optimizer sgd --lr 1e30 --out "$work/nan" --overwrite 2>&1) || fail "the divergence message suggests no cause"
 echo "train_mnist.sh: all checks passed"
