@@ -316,7 +316,7 @@ RunDiagnosis diagnose_run_folder(const std::string& run_dir) {
   Monitor monitor(settings);
   RunDiagnosis report;
   std::ostringstream what;
-  auto partial = [&](const CsvTable& t) { return t.partial_last_line ? " (a cut-short last line ignored)" : ""; };
+  auto partial = [&](const CsvTable& t) { return t.partial_last_line ? " (its cut-short last line ignored)" : ""; };
 
   if (have_steps) {
     const CsvTable t = read_csv((dir / "steps.csv").string());
