@@ -25,6 +25,22 @@ chainrule_cli_test("train: missing data folder" 2 "MNIST folder not found: ${CMA
   train --data ${CMAKE_BINARY_DIR}/no-such-mnist --out ${CMAKE_BINARY_DIR}/test-tmp/cli/no-data)
 chainrule_cli_test("train: missing resume checkpoint" 2 "no such checkpoint file"
   train --resume ${CMAKE_BINARY_DIR}/no-such.ckpt)
+# Bounds (issue 13): thread counts libgomp cannot take, seeds that would be clamped.
+chainrule_cli_test("train: --threads 100000 (crashed in GOMP_parallel)" 2 "--threads must be in 0\\.\\.256" train --threads 100000)
+chainrule_cli_test("train: --threads 2000000000 (overflowed in the kernels)" 2 "--threads must be in 0\\.\\.256"
+  train --threads 2000000000)
+chainrule_cli_test("evaluate: --threads 100000" 2 "thread count 100000 is outside 0\\.\\.256"
+  evaluate --threads 100000 --model ${CMAKE_BINARY_DIR}/no-such.ckpt)
+chainrule_cli_test("train: --seed -1 is refused, not wrapped" 2 "--seed '-1' is not a seed" train --seed -1)
+chainrule_cli_test("train: --seed 2^64 is refused, not clamped" 2 "--seed '18446744073709551616' is too large"
+  train --seed 18446744073709551616)
+# Output paths: exit 2 with an --out or --name message, never a raw filesystem error.
+chainrule_cli_test("train: --name ../x is not a plain name" 2 "--name '\\.\\./x' is not a plain name" train --name ../x)
+chainrule_cli_test("train: --name . is not a plain name" 2 "--name '\\.' is not a plain name" train --name .)
+chainrule_cli_test("train: --out an existing file" 2 "--out: run folder '.*expect.sh' exists and is not a folder"
+  train --out ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+chainrule_cli_test("train: --out under /proc" 2 "--out: run folder '/proc/chainrule-no-such/run': cannot create it"
+  train --out /proc/chainrule-no-such/run)
 chainrule_cli_test("evaluate: missing --model" 2 "--model is required" evaluate)
 chainrule_cli_test("evaluate: not a checkpoint" 2 "not a chainrule checkpoint"
   evaluate --model ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
@@ -36,3 +52,17 @@ add_test(NAME "mnist: cli train 1 epoch on 2000 images, evaluate, resume, failur
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties("mnist: cli train 1 epoch on 2000 images, evaluate, resume, failure exits" PROPERTIES
   LABELS "mnist;cli" SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# One run per folder: a locked folder, a folder holding a run (no MNIST needed).
+add_test(NAME "cli: train: one run per folder (lock naming the PID, reuse refused)"
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/run_folder.sh $<TARGET_FILE:chainrule> ${CMAKE_BINARY_DIR}/test-tmp/cli/run_folder
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("cli: train: one run per folder (lock naming the PID, reuse refused)" PROPERTIES
+  LABELS cli SKIP_RETURN_CODE 77 TIMEOUT 60)
+
+# doctor on FIFOs (a hang fails by the TIMEOUT), CRLF, header-only and cut-short files.
+add_test(NAME "cli: doctor: FIFOs, CRLF, header-only history.csv, cut-short steps.csv"
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/doctor_files.sh $<TARGET_FILE:chainrule> ${CMAKE_BINARY_DIR}/test-tmp/cli/doctor_files
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("cli: doctor: FIFOs, CRLF, header-only history.csv, cut-short steps.csv" PROPERTIES
+  LABELS cli TIMEOUT 60)

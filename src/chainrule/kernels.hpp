@@ -94,7 +94,11 @@ bool skip_zeros();
 
 // 0 = automatic: 1 thread, or OpenMP's count when OMP_NUM_THREADS is set (on a busy machine
 // two threads that spin-wait are far slower than one: docs/performance.md, "Threads").
-// The products give the same bits for every thread count.
+// The products give the same bits for every thread count. At most kMaxThreads: libgomp
+// crashes or aborts on tens of thousands, and 2 * threads must not overflow an int.
+// set_num_threads throws std::invalid_argument for a count outside 0..kMaxThreads, and the
+// automatic count (OMP_NUM_THREADS) is held to kMaxThreads too.
+constexpr int kMaxThreads = 256;
 void set_num_threads(int threads);
 int num_threads();       // the count in use
 int automatic_threads();  // what 0 means here

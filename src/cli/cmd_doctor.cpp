@@ -16,19 +16,31 @@ Action add_doctor_command(CLI::App& app) {
       ->required();
   return [cmd, run_dir]() -> int {
     if (!cmd->parsed()) return -1;
-    std::string summary;
-    std::vector<train::Finding> findings;
+    train::RunDiagnosis report;
     try {
-      findings = train::diagnose_run(*run_dir, &summary);
+      report = train::diagnose_run_folder(*run_dir);
     } catch (const std::runtime_error& e) {
       throw UsageError(e.what());
     }
-    std::cout << "chainrule doctor: " << *run_dir << " (" << summary << ")\n";
-    if (findings.empty()) {
+    std::cout << "chainrule doctor: " << *run_dir << " (" << report.summary << ")\n";
+    const bool judged = report.points >= report.needed;
+    if (!judged) {  // the trend rules have not run: do not claim that the loss falls
+      if (report.points == 0)
+        std::cout << "  nothing to judge yet: no " << (report.unit == "epochs" ? "epoch" : "logged step")
+                  << " is recorded; let the run go on (doctor judges from " << report.needed << " " << report.unit
+                  << " on)\n";
+      else
+        std::cout << "  too early to judge the trend: " << report.points << " " << report.unit << " recorded, doctor needs "
+                  << report.needed << "\n";
+      if (!report.findings.empty())
+        std::cout << "  found already, most specific first:\n" << train::format_findings(report.findings);
+      return 0;
+    }
+    if (report.findings.empty()) {
       std::cout << "  no problem found: the loss falls, the gradients are steady, the hidden units are alive\n";
       return 0;
     }
-    std::cout << "  likely causes, most specific first:\n" << train::format_findings(findings);
+    std::cout << "  likely causes, most specific first:\n" << train::format_findings(report.findings);
     return 0;
   };
 }

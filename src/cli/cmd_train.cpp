@@ -8,6 +8,8 @@
 #include "chainrule/bugs.hpp"
 #include "chainrule/data/idx.hpp"
 #include "chainrule/io/checkpoint.hpp"
+#include "chainrule/io/files.hpp"
+#include "chainrule/kernels.hpp"
 #include "chainrule/train/trainer.hpp"
 #include "commands.hpp"
 
@@ -38,6 +40,14 @@ std::vector<int> parse_hidden(const std::string& text) {
   return sizes;
 }
 
+// --name NAME writes runs/NAME/: a plain name, never a path out of runs/.
+void check_run_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos)
+    throw UsageError("--name '" + name + "' is not a plain name: give a name without '/' (not empty, '.' or '..'), "
+                     "or a folder with --out DIR");
+}
+
 std::string timestamp_name() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -55,7 +65,8 @@ Action add_train_command(CLI::App& app) {
   struct Options {
     train::TrainConfig config;
     std::string hidden = "128";
-    std::string name, out, log_grads, progress = "auto", bug;
+    std::string name, out, log_grads, progress = "auto", bug, seed = "42";
+    bool overwrite = false;
   };
   auto o = std::make_shared<Options>();
   auto& c = o->config;
@@ -73,12 +84,16 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--eps", c.optimizer.eps, "Adam's epsilon")->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Total epochs (with --resume: up to this total)")->capture_default_str();
   cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str();
-  cmd->add_option("--seed", c.seed, "Seed for the weights, the dropout masks and the shuffle")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed for the weights, the dropout masks and the shuffle (0..18446744073709551615)")
+      ->capture_default_str();
   cmd->add_option("--validation", c.validation, "'test' or a fraction of the training set to hold out, e.g. 0.1")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "Threads for the matrix kernels (0 = automatic: 1, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")->capture_default_str();
+  cmd->add_option("--threads", c.threads, "Threads for the matrix kernels, 0.." + std::to_string(kMaxThreads) +
+                                              " (0 = automatic: 1, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")
+      ->capture_default_str();
   cmd->add_option("--limit", c.limit, "Train on the first N training images only (0 = all)")->capture_default_str();
   cmd->add_option("--name", o->name, "Run name: writes runs/NAME/ (default: the date and time)");
   cmd->add_option("--out", o->out, "Run folder (instead of runs/NAME/)");
+  cmd->add_flag("--overwrite", o->overwrite, "The run folder may hold an earlier run: delete that run's files first");
   cmd->add_option("--resume", c.resume, "Continue from a checkpoint (runs/NAME/last.ckpt) up to --epochs");
   cmd->add_option("--log-grads", o->log_grads, "Write steps.csv with gradient statistics every EVERY steps (default 50)")
       ->expected(0, 1);
@@ -106,11 +121,20 @@ Action add_train_command(CLI::App& app) {
     if (o->progress != "auto" && o->progress != "bar" && o->progress != "lines")
       throw UsageError("--progress '" + o->progress + "': use auto, bar or lines");
 
+    config.seed = train::parse_seed("--seed", o->seed);
+    config.overwrite = o->overwrite;
+    if (cmd->count("--name") > 0) check_run_name(o->name);
+
     std::string run_dir = o->out;
     if (!config.resume.empty()) {
       // Start from the checkpoint's settings; options given on this command line win.
       const io::Checkpoint ckpt = io::read_checkpoint(config.resume);
-      train::TrainConfig saved = train::TrainConfig::from_settings(ckpt.config);
+      train::TrainConfig saved;
+      try {
+        saved = train::TrainConfig::from_settings(ckpt.config);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError("--resume " + config.resume + ": " + e.what() + "; the checkpoint's settings are damaged");
+      }
       auto given = [&](const char* opt) { return cmd->count(opt) > 0; };
       if (given("--data")) saved.data_dir = config.data_dir;
       if (given("--hidden")) saved.spec.hidden = config.spec.hidden;
@@ -119,6 +143,11 @@ Action add_train_command(CLI::App& app) {
       if (given("--init")) saved.spec.init = config.spec.init;
       if (given("--optimizer")) saved.optimizer.kind = config.optimizer.kind;
       if (given("--lr")) saved.optimizer.lr = config.optimizer.lr;
+      if (given("--momentum")) saved.optimizer.momentum = config.optimizer.momentum;
+      if (given("--nesterov")) saved.optimizer.nesterov = config.optimizer.nesterov;
+      if (given("--beta1")) saved.optimizer.beta1 = config.optimizer.beta1;
+      if (given("--beta2")) saved.optimizer.beta2 = config.optimizer.beta2;
+      if (given("--eps")) saved.optimizer.eps = config.optimizer.eps;
       if (given("--batch")) saved.batch = config.batch;
       if (given("--seed")) saved.seed = config.seed;
       if (given("--validation")) saved.validation = config.validation;
@@ -127,11 +156,17 @@ Action add_train_command(CLI::App& app) {
       if (given("--log-grads")) saved.log_grads = config.log_grads;
       saved.epochs = config.epochs;
       saved.resume = config.resume;
+      saved.overwrite = config.overwrite;
       saved.spec.seed = saved.seed;
       config = saved;
       if (run_dir.empty() && o->name.empty())
         run_dir = std::filesystem::path(config.resume).parent_path().string();
+      if (run_dir.empty()) run_dir = ".";
     }
+    const std::string folder_option = !o->out.empty()    ? "--out"
+                                      : !o->name.empty() ? "--name"
+                                      : config.resume.empty() ? "the run folder"
+                                                              : "--resume's folder";
     if (run_dir.empty()) run_dir = "runs/" + (o->name.empty() ? timestamp_name() : o->name);
     config.run_dir = run_dir;
     config.progress_bar = o->progress == "bar" || (o->progress == "auto" && stdout_is_terminal());
@@ -141,9 +176,17 @@ Action add_train_command(CLI::App& app) {
       throw UsageError(e.what());
     }
 
+    // One run per folder: lock it and check it before the data is loaded (train/run_folder.hpp).
+    train::RunFolder folder;
+    try {
+      folder = train::RunFolder(run_dir);
+      folder.check(config.resume, config.overwrite);
+    } catch (const train::RunFolderError& e) {
+      throw UsageError(folder_option + ": " + e.what());
+    }
     const data::Mnist mnist = data::load_mnist(config.data_dir);
     const train::TrainData data = train::select_data(config, mnist);
-    const train::TrainResult result = train::fit(config, data, std::cout);
+    const train::TrainResult result = train::fit(config, data, std::cout, folder);
     if (result.diverged) {
       std::cout << std::flush;
       std::cerr << result.diagnosis;
@@ -152,10 +195,15 @@ Action add_train_command(CLI::App& app) {
     const auto& last = result.history.back();
     double best = 0;
     for (const auto& row : result.history) best = std::max(best, row.val_accuracy);
+    // Name only the files that are there (a resume into a new folder may have no best.ckpt yet).
+    const std::filesystem::path dir(run_dir);
+    std::string files;
+    for (const char* f : {"history.csv", "config.txt", "last.ckpt", "best.ckpt", "steps.csv"})
+      if (io::is_regular_file((dir / f).string())) files += (files.empty() ? "" : ", ") + std::string(f);
+    const std::string model = io::is_regular_file((dir / "best.ckpt").string()) ? "best.ckpt" : "last.ckpt";
     std::cout << "Done: val_accuracy " << last.val_accuracy << " after epoch " << last.epoch << " (best " << best
-              << ")\nRun folder: " << run_dir << "/ (history.csv, config.txt, last.ckpt, best.ckpt"
-              << (config.log_grads > 0 ? ", steps.csv" : "") << ")\nNext: chainrule evaluate --model " << run_dir
-              << "/best.ckpt\n";
+              << ")\nRun folder: " << run_dir << "/ (" << files << ")\nNext: chainrule evaluate --model " << run_dir
+              << "/" << model << "\n";
     return 0;
   };
 }

@@ -26,8 +26,10 @@ expect 0 '"accuracy": 0\.[789]' "$bin" evaluate --model "$work/run/best.ckpt" --
 [[ -s "$work/run/confusion.csv" && -s "$work/run/misclassified.csv" ]] || fail "evaluate wrote no CSV files"
 [[ $(wc -l <"$work/run/confusion.csv") -eq 11 ]] || fail "confusion.csv should have 11 lines"
 
-echo "== resume to epoch 2"
-expect 0 "Epoch 2/2" "$bin" train --resume "$work/run/last.ckpt" --epochs 2 --progress lines
+echo "== resume to epoch 2, after a kill -9 left last.ckpt.tmp behind"
+printf 'half a checkpoint' >"$work/run/last.ckpt.tmp"
+expect 0 "note: removed last.ckpt.tmp from $work/run/" "$bin" train --resume "$work/run/last.ckpt" --epochs 2 --progress lines
+[[ ! -e "$work/run/last.ckpt.tmp" ]] || fail "the stale last.ckpt.tmp is still there"
 [[ $(wc -l <"$work/run/history.csv") -eq 3 ]] || fail "history.csv should have 2 rows after resuming"
 
 echo "== resume into another architecture"
@@ -43,5 +45,28 @@ echo "== divergence stops with exit 1"
 expect 1 "training stopped: the loss is -?(nan|inf) at epoch 1" \
   "$bin" train --data "$data" --limit 512 --validation 0.1 --epochs 1 --optimizer sgd --lr 1e30 --out "$work/nan" --progress lines
 grep -q "learning rate is too high" <("$bin" train --data "$data" --limit 512 --validation 0.1 --epochs 1 \
-  --optimizer sgd --lr 1e30 --out "$work/nan" 2>&1) || fail "the divergence message suggests no cause"
+  --optimizer sgd --lr 1e30 --out "$work/nan" --overwrite 2>&1) || fail "the divergence message suggests no cause"
+echo "== resume: an invalid optimizer option is refused, a valid one applied and recorded"
+expect 2 "--beta1 must be in \[0, 1\), got 5" "$bin" train --resume "$work/run/last.ckpt" --epochs 3 --beta1 5
+out=$("$bin" train --resume "$work/run/last.ckpt" --epochs 3 --beta1 0.8 --lr 1e-12 --out "$work/other" --progress lines)
+grep -q "changed on resume: lr 0.001 -> 1e-12, beta1 0.9 -> 0.8" <<<"$out" || fail "the resume does not say what it changed"
+grep -qx "beta1 = 0.8" "$work/other/config.txt" || fail "config.txt does not record beta1 0.8"
+model=$(sed -n 's/^Next: chainrule evaluate --model //p' <<<"$out")
+[[ $model == "$work/other/best.ckpt" && -s $model ]] || fail "the printed model '$model' is not the new folder's best.ckpt"
+expect 0 "accuracy" "$bin" evaluate --model "$model" --data "$data"
+
+echo "== bounds that need the data: the memory estimate, an empty validation set"
+expect 2 "784-1000000-10 with batch 128 needs about [0-9.]+ GiB .* above the limit of 4 GiB" \
+  "$bin" train --data "$data" --limit 100 --hidden 1000000 --out "$work/huge"
+[[ ! -e "$work/huge" ]] || fail "a refused run left its folder"
+expect 2 "--validation 0.0001 of 2000 training images gives 0 validation and 2000 training images" \
+  "$bin" train --data "$data" --limit 2000 --validation 0.0001 --out "$work/v"
+
+echo "== a finished run folder: reuse without --resume is refused, --overwrite clears the old run"
+expect 2 "already holds a run \(config.txt, history.csv, steps.csv, last.ckpt, best.ckpt, confusion.csv" \
+  "$bin" train --data "$data" --limit 500 --epochs 1 --out "$work/run"
+expect 0 "--overwrite: removed the earlier run's config.txt, history.csv, steps.csv, last.ckpt, best.ckpt" \
+  "$bin" train --data "$data" --limit 500 --epochs 1 --out "$work/run" --overwrite --progress lines
+[[ ! -e "$work/run/steps.csv" && ! -e "$work/run/confusion.csv" ]] || fail "--overwrite left files of the old run"
+[[ $(wc -l <"$work/run/history.csv") -eq 2 ]] || fail "history.csv should hold the new run's 1 epoch"
 echo "train_mnist.sh: all checks passed"

@@ -1,8 +1,10 @@
 // Tests for src/chainrule/train: the fit loop on a small synthetic data set held in memory
 // (no MNIST needed): the loss falls, resume is bit-exact, non-finite losses stop the run.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include "chainrule/bugs.hpp"
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/io/checkpoint.hpp"
+#include "chainrule/kernels.hpp"
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/trainer.hpp"
 
@@ -254,4 +257,225 @@ TEST_CASE("TrainConfig: settings round-trip and bad values are named") {
   bad([](train::TrainConfig& b) { b.optimizer.kind = "adamw"; }, "adamw");
   bad([](train::TrainConfig& b) { b.optimizer.lr = -1; }, "learning rate");
   bad([](train::TrainConfig& b) { b.spec.dropout = 1.0; }, "--dropout");
+}
+
+TEST_CASE("TrainConfig::from_settings: every whole number is range-checked, naming the key and the value") {
+  auto refused = [](const std::string& key, const std::string& value, const char* needle) {
+    CAPTURE(key);
+    CAPTURE(value);
+    CHECK_THROWS_WITH_AS(train::TrainConfig::from_settings({{key, value}}), doctest::Contains(needle),
+                         std::invalid_argument);
+  };
+  refused("batch", "4294967297", "setting 'batch' = 4294967297 is out of range");  // was batch 1
+  refused("batch", "0", "setting 'batch' = 0 is out of range: it must be in 1..2147483647");
+  refused("threads", "99999999999", "setting 'threads' = 99999999999 is out of range: it must be in 0..256");
+  refused("threads", "100000", "must be in 0..256");
+  refused("epochs", "-3", "setting 'epochs' = -3");
+  refused("limit", "2147483648", "setting 'limit' = 2147483648");
+  refused("log_grads", "1e3", "'1e3' is not a whole number");
+  refused("hidden", "128,0", "setting 'hidden' = 0");
+  refused("hidden", "4294967424", "setting 'hidden' = 4294967424");
+  refused("seed", "-1", "setting 'seed' '-1' is not a seed");
+  refused("seed", "18446744073709551616", "too large for a seed");
+  refused("batchnorm", "yes", "setting 'batchnorm': 'yes' must be 0 or 1");
+  // The largest seed survives the round trip (it went through a signed parse before).
+  train::TrainConfig c = small_config();
+  c.seed = 18446744073709551615ULL;
+  CHECK(train::TrainConfig::from_settings(c.settings()).seed == 18446744073709551615ULL);
+}
+
+TEST_CASE("parse_seed: digits only, 0..2^64-1; a sign or an overflow is refused, not clamped") {
+  CHECK(train::parse_seed("--seed", "0") == 0);
+  CHECK(train::parse_seed("--seed", "18446744073709551615") == 18446744073709551615ULL);
+  CHECK_THROWS_WITH_AS(train::parse_seed("--seed", "-1"), doctest::Contains("--seed '-1' is not a seed"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(train::parse_seed("--seed", "18446744073709551616"), doctest::Contains("too large"), std::invalid_argument);
+  CHECK_THROWS_AS(train::parse_seed("--seed", "+5"), std::invalid_argument);
+  CHECK_THROWS_AS(train::parse_seed("--seed", " 5"), std::invalid_argument);
+  CHECK_THROWS_AS(train::parse_seed("--seed", "5x"), std::invalid_argument);
+  CHECK_THROWS_AS(train::parse_seed("--seed", ""), std::invalid_argument);
+}
+
+TEST_CASE("TrainConfig::validate: threads, momentum, betas and eps are bounded, naming the option") {
+  auto bad = [](auto change, const char* needle) {
+    train::TrainConfig b = small_config();
+    change(b);
+    CHECK_THROWS_WITH_AS(b.validate(), doctest::Contains(needle), std::invalid_argument);
+  };
+  bad([](train::TrainConfig& b) { b.threads = 257; }, "--threads must be in 0..256");
+  bad([](train::TrainConfig& b) { b.threads = 2000000000; }, "--threads must be in 0..256");
+  bad([](train::TrainConfig& b) { b.optimizer.beta1 = 5; }, "--beta1 must be in [0, 1), got 5");
+  bad([](train::TrainConfig& b) { b.optimizer.beta2 = 1; }, "--beta2 must be in [0, 1)");
+  bad([](train::TrainConfig& b) { b.optimizer.eps = 0; }, "--eps must be a positive number");
+  bad([](train::TrainConfig& b) { b.optimizer.momentum = 1; }, "--momentum must be in [0, 1)");
+  train::TrainConfig ok = small_config();
+  ok.threads = kMaxThreads;
+  CHECK_NOTHROW(ok.validate());
+}
+
+TEST_CASE("set_num_threads: the last guard refuses a count libgomp cannot take") {
+  const int before = num_threads();
+  CHECK_THROWS_WITH_AS(set_num_threads(100000), doctest::Contains("thread count 100000 is outside 0..256"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(set_num_threads(-1), std::invalid_argument);
+  CHECK(num_threads() == before);  // unchanged by a refused count
+}
+
+TEST_CASE("fit refuses a network too large for memory, with the estimate, before allocating it") {
+  Synthetic s;
+  train::TrainConfig c = small_config();
+  c.spec.hidden = {1000000, 1000000};  // 10^12 weights: 4 TB for the weights alone
+  std::ostringstream log;
+  CHECK_THROWS_WITH_AS(train::fit(c, s.data(), log), doctest::Contains("GiB (parameters, gradients, optimizer state, activations), above the limit of 4 GiB"),
+                       std::invalid_argument);
+  // 784-1000000-10: 794 million parameters, 5 copies of 4 bytes, plus activations.
+  train::TrainConfig big;
+  big.spec.hidden = {1000000};
+  CHECK(train::estimate_training_bytes(big, 60000, 10000) > train::kMaxTrainingBytes);
+  train::TrainConfig reference;  // 784-128-10, Adam, batch 128: a few MB
+  const double bytes = train::estimate_training_bytes(reference, 60000, 10000);
+  CHECK(bytes > 4.0 * 101770 * 5);
+  CHECK(bytes < 20e6);
+}
+
+TEST_CASE("select_data: an empty validation or training part, or an empty file, is refused by name") {
+  data::Mnist mnist;
+  mnist.train = two_patterns(2000, 1);
+  mnist.train.images_path = "mnist/train-images-idx3-ubyte";
+  mnist.test = two_patterns(100, 2);
+  mnist.test.images_path = "mnist/t10k-images-idx3-ubyte";
+  train::TrainConfig c = small_config();
+  c.validation = "0.0001";  // 0.2 of an image: 0 validation images, val_accuracy 0 before
+  CHECK_THROWS_WITH_AS(train::select_data(c, mnist),
+                       doctest::Contains("--validation 0.0001 of 2000 training images gives 0 validation and 2000 training images"),
+                       std::invalid_argument);
+  c.validation = "0.9999";
+  CHECK_THROWS_WITH_AS(train::select_data(c, mnist), doctest::Contains("gives 2000 validation and 0 training images"),
+                       std::invalid_argument);
+  c.validation = "0.001";  // 2 images
+  CHECK(train::select_data(c, mnist).val_indices.size() == 2);
+  c.validation = "test";
+  data::Mnist empty_test = mnist;
+  empty_test.test = data::ImageSet{};
+  empty_test.test.images_path = "mnist/t10k-images-idx3-ubyte";
+  CHECK_THROWS_WITH_AS(train::select_data(c, empty_test), doctest::Contains("'mnist/t10k-images-idx3-ubyte' holds no images"),
+                       std::invalid_argument);
+  data::Mnist empty_train = mnist;
+  empty_train.train = data::ImageSet{};
+  empty_train.train.images_path = "mnist/train-images-idx3-ubyte";
+  CHECK_THROWS_WITH_AS(train::select_data(c, empty_train),
+                       doctest::Contains("the training file 'mnist/train-images-idx3-ubyte' holds no images"),
+                       std::invalid_argument);
+  // fit itself names the file too (it said only "fit: no training samples").
+  Synthetic s;
+  s.train.images_path = "synthetic/train-images";
+  train::TrainData d = s.data();
+  d.train_indices.clear();
+  std::ostringstream log;
+  CHECK_THROWS_WITH_AS(train::fit(small_config(), d, log), doctest::Contains("'synthetic/train-images'"), std::invalid_argument);
+}
+
+TEST_CASE("resume applies a new momentum, beta1, beta2 or eps, says so, and records it in config.txt") {
+  Synthetic s;
+  train::TrainConfig c = small_config();
+  c.epochs = 1;
+  c.run_dir = tmp_dir("resume-options");
+  std::ostringstream log;
+  train::fit(c, s.data(), log);
+  c.epochs = 2;
+  c.resume = c.run_dir + "/last.ckpt";
+  c.run_dir = tmp_dir("resume-same");
+  auto same = train::fit(c, s.data(), log);
+  c.run_dir = tmp_dir("resume-beta1");
+  c.optimizer.beta1 = 0.5;
+  std::ostringstream changed;
+  auto other = train::fit(c, s.data(), changed);
+  CHECK_FALSE(same_weights(same.model, other.model));  // beta1 was ignored before: the same weights
+  CHECK(changed.str().find("changed on resume: beta1 0.9 -> 0.5\n") != std::string::npos);
+  CHECK(read_file(c.run_dir + "/config.txt").find("beta1 = 0.5\n") != std::string::npos);
+  CHECK(io::read_checkpoint(c.run_dir + "/last.ckpt").optimizer.beta1 == 0.5);
+
+  c.run_dir = tmp_dir("resume-eps");
+  c.optimizer.beta1 = 0.9;
+  c.optimizer.eps = 1e-3;
+  auto eps = train::fit(c, s.data(), log);
+  CHECK_FALSE(same_weights(same.model, eps.model));
+
+  c.run_dir = tmp_dir("resume-bad");
+  c.optimizer.eps = 1e-7;
+  c.optimizer.beta2 = 5;
+  CHECK_THROWS_WITH_AS(train::fit(c, s.data(), log), doctest::Contains("--beta2 must be in [0, 1)"), std::invalid_argument);
+}
+
+TEST_CASE("resume with momentum: a new --momentum and --nesterov are applied") {
+  Synthetic s;
+  train::TrainConfig c = small_config();
+  c.optimizer.kind = "momentum";
+  c.epochs = 1;
+  c.run_dir = tmp_dir("momentum");
+  std::ostringstream log;
+  train::fit(c, s.data(), log);
+  c.epochs = 2;
+  c.resume = c.run_dir + "/last.ckpt";
+  c.run_dir = tmp_dir("momentum-same");
+  auto same = train::fit(c, s.data(), log);
+  c.run_dir = tmp_dir("momentum-0.5");
+  c.optimizer.momentum = 0.5;
+  auto mu = train::fit(c, s.data(), log);
+  CHECK_FALSE(same_weights(same.model, mu.model));
+  c.run_dir = tmp_dir("momentum-nesterov");
+  c.optimizer.momentum = 0.9;
+  c.optimizer.nesterov = true;
+  std::ostringstream changed;
+  auto nesterov = train::fit(c, s.data(), changed);
+  CHECK_FALSE(same_weights(same.model, nesterov.model));
+  CHECK(changed.str().find("changed on resume: nesterov 0 -> 1") != std::string::npos);
+}
+
+TEST_CASE("resume into a new folder carries best.ckpt over, so that the hint to evaluate it is true") {
+  Synthetic s;
+  train::TrainConfig c = small_config();
+  c.epochs = 2;
+  c.run_dir = tmp_dir("best-from");
+  std::ostringstream log;
+  train::fit(c, s.data(), log);
+  const io::Checkpoint best = io::read_checkpoint(c.run_dir + "/best.ckpt");
+  c.resume = c.run_dir + "/last.ckpt";
+  c.epochs = 3;
+  c.optimizer.lr = 1e-9;  // epoch 3 cannot beat the best so far: best.ckpt is not rewritten by it
+  c.run_dir = tmp_dir("best-to");
+  train::fit(c, s.data(), log);
+  REQUIRE(fs::exists(c.run_dir + "/best.ckpt"));  // missing before
+  const io::Checkpoint carried = io::read_checkpoint(c.run_dir + "/best.ckpt");
+  CHECK(carried.best_val_accuracy >= best.best_val_accuracy);
+  CHECK(carried.epoch >= best.epoch);
+}
+
+TEST_CASE("steps.csv: a failed write (a full disk) leaves whole lines only") {
+  Synthetic s;
+  train::TrainConfig c = small_config();
+  const std::string path = tmp_dir("steps-full") + "/steps.csv";
+  auto model = make_mlp<float>(c.spec);
+  const auto params = model.params();
+  train::GradStatsLogger logger(path, model, 0);
+  Tensor<float> probs(2, 2);
+  probs.data = {0.5f, 0.5f, 0.9f, 0.1f};
+  logger.before_update(params);
+  logger.after_update(1, 1, 0.69, params, model, probs);
+  const std::string good = read_file(path);
+  // The disk fills up after 17 bytes of the next line: the writer must cut them off again.
+  static int calls = 0;
+  calls = 0;
+  logger.set_write_function([](int fd, const void* data, std::size_t size) -> long {
+    if (calls++ > 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return static_cast<long>(::write(fd, data, std::min<std::size_t>(size, 17)));
+  });
+  logger.before_update(params);
+  CHECK_THROWS_WITH_AS(logger.after_update(2, 1, 0.68, params, model, probs),
+                       doctest::Contains("it ends at its last whole line"), std::runtime_error);
+  CHECK(read_file(path) == good);  // 17 bytes of a 21-field line were left behind before
+  const std::string text = read_file(path);
+  CHECK(text.back() == '\n');
 }

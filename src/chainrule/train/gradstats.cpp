@@ -1,9 +1,15 @@
 #include "chainrule/train/gradstats.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -22,24 +28,55 @@ std::string steps_csv_header(Sequential<float>& model) {
   return h;
 }
 
+namespace {
+long posix_write(int fd, const void* data, std::size_t size) { return static_cast<long>(::write(fd, data, size)); }
+}  // namespace
+
 GradStatsLogger::GradStatsLogger(const std::string& path, Sequential<float>& model, std::int64_t resume_step)
-    : path_(path) {
+    : path_(path), write_(posix_write) {
   const std::string header = steps_csv_header(model);
   std::string text = header + "\n";
   if (resume_step > 0 && std::filesystem::exists(path)) {
+    io::require_regular_file(path, "steps.csv");  // a FIFO would block the read below
     std::ifstream in(path);
     std::string line;
     std::getline(in, line);
     if (line == header)
       while (std::getline(in, line)) {
-        // Keep the rows the checkpoint's run had written; drop any written after it.
+        // Keep the rows the checkpoint's run had written (whole lines); drop any written after it.
         long long step = 0;
-        if (std::sscanf(line.c_str(), "%lld,", &step) == 1 && step <= resume_step) text += line + "\n";
+        if (!in.eof() && std::sscanf(line.c_str(), "%lld,", &step) == 1 && step <= resume_step) text += line + "\n";
       }
   }
   write_file_atomically(path, text);
-  out_.open(path, std::ios::app | std::ios::binary);
-  if (!out_) throw std::runtime_error("cannot open '" + path + "' for appending");
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error("cannot open '" + path + "' for appending: " + std::strerror(errno));
+  whole_ = static_cast<std::int64_t>(text.size());
+}
+
+GradStatsLogger::~GradStatsLogger() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void GradStatsLogger::sync() {
+  if (fd_ >= 0 && ::fsync(fd_) != 0 && errno != EINVAL)
+    throw std::runtime_error("cannot sync '" + path_ + "': " + std::strerror(errno));
+}
+
+void GradStatsLogger::append_line() {
+  std::size_t done = 0;
+  while (done < line_.size()) {
+    const long n = write_(fd_, line_.data() + done, line_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      const bool cut = ::ftruncate(fd_, static_cast<off_t>(whole_)) == 0;  // back to the last whole line
+      throw std::runtime_error("write error on '" + path_ + "': " + std::strerror(err) +
+                               (cut ? "; it ends at its last whole line" : "; its last line may be cut short"));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  whole_ += static_cast<std::int64_t>(line_.size());
 }
 
 void GradStatsLogger::before_update(const std::vector<Param<float>>& params) {
@@ -89,9 +126,7 @@ void GradStatsLogger::after_update(std::int64_t step, int epoch, double loss, co
     }
   std::snprintf(buf, sizeof buf, ",%.6g\n", softmax_saturation(probs));
   line_ += buf;
-  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));  // one whole line at a time
-  out_.flush();
-  if (!out_) throw std::runtime_error("write error on '" + path_ + "' (disk full?)");
+  append_line();  // one whole line at a time
 }
 
 }  // namespace chainrule::train

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +30,17 @@ class GradStatsLogger {
   // Starts steps.csv at path with its header; when resuming, keeps the rows with
   // step <= resume_step from an existing file (rewritten atomically) and appends after them.
   GradStatsLogger(const std::string& path, Sequential<float>& model, std::int64_t resume_step);
+  ~GradStatsLogger();
+  GradStatsLogger(const GradStatsLogger&) = delete;
+  GradStatsLogger& operator=(const GradStatsLogger&) = delete;
+
+  // steps.csv grows by whole lines only (docs/formats.md): each row is one write() of the
+  // whole line, and when a write fails or comes up short (a full disk) the file is cut
+  // back to its last whole line before the error is thrown. Tests put a failing write here.
+  using WriteFunction = long (*)(int fd, const void* data, std::size_t size);
+  void set_write_function(WriteFunction write) { write_ = write; }
+  // fsync steps.csv (the trainer calls it before each checkpoint).
+  void sync();
 
   // Call just before the optimizer step: keeps a copy of every parameter (allocated once).
   void before_update(const std::vector<Param<float>>& params);
@@ -39,8 +49,11 @@ class GradStatsLogger {
                     Sequential<float>& model, const Tensor<float>& probs);
 
  private:
+  void append_line();  // writes line_ as described above
   std::string path_;
-  std::ofstream out_;
+  int fd_ = -1;              // steps.csv, opened for appending
+  std::int64_t whole_ = 0;   // its size up to the last whole line
+  WriteFunction write_;
   std::vector<Tensor<float>> before_;
   std::string line_;
 };

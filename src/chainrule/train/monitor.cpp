@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "chainrule/io/files.hpp"
 #include "chainrule/layers/relu.hpp"
 
 namespace chainrule::train {
@@ -221,16 +222,28 @@ int CsvTable::column(const std::string& name) const {
 }
 
 CsvTable read_csv(const std::string& path) {
-  std::ifstream in(path);
+  io::require_regular_file(path);  // a FIFO would block the read below
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open the file");
   CsvTable t;
   std::string line;
-  if (!std::getline(in, line) || line.empty()) throw std::runtime_error(path + ": the file is empty (no header line)");
+  auto next_line = [&](bool& whole) {  // one line without its "\n" or "\r\n"; whole: it ended with "\n"
+    if (!std::getline(in, line)) return false;
+    whole = !in.eof();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return true;
+  };
+  bool whole = false;
+  if (!next_line(whole) || line.empty()) throw std::runtime_error(path + ": the file is empty (no header line)");
   std::stringstream header(line);
   for (std::string cell; std::getline(header, cell, ',');) t.columns.push_back(cell);
   std::size_t lineno = 1;
-  while (std::getline(in, line)) {
+  while (next_line(whole)) {
     ++lineno;
+    if (!whole) {  // a last line without its newline was cut short (a full disk, a killed writer): not a row
+      t.partial_last_line = !line.empty();
+      break;
+    }
     if (line.empty()) continue;
     std::vector<double> row;
     std::stringstream cells(line);
@@ -254,11 +267,26 @@ CsvTable read_csv(const std::string& path) {
   return t;
 }
 
+namespace {
+// The lines of an optional text file (config.txt, diagnostics.txt), without "\r"; none when it is absent.
+std::vector<std::string> read_lines_if_present(const std::string& path) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return lines;
+  io::require_regular_file(path);  // present but a FIFO, a folder, a device: say so rather than hang
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open the file");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  return lines;
+}
+}  // namespace
+
 std::map<std::string, std::string> read_config(const std::string& path) {
   std::map<std::string, std::string> cfg;
-  std::ifstream in(path);
-  if (!in) return cfg;
-  for (std::string line; std::getline(in, line);) {
+  for (const std::string& line : read_lines_if_present(path)) {
     const auto eq = line.find(" = ");
     if (eq == std::string::npos) continue;
     cfg.emplace(line.substr(0, eq), line.substr(eq + 3));
@@ -266,25 +294,29 @@ std::map<std::string, std::string> read_config(const std::string& path) {
   return cfg;
 }
 
-std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summary) {
+RunDiagnosis diagnose_run_folder(const std::string& run_dir) {
   namespace fs = std::filesystem;
   const fs::path dir(run_dir);
   if (!fs::is_directory(dir))
     throw std::invalid_argument(run_dir + ": no such run folder (chainrule train --out DIR writes one)");
-  const bool have_steps = fs::exists(dir / "steps.csv"), have_history = fs::exists(dir / "history.csv");
+  std::error_code ec;
+  const bool have_steps = fs::exists(fs::symlink_status(dir / "steps.csv", ec)),
+             have_history = fs::exists(fs::symlink_status(dir / "history.csv", ec));
   if (!have_steps && !have_history)
     throw std::invalid_argument(run_dir + ": neither steps.csv nor history.csv is there; train with "
                                 "--out " + run_dir + " --log-grads 10 to record what doctor reads");
 
   const auto cfg = read_config((dir / "config.txt").string());
+  const auto live = read_lines_if_present((dir / "diagnostics.txt").string());
   MonitorSettings settings;
   if (auto it = cfg.find("optimizer"); it != cfg.end()) settings.optimizer = it->second;
   if (auto it = cfg.find("lr"); it != cfg.end()) settings.lr = std::strtod(it->second.c_str(), nullptr);
-  if (std::ifstream live(dir / "diagnostics.txt"); live)  // the learning rate the run really used
-    for (std::string line; std::getline(live, line);)
-      if (line.rfind("effective_lr ", 0) == 0) settings.lr = std::strtod(line.c_str() + 13, nullptr);
+  for (const std::string& line : live)  // the learning rate the run really used
+    if (line.rfind("effective_lr ", 0) == 0) settings.lr = std::strtod(line.c_str() + 13, nullptr);
   Monitor monitor(settings);
+  RunDiagnosis report;
   std::ostringstream what;
+  auto partial = [&](const CsvTable& t) { return t.partial_last_line ? " (its cut-short last line ignored)" : ""; };
 
   if (have_steps) {
     const CsvTable t = read_csv((dir / "steps.csv").string());
@@ -311,7 +343,10 @@ std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summa
       if (c_sat >= 0) p.softmax_saturation = row[c_sat];
       monitor.on_probe(p);
     }
-    what << t.rows.size() << " logged steps from steps.csv";
+    what << t.rows.size() << " logged steps from steps.csv" << partial(t);
+    report.points = t.rows.size();
+    report.needed = static_cast<std::size_t>(settings.min_points);
+    report.unit = "logged steps";
   }
   if (have_history) {
     const CsvTable h = read_csv((dir / "history.csv").string());
@@ -324,18 +359,24 @@ std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summa
       by_epoch.start_window = 1;
       monitor = Monitor(by_epoch);
       for (const auto& row : h.rows) monitor.on_step(static_cast<std::int64_t>(c_epoch >= 0 ? row[c_epoch] : 0), row[c_loss]);
+      report.points = h.rows.size();
+      report.needed = static_cast<std::size_t>(by_epoch.min_points);
+      report.unit = "epochs";
     }
-    what << (have_steps ? ", " : "") << h.rows.size() << " epochs from history.csv";
+    what << (have_steps ? ", " : "") << h.rows.size() << " epochs from history.csv" << partial(h);
   }
   // Findings that only the live run could see (train writes them to diagnostics.txt).
-  if (std::ifstream live(dir / "diagnostics.txt"); live) {
-    for (std::string line; std::getline(live, line);) {
-      if (line.rfind("adam-first-step ", 0) == 0) monitor.on_adam_first_step(std::strtod(line.c_str() + 16, nullptr));
-    }
+  for (const std::string& line : live)
+    if (line.rfind("adam-first-step ", 0) == 0) monitor.on_adam_first_step(std::strtod(line.c_str() + 16, nullptr));
+  report.summary = what.str();
+  report.findings = monitor.findings();
+  return report;
+}
 
-  }
-  if (summary) *summary = what.str();
-  return monitor.findings();
+std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summary) {
+  RunDiagnosis report = diagnose_run_folder(run_dir);
+  if (summary) *summary = report.summary;
+  return std::move(report.findings);
 }
 
 }  // namespace chainrule::train

@@ -102,14 +102,28 @@ std::string format_findings(const std::vector<Finding>& findings);
 struct CsvTable {
   std::vector<std::string> columns;
   std::vector<std::vector<double>> rows;  // empty cells and "nan" read as NaN
+  bool partial_last_line = false;         // a last line without its newline was ignored
   int column(const std::string& name) const;  // -1 when absent
 };
-// Throws std::runtime_error naming the file and line on unreadable or malformed input.
+// Throws std::runtime_error naming the file and line on unreadable or malformed input, or
+// when path is not a regular file (a FIFO would block). Lines may end in "\n" or "\r\n";
+// a last line without its newline is a row cut short (steps.csv grows by whole lines) and
+// is ignored.
 CsvTable read_csv(const std::string& path);
-// config.txt as key -> value (the first value of a repeated key).
+// config.txt as key -> value (the first value of a repeated key); empty when the file is
+// absent; throws std::runtime_error when it is there but not a regular file.
 std::map<std::string, std::string> read_config(const std::string& path);
 
-// Runs the Monitor's rules over a finished (or stopped) run folder.
+// What the Monitor's rules make of a finished (or stopped) run folder.
+struct RunDiagnosis {
+  std::vector<Finding> findings;
+  std::string summary;      // e.g. "51 logged steps from steps.csv, 1 epochs from history.csv"
+  std::size_t points = 0;   // the losses the trend rules saw (logged steps, or epochs without steps.csv)
+  std::size_t needed = 0;   // how many they need before they judge a trend
+  std::string unit;         // "logged steps" or "epochs"
+};
+RunDiagnosis diagnose_run_folder(const std::string& run_dir);
+// The same, findings only.
 std::vector<Finding> diagnose_run(const std::string& run_dir, std::string* summary = nullptr);
 
 }  // namespace chainrule::train

@@ -1,7 +1,9 @@
 #include "chainrule/train/trainer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -46,17 +48,26 @@ double parse_double(const std::string& key, const std::string& text) {
   return v;
 }
 
-long long parse_int(const std::string& key, const std::string& text) {
-  std::size_t used = 0;
+// A whole number in [lo, hi], digits only (an optional '-'); throws naming the key and the value.
+long long parse_int(const std::string& key, const std::string& text, long long lo, long long hi) {
   long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec == std::errc::invalid_argument || (ec == std::errc() && ptr != end))
     throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a whole number");
+  if (ec == std::errc::result_out_of_range || v < lo || v > hi)
+    throw std::invalid_argument("setting '" + key + "' = " + text + " is out of range: it must be in " +
+                                std::to_string(lo) + ".." + std::to_string(hi));
   return v;
+}
+
+int parse_int_setting(const std::string& key, const std::string& text, int lo, int hi = INT_MAX) {
+  return static_cast<int>(parse_int(key, text, lo, hi));
+}
+
+bool parse_flag(const std::string& key, const std::string& text) {
+  if (text != "0" && text != "1") throw std::invalid_argument("setting '" + key + "': '" + text + "' must be 0 or 1");
+  return text == "1";
 }
 
 bool is_fraction(const std::string& text, double& fraction) {
@@ -108,6 +119,26 @@ std::string diagnose(Sequential<float>& model, const std::vector<Param<float>>& 
   return s.str();
 }
 
+// A resume into a folder without best.ckpt (a new --out) gets the best checkpoint so far:
+// best.ckpt beside the resumed one when it holds the same best epoch, or the resumed
+// checkpoint itself when its last epoch was the best. Otherwise best.ckpt appears with the
+// next improvement.
+void carry_best_checkpoint(const std::string& resume, const io::Checkpoint& ckpt, const std::string& to) {
+  const std::string beside = (std::filesystem::path(resume).parent_path() / "best.ckpt").string();
+  if (io::is_regular_file(beside)) {
+    try {
+      const io::Checkpoint b = io::read_checkpoint(beside);
+      if (b.best_val_accuracy == ckpt.best_val_accuracy && b.epoch <= ckpt.epoch) {
+        io::write_checkpoint(to, b);
+        return;
+      }
+    } catch (const std::exception&) {
+      // an unreadable best.ckpt beside: fall through
+    }
+  }
+  if (!ckpt.history.empty() && ckpt.history.back().val_accuracy == ckpt.best_val_accuracy) io::write_checkpoint(to, ckpt);
+}
+
 }  // namespace
 
 // ---- Settings ---------------------------------------------------------------------
@@ -117,7 +148,9 @@ void TrainConfig::validate() const {
   if (epochs < 1) throw std::invalid_argument("--epochs must be at least 1, got " + std::to_string(epochs));
   if (batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(batch));
   for (int h : spec.hidden)
-    if (h < 1 || h > 1000000) throw std::invalid_argument("--hidden: every size must be in 1..1000000, got " + std::to_string(h));
+    if (h < 1 || h > kMaxHidden)
+      throw std::invalid_argument("--hidden: every size must be in 1.." + std::to_string(kMaxHidden) + ", got " +
+                                  std::to_string(h));
   if (!(spec.dropout >= 0.0 && spec.dropout < 1.0))
     throw std::invalid_argument("--dropout must be in [0, 1), got " + num(spec.dropout));
   if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
@@ -126,12 +159,23 @@ void TrainConfig::validate() const {
     throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
   if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
     throw std::invalid_argument("--lr must be a positive learning rate, got " + num(optimizer.lr));
+  // Checked whichever optimizer is chosen, and on --resume too.
+  if (!(optimizer.momentum >= 0.0 && optimizer.momentum < 1.0))
+    throw std::invalid_argument("--momentum must be in [0, 1), got " + num(optimizer.momentum));
+  if (!(optimizer.beta1 >= 0.0 && optimizer.beta1 < 1.0))
+    throw std::invalid_argument("--beta1 must be in [0, 1), got " + num(optimizer.beta1));
+  if (!(optimizer.beta2 >= 0.0 && optimizer.beta2 < 1.0))
+    throw std::invalid_argument("--beta2 must be in [0, 1), got " + num(optimizer.beta2));
+  if (!(optimizer.eps > 0.0 && std::isfinite(optimizer.eps)))
+    throw std::invalid_argument("--eps must be a positive number, got " + num(optimizer.eps));
   optimizer.validate();
   double fraction = 0;
   if (validation != "test" && !is_fraction(validation, fraction))
     throw std::invalid_argument("--validation '" + validation +
                                 "' must be 'test' or a fraction of the training set in (0, 1), e.g. 0.1");
-  if (threads < 0) throw std::invalid_argument("--threads must be >= 0, got " + std::to_string(threads));
+  if (threads < 0 || threads > kMaxThreads)
+    throw std::invalid_argument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = automatic), got " +
+                                std::to_string(threads));
   if (log_grads < 0) throw std::invalid_argument("--log-grads must be >= 0, got " + std::to_string(log_grads));
   if (limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(limit));
 }
@@ -163,42 +207,60 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
           {"limit", std::to_string(limit)}};
 }
 
+std::uint64_t parse_seed(const std::string& what, const std::string& text) {
+  std::uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);  // digits only: no sign, no spaces
+  if (text.empty() || text[0] < '0' || text[0] > '9' || ptr != end || ec == std::errc::invalid_argument)
+    throw std::invalid_argument(what + " '" + text + "' is not a seed: give a whole number in 0..18446744073709551615");
+  if (ec == std::errc::result_out_of_range)
+    throw std::invalid_argument(what + " '" + text + "' is too large for a seed: the largest is 18446744073709551615");
+  return v;
+}
+
 TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, std::string>>& settings) {
   TrainConfig c;
+  // Every number is range-checked: a checkpoint's batch=4294967297 must not become batch 1.
   for (const auto& [k, v] : settings) {
     if (k == "data_dir") c.data_dir = v;
     else if (k == "hidden") {
       c.spec.hidden.clear();
       std::stringstream in(v);
-      for (std::string part; std::getline(in, part, ',');) c.spec.hidden.push_back(static_cast<int>(parse_int(k, part)));
+      for (std::string part; std::getline(in, part, ',');) c.spec.hidden.push_back(parse_int_setting(k, part, 1, kMaxHidden));
     } else if (k == "dropout") c.spec.dropout = parse_double(k, v);
-    else if (k == "batchnorm") c.spec.batchnorm = v == "1";
+    else if (k == "batchnorm") c.spec.batchnorm = parse_flag(k, v);
     else if (k == "init") c.spec.init = v;
     else if (k == "optimizer") c.optimizer.kind = v;
     else if (k == "lr") c.optimizer.lr = parse_double(k, v);
     else if (k == "momentum") c.optimizer.momentum = parse_double(k, v);
-    else if (k == "nesterov") c.optimizer.nesterov = v == "1";
+    else if (k == "nesterov") c.optimizer.nesterov = parse_flag(k, v);
     else if (k == "beta1") c.optimizer.beta1 = parse_double(k, v);
     else if (k == "beta2") c.optimizer.beta2 = parse_double(k, v);
     else if (k == "eps") c.optimizer.eps = parse_double(k, v);
-    else if (k == "epochs") c.epochs = static_cast<int>(parse_int(k, v));
-    else if (k == "batch") c.batch = static_cast<int>(parse_int(k, v));
-    else if (k == "seed") c.seed = static_cast<std::uint64_t>(parse_int(k, v));
+    else if (k == "epochs") c.epochs = parse_int_setting(k, v, 1);
+    else if (k == "batch") c.batch = parse_int_setting(k, v, 1);
+    else if (k == "seed") c.seed = parse_seed("setting 'seed'", v);
     else if (k == "validation") c.validation = v;
-    else if (k == "threads") c.threads = static_cast<int>(parse_int(k, v));
-    else if (k == "log_grads") c.log_grads = static_cast<int>(parse_int(k, v));
-    else if (k == "limit") c.limit = static_cast<int>(parse_int(k, v));
+    else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
+    else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
+    else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
   }
   c.spec.seed = c.seed;
   return c;
 }
 
 TrainData select_data(const TrainConfig& config, const data::Mnist& mnist) {
+  if (mnist.train.count == 0)
+    throw std::invalid_argument("the training file '" + mnist.train.images_path +
+                                "' holds no images; fetch MNIST again (tools/fetch_mnist.sh) or pass another --data");
   TrainData d;
   d.train = &mnist.train;
   const int count = config.limit > 0 ? std::min(config.limit, mnist.train.count) : mnist.train.count;
   double fraction = 0;
   if (config.validation == "test") {
+    if (mnist.test.count == 0)
+      throw std::invalid_argument("the test file '" + mnist.test.images_path +
+                                  "' holds no images to validate on; fetch MNIST again or use --validation 0.1");
     d.train_indices = data::all_indices(count);
     d.val = &mnist.test;
     d.val_indices = data::all_indices(mnist.test.count);
@@ -206,6 +268,14 @@ TrainData select_data(const TrainConfig& config, const data::Mnist& mnist) {
   } else {
     if (!is_fraction(config.validation, fraction))
       throw std::invalid_argument("--validation '" + config.validation + "' must be 'test' or a fraction in (0, 1)");
+    // As data::split_holdout counts: both parts must keep at least one image.
+    const long long held = std::llround(count * fraction);
+    if (held < 1 || held >= count)
+      throw std::invalid_argument("--validation " + config.validation + " of " + std::to_string(count) +
+                                  " training images gives " + std::to_string(held) + " validation and " +
+                                  std::to_string(count - held) + " training images; both need at least one: give " +
+                                  "a fraction between " + num(1.0 / count) + " and " + num(1.0 - 1.0 / count) +
+                                  ", or --validation test");
     auto split = data::split_holdout(count, fraction, config.seed);
     d.train_indices = std::move(split.train);
     d.val = &mnist.train;
@@ -213,6 +283,25 @@ TrainData select_data(const TrainConfig& config, const data::Mnist& mnist) {
     d.val_name = "holdout " + config.validation + " of train";
   }
   return d;
+}
+
+double estimate_training_bytes(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples) {
+  const MlpSpec& s = config.spec;
+  double params = 0, widths = 0;  // widths: the columns of every layer's output, summed
+  double fan_in = s.inputs;
+  for (int h : s.hidden) {
+    params += fan_in * h + h + (s.batchnorm ? 4.0 * h : 0.0);  // W, b; gamma, beta and the running mean, var
+    widths += h * (2.0 + (s.batchnorm ? 1.0 : 0.0) + (s.dropout > 0 ? 1.0 : 0.0));
+    fan_in = h;
+  }
+  params += fan_in * s.classes + s.classes;
+  widths += 2.0 * s.classes;  // the logits and the softmax probabilities
+  const double slots = config.optimizer.kind == "adam" ? 2 : config.optimizer.kind == "momentum" ? 1 : 0;
+  const double copies = 2 + slots + 1 + (config.log_grads > 0 ? 1 : 0);  // P, dL/dP, slots, probe, steps.csv
+  const double train_rows = static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(config.batch), train_samples));
+  const double rows = std::max(train_rows, static_cast<double>(std::min<std::size_t>(1000, val_samples)));
+  const double floats = params * copies + rows * (s.inputs + widths) + train_rows * (s.inputs + widths);
+  return 4.0 * floats;  // float32
 }
 
 // ---- Evaluation ----------------------------------------------------------------------
@@ -250,9 +339,32 @@ EvalResult evaluate(Sequential<float>& model, const data::ImageSet& set, const s
 // ---- The fit loop -----------------------------------------------------------------------
 
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log) {
+  RunFolder folder;  // stays empty without a run folder
+  if (!config.run_dir.empty()) {
+    folder = RunFolder(config.run_dir);
+    folder.check(config.resume, config.overwrite);
+  }
+  return fit(config, data, log, folder);
+}
+
+TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log, const RunFolder& folder) {
   config.validate();
-  if (!data.train || !data.val || data.train_indices.empty())
-    throw std::invalid_argument("fit: no training samples");
+  if (!data.train || !data.val) throw std::invalid_argument("fit: no training or validation set given");
+  if (data.train_indices.empty())
+    throw std::invalid_argument("fit: no training samples selected from '" + data.train->images_path + "' (" +
+                                std::to_string(data.train->count) + " images)");
+  if (data.val_indices.empty())
+    throw std::invalid_argument("fit: no validation samples selected from '" + data.val->images_path + "' (" +
+                                std::to_string(data.val->count) + " images)");
+  if (!config.run_dir.empty() && !(folder.held() && folder.dir() == config.run_dir))
+    throw std::invalid_argument("fit: the run folder '" + config.run_dir + "' is not locked (pass its RunFolder)");
+  const double bytes = estimate_training_bytes(config, data.train_indices.size(), data.val_indices.size());
+  if (bytes > kMaxTrainingBytes)
+    throw std::invalid_argument(config.spec.architecture() + " with batch " + std::to_string(config.batch) +
+                                " needs about " + num(std::round(bytes / (1024.0 * 1024 * 1024) * 10) / 10) +
+                                " GiB (parameters, gradients, optimizer state, activations), above the limit of " +
+                                num(kMaxTrainingBytes / (1024.0 * 1024 * 1024)) +
+                                " GiB; give smaller --hidden sizes or a smaller --batch");
   set_num_threads(config.threads);
   MlpSpec spec = config.spec;
   spec.seed = config.seed;
@@ -267,14 +379,23 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   double best = -1;
   int start_epoch = 0;
 
+  std::string changed;  // settings this resume changes, "lr 0.001 -> 0.0005, ..."
+  io::Checkpoint resumed;  // the checkpoint resumed from (when resuming)
   if (!config.resume.empty()) {
-    const io::Checkpoint ckpt = io::read_checkpoint(config.resume);
+    io::Checkpoint ckpt = io::read_checkpoint(config.resume);
     io::check_architecture(ckpt, spec, config.resume);
     io::restore_model(ckpt, model, config.resume);
     if (ckpt.optimizer.kind != config.optimizer.kind)
       throw io::CheckpointError(config.resume + ": the checkpoint was trained with " + ckpt.optimizer.kind +
                                 ", this run asks for " + config.optimizer.kind + "; drop --optimizer to continue");
+    for (const auto& [key, value] : config.settings())
+      for (const auto& [saved_key, saved_value] : ckpt.config)
+        if (key == saved_key && key != "epochs" && value != saved_value)
+          changed += (changed.empty() ? "" : ", ") + key + " " + saved_value + " -> " + value;
+    const OptimizerConfig saved_optimizer = ckpt.optimizer;
+    ckpt.optimizer = config.optimizer;  // the saved state, with this run's lr, momentum, nesterov, betas and eps
     optimizer = io::restore_optimizer(ckpt, params, config.resume);
+    ckpt.optimizer = saved_optimizer;
     optimizer->set_lr(config.optimizer.lr);
     const io::NamedRng* g = io::find_rng(ckpt, "shuffle");
     if (!g) throw io::CheckpointError(config.resume + ": the checkpoint has no shuffle RNG state; it cannot be resumed");
@@ -285,6 +406,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
     if (start_epoch >= config.epochs)
       throw std::invalid_argument(config.resume + " has already trained " + std::to_string(start_epoch) +
                                   " epochs; pass --epochs with a larger total to continue");
+    resumed = std::move(ckpt);
   } else {
     optimizer = make_optimizer(config.optimizer);
   }
@@ -300,7 +422,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   std::unique_ptr<GradStatsLogger> steps_log;
   const std::filesystem::path dir(config.run_dir);
   if (!config.run_dir.empty()) {
-    std::filesystem::create_directories(dir);
+    folder.prepare(config.overwrite, log);
     std::string text;
     for (const auto& [k, v] : config.settings()) text += k + " = " + v + "\n";
     text += "architecture = " + spec.architecture() + "\n";
@@ -313,6 +435,8 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
     if (!config.resume.empty()) text += "resumed_from = " + config.resume + " (epoch " + std::to_string(start_epoch) + ")\n";
     for (const auto& line : data::read_checksums(config.data_dir)) text += "sha256 = " + line + "\n";
     write_file_atomically((dir / "config.txt").string(), text);
+    if (!config.resume.empty() && !io::is_regular_file((dir / "best.ckpt").string()))
+      carry_best_checkpoint(config.resume, resumed, (dir / "best.ckpt").string());
     if (config.log_grads > 0)
       steps_log = std::make_unique<GradStatsLogger>((dir / "steps.csv").string(), model,
                                                     static_cast<std::int64_t>(start_epoch) * static_cast<std::int64_t>(batches));
@@ -338,6 +462,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       << "  " << n << " training images, validation: " << data.val_name << " (" << data.val_indices.size()
       << " images)";
   if (!config.resume.empty()) log << ", resuming from " << config.resume << " after epoch " << start_epoch;
+  if (!changed.empty()) log << "\n  changed on resume: " << changed;
   if (active_bug() != Bug::None) log << "\n  injected bug: " << bug_name(active_bug());
   log << "\n" << std::flush;
 
@@ -434,6 +559,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
     const bool improved = row.val_accuracy > best;
     if (improved) best = row.val_accuracy;
     if (!config.run_dir.empty()) {
+      if (steps_log) steps_log->sync();  // the steps a checkpoint covers are on disk before it
       write_file_atomically((dir / "history.csv").string(), history_csv(history));
       save((dir / "last.ckpt").string(), epoch);
       if (improved) save((dir / "best.ckpt").string(), epoch);

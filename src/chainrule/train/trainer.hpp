@@ -20,9 +20,11 @@
 #include <vector>
 
 #include "chainrule/data/idx.hpp"
+#include "chainrule/kernels.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/optim.hpp"
 #include "chainrule/train/history.hpp"
+#include "chainrule/train/run_folder.hpp"
 
 namespace chainrule::train {
 
@@ -40,6 +42,7 @@ struct TrainConfig {
   int log_grads = 0;                // steps.csv row every this many steps; 0 = off
   int limit = 0;                    // train on the first N training images only (0 = all)
   bool progress_bar = false;        // redraw a bar in place (a terminal); else one line per epoch
+  bool overwrite = false;           // run_dir may hold an earlier run: delete its files first (never saved)
 
   // Throws std::invalid_argument naming the bad setting.
   void validate() const;
@@ -49,6 +52,20 @@ struct TrainConfig {
   static TrainConfig from_settings(const std::vector<std::pair<std::string, std::string>>& settings);
 };
 
+// Bounds on what a run may ask for (docs/cli.md). kMaxThreads is in kernels.hpp.
+constexpr int kMaxHidden = 1000000;                          // units in one hidden layer
+constexpr double kMaxTrainingBytes = 4.0 * 1024 * 1024 * 1024;  // 4 GiB, see estimate_training_bytes
+
+// About how many bytes training needs: the parameters, their gradients, the optimizer's
+// slots and the copies the probes keep, plus the activations (and their gradients) of a
+// training batch and of an evaluation batch of up to 1000 samples. fit refuses a run above
+// kMaxTrainingBytes with this figure.
+double estimate_training_bytes(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples);
+
+// "42" -> 42: a seed in 0..2^64-1, digits only (no sign, no spaces). Throws
+// std::invalid_argument starting with `what` (e.g. "--seed").
+std::uint64_t parse_seed(const std::string& what, const std::string& text);
+
 // The samples a run trains and validates on.
 struct TrainData {
   const data::ImageSet* train = nullptr;
@@ -57,7 +74,8 @@ struct TrainData {
   std::vector<int> val_indices;
   std::string val_name;  // "test" or "holdout 0.1 of train"
 };
-// Applies --limit and --validation to a loaded MNIST.
+// Applies --limit and --validation to a loaded MNIST. Throws std::invalid_argument naming
+// the file or the option when the training or the validation set would be empty.
 TrainData select_data(const TrainConfig& config, const data::Mnist& mnist);
 
 struct TrainResult {
@@ -68,9 +86,13 @@ struct TrainResult {
 };
 
 // Trains (or resumes) as configured, printing progress to `log`. Writes the run
-// folder when config.run_dir is set. Throws std::invalid_argument for bad settings
-// and io::CheckpointError for a bad --resume file.
+// folder when config.run_dir is set, holding its lock (train/run_folder.hpp) throughout.
+// Throws std::invalid_argument for bad settings (RunFolderError for a folder in use or
+// holding another run) and io::CheckpointError for a bad --resume file.
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log);
+// The same with a run folder already locked and checked by the caller (the command line
+// does so before it loads the data).
+TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log, const RunFolder& folder);
 
 // Loss and accuracy of a model on some samples (inference mode), with every prediction.
 struct EvalResult {
