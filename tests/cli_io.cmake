@@ -12,6 +12,9 @@ add_executable(chainrule_make_checkpoints ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/make_
 target_link_libraries(chainrule_make_checkpoints PRIVATE chainrule_core)
 add_test(NAME "cli: io: make the crafted files" COMMAND chainrule_make_checkpoints ${CHAINRULE_IO_FILES} --sparse)
 set_tests_properties("cli: io: make the crafted files" PROPERTIES FIXTURES_SETUP chainrule_io_files LABELS cli)
+# The 4 GiB sparse file goes once the tests are done (a copy of the build tree would fill it in).
+add_test(NAME "cli: io: remove the sparse file" COMMAND ${CMAKE_COMMAND} -E rm -f ${CHAINRULE_IO_FILES}/zeros-4g.ckpt)
+set_tests_properties("cli: io: remove the sparse file" PROPERTIES FIXTURES_CLEANUP chainrule_io_files LABELS cli)
 
 if(CMAKE_CXX_FLAGS MATCHES "sanitize=address")
   set(CHAINRULE_IO_LIMIT "")  # ASan reserves terabytes of address space
