@@ -186,8 +186,12 @@ int main(int argc, char** argv) {
     save("unknown-init.ckpt", init);
     save("three-classes.ckpt", model_checkpoint(spec_of(784, {2}, 3)));
     io::Checkpoint settings = tiny;
-    settings.config = {{"threads", "99999999999"}, {"batch", "4294967297"}};
+    // Settings are text for TrainConfig::from_settings (train --resume): out-of-range numbers,
+    // and an architecture that disagrees with the checkpoint's own.
+    settings.config = {{"hidden", "2"}, {"threads", "99999999999"}, {"batch", "4294967297"}};
     save("absurd-settings.ckpt", settings);
+    settings.config = {{"hidden", "1048576"}};
+    save("settings-hidden-1048576.ckpt", settings);
 
     // Images: a valid 28x28 P5 digit.
     {
