@@ -98,7 +98,7 @@ chainrule_io_test("evaluate: a .gz with one flipped bit" 2 "t10k-images-idx3-uby
   evaluate --model ${F}/valid-784-2-10.ckpt --data ${F}/mnist-flipped-gz --out ${CHAINRULE_IO_OUT}/evaluate-gz)
 
 # --out: an existing file, a place that cannot hold a folder, a folder that cannot be written.
-chainrule_io_test("evaluate: --out is a file" 2 "--out: cannot create the folder '.*digit.pgm'"
+chainrule_io_test("evaluate: --out is a file" 2 "--out: '.*digit.pgm' exists and is not a folder"
   evaluate --model ${F}/valid-784-2-10.ckpt --data ${MNIST20} --out ${F}/digit.pgm)
 chainrule_io_test("evaluate: --out under /proc" 2 "--out: cannot create the folder '/proc/chainrule-no-such/x'"
   evaluate --model ${F}/valid-784-2-10.ckpt --data ${MNIST20} --out /proc/chainrule-no-such/x)

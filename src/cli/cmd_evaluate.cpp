@@ -73,6 +73,8 @@ Action add_evaluate_command(CLI::App& app) {
     const std::string fix = o->out.empty() ? "; give --out DIR for confusion.csv and misclassified.csv" : "";
     {
       std::error_code ec;
+      if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+        throw UsageError("--out: '" + dir.string() + "' exists and is not a folder; give a folder (created if needed)" + fix);
       std::filesystem::create_directories(dir, ec);
       if (ec || !std::filesystem::is_directory(dir))
         throw UsageError("--out: cannot create the folder '" + dir.string() + "'" + (ec ? ": " + ec.message() : "") + fix);
