@@ -181,6 +181,14 @@ IdxArray gunzip_idx(const std::vector<std::uint8_t>& gz, const std::string& path
   if (got - h.header_bytes > h.payload_bytes) trailing();
   if (ended && got - h.header_bytes < h.payload_bytes) size_mismatch(path, h, got - h.header_bytes);
 
+  // Deflate packs at most 1032 bytes into one, so a small .gz cannot hold a large payload:
+  // refused before the payload is allocated (a 40-byte file must not cost 1 GiB).
+  constexpr std::uint64_t kMaxDeflateRatio = 1032;
+  const std::uint64_t can_hold = std::uint64_t{gz.size()} * kMaxDeflateRatio + 1024;
+  if (h.header_bytes + std::uint64_t{h.payload_bytes} > can_hold)
+    fail(path, "the header declares sizes " + dims_string(h.dims) + " = " + std::to_string(h.payload_bytes) +
+                   " bytes of values, more than " + std::to_string(gz.size()) + " bytes of gzip data can hold (" +
+                   std::to_string(can_hold) + " at most). " + kTruncated);
   IdxArray out{h.magic, h.dims, std::vector<std::uint8_t>(h.payload_bytes)};
   const std::size_t early = got - h.header_bytes;  // payload bytes already in head
   std::copy(head + h.header_bytes, head + got, out.values.begin());
