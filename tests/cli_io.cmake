@@ -74,6 +74,8 @@ chainrule_io_test("predict --json: weights so large the output overflows" 2
   predict --model ${F}/huge-weights.ckpt --pgm ${F}/digit.pgm --json)
 chainrule_io_json_test("evaluate --json: an overflowing output is still valid JSON"
   evaluate --model ${F}/huge-weights.ckpt --data ${MNIST20} --out ${CHAINRULE_IO_OUT}/evaluate-huge-weights --json)
+chainrule_io_test("evaluate: an overflowing output is explained" 0 "note: the test loss is not finite"
+  evaluate --model ${F}/huge-weights.ckpt --data ${MNIST20} --out ${CHAINRULE_IO_OUT}/evaluate-huge-weights-note --json)
 chainrule_io_json_test("predict --json is valid JSON" predict --model ${F}/valid-784-2-10.ckpt --pgm ${F}/digit.pgm --json)
 chainrule_io_json_test("evaluate --json is valid JSON"
   evaluate --model ${F}/valid-784-2-10.ckpt --data ${MNIST20} --out ${CHAINRULE_IO_OUT}/evaluate-json --json)

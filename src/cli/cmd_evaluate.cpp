@@ -107,6 +107,9 @@ Action add_evaluate_command(CLI::App& app) {
       throw UsageError(std::string("--out: ") + e.what() + fix);
     }
 
+    if (!std::isfinite(r.loss))
+      std::fprintf(stderr, "note: the test loss is not finite: the network's outputs overflow (NaN or Inf) on some "
+                           "images, its weights are too large; an earlier checkpoint may be usable\n");
     const long errors = static_cast<long>(r.labels.size()) - static_cast<long>(std::llround(r.accuracy * static_cast<double>(r.labels.size())));
     if (o->json) {
       std::printf("{\n  \"model\": %s,\n  \"architecture\": %s,\n  \"samples\": %zu,\n  \"loss\": %s,\n"
