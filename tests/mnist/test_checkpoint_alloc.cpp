@@ -56,12 +56,13 @@ MlpSpec spec(std::vector<int> hidden) {
 TEST_CASE("checkpoint: a tiny file declaring 1048576 hidden units allocates nothing of the network") {
   const std::string path = declared_only("huge-hidden.ckpt", spec({1 << 20}));
   CHECK(fs::file_size(path) < 200);
-  CHECK(largest_allocation_until_error(path, "declares a 784-1048576-10 network") < 64 * 1024);  // the file buffer, the tensor list and the message
+  // The largest allocations allowed: the file buffer, the list of tensors and the message.
+  CHECK(largest_allocation_until_error(path, "declares a 784-1048576-10 network") < 64 * 1024);
 }
 
 TEST_CASE("checkpoint: a tiny file declaring 64 hidden layers of 30000 units allocates nothing of the network") {
   const std::string path = declared_only("deep-wide.ckpt", spec(std::vector<int>(64, 30000)));
-  CHECK(largest_allocation_until_error(path, "which needs 130 tensors, but it holds only 0") < 64 * 1024);  // the file buffer, the tensor list and the message
+  CHECK(largest_allocation_until_error(path, "which needs 130 tensors, but it holds only 0") < 64 * 1024);
 }
 
 TEST_CASE("checkpoint: a 4 GiB sparse file of zeros is refused after reading its header") {
