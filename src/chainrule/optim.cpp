@@ -30,6 +30,19 @@ std::string OptimizerConfig::describe() const {
   return s.str();
 }
 
+void Optimizer::set_steps(std::int64_t t) {
+  if (t < 0 || t > kMaxOptimizerSteps)
+    throw std::invalid_argument("optimizer step count " + std::to_string(t) + " is outside 0.." +
+                                std::to_string(kMaxOptimizerSteps));
+  t_ = t;
+}
+
+void Optimizer::count_step() {
+  if (t_ >= kMaxOptimizerSteps)
+    throw std::overflow_error("optimizer: the step count reached its limit " + std::to_string(kMaxOptimizerSteps));
+  ++t_;
+}
+
 void Optimizer::init_slots(const std::vector<Param<float>>& params) {
   const std::size_t n = params.size(), k = slot_count();
   if (slots_.size() == n * k) {  // the usual case at every step: checked without building any name
@@ -54,7 +67,7 @@ void Optimizer::init_slots(const std::vector<Param<float>>& params) {
 
 // P -= lr G
 void Sgd::step(const std::vector<Param<float>>& params) {
-  ++t_;
+  count_step();
   const float lr = static_cast<float>(config_.lr);
   for (const auto& p : params) {
     float* w = p.value->data.data();
@@ -69,7 +82,7 @@ void Sgd::step(const std::vector<Param<float>>& params) {
 // P += mu V - lr G     (Nesterov: look one step further along the new velocity)
 void Momentum::step(const std::vector<Param<float>>& params) {
   init_slots(params);
-  ++t_;
+  count_step();
   const float lr = static_cast<float>(config_.lr), mu = static_cast<float>(config_.momentum);
   const bool nesterov = config_.nesterov;
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -96,7 +109,7 @@ void Momentum::step(const std::vector<Param<float>>& params) {
 // per instruction, the same bits as the plain loop ref_adam_update written there).
 void Adam::step(const std::vector<Param<float>>& params) {
   init_slots(params);
-  ++t_;
+  count_step();
   const std::size_t count = params.size();
   const bool corrected = !bug_active(Bug::AdamNoBiasCorrection);  // injected bug: skip the correction
   const double td = static_cast<double>(t_);

@@ -27,6 +27,10 @@
 
 namespace chainrule {
 
+// The largest step count t: t is exact as a double up to 2^53, and no run comes near it
+// (a step per microsecond for 285 years). set_steps refuses more; step() stops there.
+inline constexpr std::int64_t kMaxOptimizerSteps = std::int64_t{1} << 53;
+
 struct OptimizerConfig {
   std::string kind = "adam";  // "sgd", "momentum" or "adam"
   double lr = 1e-3;
@@ -59,7 +63,8 @@ class Optimizer {
   virtual std::size_t slot_count() const = 0;  // slot_names().size(), without building the names
   std::vector<Tensor<float>>& slots() { return slots_; }
   std::int64_t steps() const { return t_; }
-  void set_steps(std::int64_t t) { t_ = t; }
+  // Throws std::invalid_argument unless 0 <= t <= kMaxOptimizerSteps.
+  void set_steps(std::int64_t t);
 
   // Allocates zeroed slots shaped like the parameters (no-op, and no allocation, when they
   // already fit); throws ShapeError when existing slots do not match the parameters.
@@ -69,6 +74,9 @@ class Optimizer {
   OptimizerConfig config_;
   std::vector<Tensor<float>> slots_;
   std::int64_t t_ = 0;
+
+  // ++t_, or std::overflow_error (before any weight changes) at kMaxOptimizerSteps.
+  void count_step();
 };
 
 class Sgd : public Optimizer {

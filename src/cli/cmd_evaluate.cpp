@@ -1,17 +1,26 @@
 // chainrule evaluate: test loss, accuracy, per-class precision and recall, confusion matrix.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/io/checkpoint.hpp"
+#include "chainrule/io/json.hpp"
 #include "chainrule/io/plotdata.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/train/trainer.hpp"
 #include "commands.hpp"
 
 namespace chainrule::cli {
+
+namespace {
+constexpr int kMaxThreads = 1024;  // more is a typo: each thread costs a stack, and there are not that many cores
+}  // namespace
 
 Action add_evaluate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("evaluate", "Evaluate a checkpoint on the MNIST test set: loss, accuracy, per-class "
@@ -33,21 +42,47 @@ Action add_evaluate_command(CLI::App& app) {
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (o->threads < 0) throw UsageError("--threads must be >= 0");
+    if (o->threads > kMaxThreads)
+      throw UsageError("--threads " + std::to_string(o->threads) + " is more than " + std::to_string(kMaxThreads) +
+                       "; use 0 (automatic) or the number of cores");
     if (o->max_misclassified < 0) throw UsageError("--max-misclassified must be >= 0");
     set_num_threads(o->threads);
-    const io::Checkpoint ckpt = io::read_checkpoint(o->model);
-    io::LoadedModel loaded{ckpt.spec, make_mlp<float>(ckpt.spec)};
-    io::restore_model(ckpt, loaded.model, o->model);
+    io::Checkpoint ckpt;
+    io::LoadedModel loaded;
+    try {
+      ckpt = io::read_checkpoint(o->model);
+      loaded = io::build_model(ckpt, o->model);
+    } catch (const data::DataError& e) {
+      throw UsageError(std::string("--model: ") + e.what());
+    }
+    const int D = loaded.spec.inputs, C = loaded.spec.classes;
+    if (D != 28 * 28)
+      throw UsageError("--model: " + o->model + " expects " + std::to_string(D) + " inputs, not 28x28 MNIST images");
+    if (C != 10)
+      throw UsageError("--model: " + o->model + " has " + std::to_string(C) +
+                       " output classes, MNIST has 10 (labels 0..9); evaluate a model trained on MNIST");
     std::string data_dir = o->data;
     if (data_dir.empty()) data_dir = ckpt.setting("data_dir") ? *ckpt.setting("data_dir") : "data/mnist";
     const data::ImageSet test = data::load_mnist_split(data_dir, "t10k");
-    const int D = loaded.spec.inputs;
-    if (D != test.rows * test.cols)
-      throw UsageError(o->model + " expects " + std::to_string(D) + " inputs, the images have " +
-                       std::to_string(test.rows * test.cols));
+    if (test.count == 0)  // load_mnist_split refuses empty files; never score 0 images
+      throw data::DataError(test.images_path + ": holds 0 images; evaluate needs the 10000 MNIST test images");
+
+    // The output folder before the work, so that a bad --out costs nothing.
+    const std::string out_dir = !o->out.empty() ? o->out : std::filesystem::path(o->model).parent_path().string();
+    const std::filesystem::path dir = out_dir.empty() ? std::filesystem::path(".") : std::filesystem::path(out_dir);
+    const std::string fix = o->out.empty() ? "; give --out DIR for confusion.csv and misclassified.csv" : "";
+    {
+      std::error_code ec;
+      if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+        throw UsageError("--out: '" + dir.string() + "' exists and is not a folder; give a folder (created if needed)" + fix);
+      std::filesystem::create_directories(dir, ec);
+      if (ec || !std::filesystem::is_directory(dir))
+        throw UsageError("--out: cannot create the folder '" + dir.string() + "'" + (ec ? ": " + ec.message() : "") + fix);
+      if (::access(dir.c_str(), W_OK) != 0)
+        throw UsageError("--out: cannot write to the folder '" + dir.string() + "': " + std::strerror(errno) + fix);
+    }
 
     const train::EvalResult r = train::evaluate(loaded.model, test, data::all_indices(test.count));
-    const int C = loaded.spec.classes;
     std::vector<std::vector<long>> confusion(static_cast<std::size_t>(C), std::vector<long>(static_cast<std::size_t>(C), 0));
     for (std::size_t i = 0; i < r.labels.size(); ++i)
       ++confusion[static_cast<std::size_t>(r.labels[i])][static_cast<std::size_t>(r.predicted[i])];
@@ -63,30 +98,36 @@ Action add_evaluate_command(CLI::App& app) {
       recall[k] = support[k] ? static_cast<double>(confusion[k][k]) / static_cast<double>(support[k]) : 0.0;
     }
 
-    const std::string out_dir = !o->out.empty() ? o->out : std::filesystem::path(o->model).parent_path().string();
-    const std::filesystem::path dir = out_dir.empty() ? std::filesystem::path(".") : std::filesystem::path(out_dir);
-    std::filesystem::create_directories(dir);
     const std::string confusion_path = (dir / "confusion.csv").string();
     const std::string misclassified_path = (dir / "misclassified.csv").string();
-    io::write_confusion_csv(confusion_path, confusion);
-    io::write_misclassified_csv(misclassified_path, test, r.predicted, o->max_misclassified);
+    try {
+      io::write_confusion_csv(confusion_path, confusion);
+      io::write_misclassified_csv(misclassified_path, test, r.predicted, o->max_misclassified);
+    } catch (const std::runtime_error& e) {
+      throw UsageError(std::string("--out: ") + e.what() + fix);
+    }
 
+    if (!std::isfinite(r.loss))
+      std::fprintf(stderr, "note: the test loss is not finite: the network's outputs overflow (NaN or Inf) on some "
+                           "images, its weights are too large; an earlier checkpoint may be usable\n");
     const long errors = static_cast<long>(r.labels.size()) - static_cast<long>(std::llround(r.accuracy * static_cast<double>(r.labels.size())));
     if (o->json) {
-      std::printf("{\n  \"model\": \"%s\",\n  \"architecture\": \"%s\",\n  \"samples\": %zu,\n  \"loss\": %.6f,\n"
-                  "  \"accuracy\": %.6f,\n  \"errors\": %ld,\n  \"per_class\": [\n",
-                  o->model.c_str(), loaded.spec.architecture().c_str(), r.labels.size(), r.loss, r.accuracy, errors);
+      std::printf("{\n  \"model\": %s,\n  \"architecture\": %s,\n  \"samples\": %zu,\n  \"loss\": %s,\n"
+                  "  \"accuracy\": %s,\n  \"errors\": %ld,\n  \"per_class\": [\n",
+                  io::json_string(o->model).c_str(), io::json_string(loaded.spec.architecture()).c_str(),
+                  r.labels.size(), io::json_number(r.loss).c_str(), io::json_number(r.accuracy).c_str(), errors);
       for (std::size_t k = 0; k < confusion.size(); ++k)
-        std::printf("    {\"class\": %zu, \"precision\": %.6f, \"recall\": %.6f, \"support\": %ld}%s\n", k, precision[k],
-                    recall[k], support[k], k + 1 < confusion.size() ? "," : "");
+        std::printf("    {\"class\": %zu, \"precision\": %s, \"recall\": %s, \"support\": %ld}%s\n", k,
+                    io::json_number(precision[k]).c_str(), io::json_number(recall[k]).c_str(), support[k],
+                    k + 1 < confusion.size() ? "," : "");
       std::printf("  ],\n  \"confusion\": [\n");
       for (std::size_t t = 0; t < confusion.size(); ++t) {
         std::printf("    [");
         for (std::size_t p = 0; p < confusion.size(); ++p) std::printf("%s%ld", p ? ", " : "", confusion[t][p]);
         std::printf("]%s\n", t + 1 < confusion.size() ? "," : "");
       }
-      std::printf("  ],\n  \"confusion_csv\": \"%s\",\n  \"misclassified_csv\": \"%s\"\n}\n", confusion_path.c_str(),
-                  misclassified_path.c_str());
+      std::printf("  ],\n  \"confusion_csv\": %s,\n  \"misclassified_csv\": %s\n}\n",
+                  io::json_string(confusion_path).c_str(), io::json_string(misclassified_path).c_str());
       return 0;
     }
     std::printf("chainrule evaluate: %s (%s) on %zu test images\n\n", o->model.c_str(),

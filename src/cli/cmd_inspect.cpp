@@ -134,6 +134,9 @@ Action add_inspect_command(CLI::App& app) {
     if (o->index < 0) throw UsageError("--index " + std::to_string(o->index) + " must be 0 or more");
     activate_bug(o->bug);
     io::LoadedModel loaded = load_model_option(o->model, /*need_images=*/true);
+    if (loaded.spec.classes < 10)
+      throw UsageError("--model: " + o->model + " has " + std::to_string(loaded.spec.classes) +
+                       " output classes, fewer than MNIST's 10 (labels 0..9); inspect a model trained on MNIST");
     const data::ImageSet set = load_split_option(o->data, o->split, o->index);
     if (o->count > set.count - o->index)
       throw UsageError("--count " + std::to_string(o->count) + " from --index " + std::to_string(o->index) +

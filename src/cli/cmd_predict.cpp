@@ -1,12 +1,14 @@
 // chainrule predict: classify one digit (an MNIST image or a 28x28 PGM) with a trained checkpoint;
 // prints the class probabilities as bars, the answer, the true label when known and the digit itself.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
 
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/io/checkpoint.hpp"
+#include "chainrule/io/json.hpp"
 #include "chainrule/io/pgm.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "commands.hpp"
@@ -16,25 +18,6 @@ namespace chainrule::cli {
 namespace {
 
 constexpr int kSide = 28;
-
-// A JSON string literal (quotes, backslashes and control characters escaped).
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out.append(buf);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 // The digit in the terminal: one character pair per pixel, darker to brighter.
 void draw_digit(const std::uint8_t* pixels) {
@@ -90,7 +73,8 @@ Action add_predict_command(CLI::App& app) {
     if (!from_pgm && o->index < 0) throw UsageError("--index " + std::to_string(o->index) + " must be 0 or more");
     if (o->invert && !from_pgm) throw UsageError("--invert applies to --pgm images only");
 
-    // The image first (a bad --pgm or --index is reported before the model is read).
+    // A --pgm first (it needs nothing else), then the model, then MNIST for --index, so
+    // that a bad --model is reported whether or not data/mnist exists.
     constexpr int D = kSide * kSide;
     std::vector<std::uint8_t> pixels(static_cast<std::size_t>(D));
     int label = -1;
@@ -106,7 +90,11 @@ Action add_predict_command(CLI::App& app) {
       if (o->invert)
         for (auto& p : pixels) p = static_cast<std::uint8_t>(255 - p);
       source = o->pgm;
-    } else {
+    }
+
+    io::LoadedModel loaded = load_model_option(o->model, /*need_images=*/true);
+
+    if (!from_pgm) {
       const data::ImageSet set = load_split_option(o->data, o->split, o->index);
       const auto first = set.pixels.begin() + static_cast<std::ptrdiff_t>(o->index) * D;
       std::copy(first, first + D, pixels.begin());
@@ -114,14 +102,16 @@ Action add_predict_command(CLI::App& app) {
       source = o->split + " image " + std::to_string(o->index);
     }
 
-    io::LoadedModel loaded = load_model_option(o->model, /*need_images=*/true);
-
     // X (1, 784) = pixel / 255, as in training; P (1, C) = softmax of the logits.
     Tensor<float> X(1, D);
     for (int k = 0; k < D; ++k) X.data[static_cast<std::size_t>(k)] = static_cast<float>(pixels[static_cast<std::size_t>(k)]) / 255.0f;
     Tensor<float> P;
     softmax_rows(loaded.model.forward(X, /*training=*/false), P);
     const int C = P.cols;
+    for (const float p : P.data)
+      if (!std::isfinite(p))
+        throw UsageError("--model: " + o->model + ": the network's output for this image is not finite (NaN or Inf): "
+                         "its weights are too large to use; take an earlier checkpoint (best.ckpt) or train again");
     const int predicted = static_cast<int>(std::max_element(P.data.begin(), P.data.end()) - P.data.begin());
 
     double mean = 0;
@@ -134,16 +124,17 @@ Action add_predict_command(CLI::App& app) {
 
     if (o->json) {
       if (looks_inverted) std::fprintf(stderr, "%s\n", inverted_note);
-      std::printf("{\n  \"model\": %s,\n  \"architecture\": %s,\n", json_string(o->model).c_str(),
-                  json_string(loaded.spec.architecture()).c_str());
+      std::printf("{\n  \"model\": %s,\n  \"architecture\": %s,\n", io::json_string(o->model).c_str(),
+                  io::json_string(loaded.spec.architecture()).c_str());
       if (from_pgm)
-        std::printf("  \"pgm\": %s,\n  \"inverted\": %s,\n", json_string(o->pgm).c_str(), o->invert ? "true" : "false");
+        std::printf("  \"pgm\": %s,\n  \"inverted\": %s,\n", io::json_string(o->pgm).c_str(), o->invert ? "true" : "false");
       else
-        std::printf("  \"split\": %s,\n  \"index\": %d,\n", json_string(o->split).c_str(), o->index);
+        std::printf("  \"split\": %s,\n  \"index\": %d,\n", io::json_string(o->split).c_str(), o->index);
       std::printf("  \"probabilities\": [");
-      for (int c = 0; c < C; ++c) std::printf("%s%.6f", c ? ", " : "", static_cast<double>(P.data[static_cast<std::size_t>(c)]));
-      std::printf("],\n  \"predicted\": %d,\n  \"probability\": %.6f,\n", predicted,
-                  static_cast<double>(P.data[static_cast<std::size_t>(predicted)]));
+      for (int c = 0; c < C; ++c)
+        std::printf("%s%s", c ? ", " : "", io::json_number(static_cast<double>(P.data[static_cast<std::size_t>(c)])).c_str());
+      std::printf("],\n  \"predicted\": %d,\n  \"probability\": %s,\n", predicted,
+                  io::json_number(static_cast<double>(P.data[static_cast<std::size_t>(predicted)])).c_str());
       if (label >= 0)
         std::printf("  \"label\": %d,\n  \"correct\": %s\n}\n", label, label == predicted ? "true" : "false");
       else

@@ -62,6 +62,22 @@ TEST_CASE("idx: a .gz file whose header declares more than 1 GiB is refused with
   CHECK(largest < 4096);  // the compressed file and the messages, nothing the size of the payload
 }
 
+TEST_CASE("idx: a small .gz declaring more than gzip data of its size can hold is refused without allocating") {
+  // (20000, 28, 28) = 15.7 MB declared in a file of about 150 bytes: deflate packs at most 1032:1.
+  const std::filesystem::path dir = std::filesystem::path(CHAINRULE_TEST_TMP) / "idx-alloc";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "bomb-idx3-ubyte.gz").string();
+  std::vector<std::uint8_t> bytes = header(kImageMagic, {20000, 28, 28});
+  bytes.resize(bytes.size() + 100000, 0);  // some real data, so the stream does not end at the header
+  gzFile gz = gzopen(path.c_str(), "wb");
+  REQUIRE(gz != nullptr);
+  REQUIRE(gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size())) > 0);
+  REQUIRE(gzclose(gz) == Z_OK);
+  counting_new::largest = 0;
+  CHECK_THROWS_WITH_AS(read_idx(path), doctest::Contains("bytes of gzip data can hold"), DataError);
+  CHECK(counting_new::largest < 1000000);
+}
+
 TEST_CASE("idx: the allocation counter sees a real payload allocation") {
   // Guards the two tests above: the counter must notice a large allocation.
   const std::vector<std::uint8_t> bytes = [] {

@@ -1,7 +1,10 @@
 // Tests for src/chainrule/io/checkpoint: bit-exact round trips and every way a file can be bad.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -205,4 +208,119 @@ TEST_CASE("an absurd shape or count in a checkpoint with a valid CRC is refused 
   bytes = io::encode_checkpoint(c);
   CHECK_THROWS_WITH_AS(io::decode_checkpoint(bytes.data(), bytes.size(), "deep.ckpt"),
                        doctest::Contains("hidden layer count 100 exceeds"), io::CheckpointError);
+}
+
+TEST_CASE("every architecture's own tensors pass the check against its declared architecture") {
+  // The decoder's list of the tensors an architecture needs must be make_mlp's, in its order.
+  std::vector<MlpSpec> specs(5);
+  specs[0].hidden = {};
+  specs[1] = small_spec();
+  specs[2].inputs = 5;
+  specs[2].hidden = {4, 3, 3};
+  specs[2].classes = 2;
+  specs[2].batchnorm = true;
+  specs[3].inputs = 7;
+  specs[3].hidden = {3};
+  specs[3].dropout = 0.5;
+  specs[4].inputs = 3;
+  specs[4].hidden = {2, 2};
+  specs[4].init = "glorot";
+  for (const MlpSpec& spec : specs) {
+    CAPTURE(spec.architecture());
+    auto model = make_mlp<float>(spec);
+    io::Checkpoint c;
+    c.spec = spec;
+    io::store_model(model, c);
+    const auto bytes = io::encode_checkpoint(c);
+    const io::Checkpoint r = io::decode_checkpoint(bytes.data(), bytes.size(), "ok.ckpt");
+    CHECK(r.tensors.size() == c.tensors.size());
+    CHECK_NOTHROW(io::build_model(r, "ok.ckpt"));
+  }
+}
+
+TEST_CASE("a checkpoint whose tensors do not match its declared architecture is refused before building it") {
+  const auto bytes = valid_bytes();
+  const io::Checkpoint good = io::decode_checkpoint(bytes.data(), bytes.size(), "a.ckpt");
+  auto decode = [](const io::Checkpoint& c) {
+    const auto b = io::encode_checkpoint(c);
+    return io::decode_checkpoint(b.data(), b.size(), "runs/x/best.ckpt");
+  };
+  // 1048576 hidden units declared, no tensors: about 150 bytes.
+  io::Checkpoint huge;
+  huge.spec.hidden = {1 << 20};
+  CHECK(io::encode_checkpoint(huge).size() < 200);
+  CHECK_THROWS_WITH_AS(decode(huge),
+                       doctest::Contains("runs/x/best.ckpt: the checkpoint declares a 784-1048576-10 network, which needs 4 "
+                                         "tensors, but it holds only 0 (no 'dense1.W' (784, 1048576))"),
+                       io::CheckpointError);
+  // The real tensors, under an architecture that says otherwise.
+  io::Checkpoint wider = good;
+  wider.spec.hidden = {6, 1 << 20};
+  CHECK_THROWS_WITH_AS(decode(wider),
+                       doctest::Contains("whose tensor 5 is 'dense2.W' (6, 1048576), but the file holds 'dense2.W' (6, 5)"),
+                       io::CheckpointError);
+  wider.spec.hidden = {7, 5};
+  CHECK_THROWS_WITH_AS(decode(wider), doctest::Contains("whose tensor 1 is 'dense1.W' (12, 7)"), io::CheckpointError);
+  // A tensor too many, a tensor renamed.
+  io::Checkpoint extra = good;
+  extra.tensors.push_back(good.tensors[0]);
+  CHECK_THROWS_WITH_AS(decode(extra), doctest::Contains("but the file holds 15"), io::CheckpointError);
+  io::Checkpoint renamed = good;
+  renamed.tensors[1].name = "dense1.bias";
+  CHECK_THROWS_WITH_AS(decode(renamed), doctest::Contains("holds 'dense1.bias'"), io::CheckpointError);
+}
+
+TEST_CASE("the decoder range-checks its own fields: step count, epoch and init") {
+  const auto bytes = valid_bytes();
+  const io::Checkpoint good = io::decode_checkpoint(bytes.data(), bytes.size(), "a.ckpt");
+  auto decode = [](const io::Checkpoint& c) {
+    const auto b = io::encode_checkpoint(c);
+    return io::decode_checkpoint(b.data(), b.size(), "last.ckpt");
+  };
+  io::Checkpoint c = good;
+  c.optimizer_steps = INT64_MAX;  // Adam's t + 1 would overflow
+  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("last.ckpt: malformed checkpoint (optimizer step count 9223372036854775807"),
+                       io::CheckpointError);
+  c.optimizer_steps = kMaxOptimizerSteps;
+  CHECK(decode(c).optimizer_steps == kMaxOptimizerSteps);
+  c = good;
+  c.epoch = 2000000000;
+  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("epoch 2000000000 is outside"), io::CheckpointError);
+  c = good;
+  c.spec.init = "lecun";
+  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("last.ckpt: the checkpoint names an unknown init 'lecun'"),
+                       io::CheckpointError);
+}
+
+TEST_CASE("non-finite weights are refused when a model is built, naming the tensor") {
+  const auto bytes = valid_bytes();
+  io::Checkpoint c = io::decode_checkpoint(bytes.data(), bytes.size(), "a.ckpt");
+  CHECK_NOTHROW(io::build_model(c, "a.ckpt"));
+  c.tensors[2].value.data[0] = std::numeric_limits<float>::quiet_NaN();  // batchnorm1.gamma
+  CHECK_THROWS_WITH_AS(io::build_model(c, "runs/x/last.ckpt"),
+                       doctest::Contains("runs/x/last.ckpt: the checkpoint holds non-finite values (NaN or Inf) in "
+                                         "batchnorm1.gamma (1 of 6): the run diverged"),
+                       io::CheckpointError);
+  c.tensors[2].value.data[0] = 1.0f;
+  c.tensors.back().value.data[1] = std::numeric_limits<float>::infinity();  // batchnorm2.running_var
+  CHECK_THROWS_WITH_AS(io::build_model(c, "x.ckpt"), doctest::Contains("in batchnorm2.running_var"), io::CheckpointError);
+}
+
+TEST_CASE("read_checkpoint refuses a FIFO and a folder without opening them") {
+  const std::string dir = tmp_dir("special");
+  const std::string fifo = dir + "/pipe.ckpt";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(io::read_checkpoint(fifo), doctest::Contains("is a FIFO (named pipe), not a regular file"),
+                       io::CheckpointError);
+  CHECK_THROWS_WITH_AS(io::read_checkpoint(dir), doctest::Contains("is a folder, not a regular file"), io::CheckpointError);
+}
+
+TEST_CASE("a file whose header announces more payload than it holds is refused from its header") {
+  auto bytes = valid_bytes();
+  bytes[12] = 0xFF;  // payload size (u64 at byte 12): now far more than the file holds
+  bytes[16] = 0x01;
+  const std::string path = tmp_dir("header") + "/short.ckpt";
+  write_bytes(path, bytes);
+  CHECK_THROWS_WITH_AS(io::read_checkpoint(path), doctest::Contains("truncated checkpoint (the header announces"),
+                       io::CheckpointError);
 }

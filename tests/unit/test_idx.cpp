@@ -244,7 +244,57 @@ TEST_CASE("idx: corrupt or cut gzip data is refused with the zlib reason") {
   Bytes flipped = gz;
   flipped[flipped.size() - 6] ^= 0xFF;  // the CRC-32 in the trailer
   const std::string bad_crc = write_file(dir + "/crc-idx3-ubyte.gz", flipped);
-  CHECK(has(data_error([&] { read_idx(bad_crc); }), bad_crc + ": is not valid gzip data (zlib: incorrect data check)"));
+  CHECK(has(data_error([&] { read_idx(bad_crc); }), bad_crc + ": corrupt gzip data (zlib: incorrect data check)"));
+}
+
+TEST_CASE("idx: a flipped bit that makes a .gz inflate to more bytes is reported as corrupt, not as trailing bytes") {
+  const std::string dir = fresh_dir("flipped-gzip");
+  const Bytes raw = image_file(6);
+  const Bytes gz = read_bytes(write_gz(dir + "/whole.gz", raw));
+  // The first flip (from the middle on) after which the damaged stream inflates past the original size.
+  const auto inflated = [](const Bytes& in) {
+    z_stream zs{};
+    inflateInit2(&zs, 15 + 16);
+    zs.next_in = const_cast<Bytef*>(in.data());
+    zs.avail_in = static_cast<uInt>(in.size());
+    Bytes out(1 << 16);
+    for (int rc = Z_OK; rc == Z_OK;) {
+      zs.next_out = out.data();
+      zs.avail_out = static_cast<uInt>(out.size());
+      rc = inflate(&zs, Z_NO_FLUSH);
+    }
+    const std::size_t total = zs.total_out;
+    inflateEnd(&zs);
+    return total;
+  };
+  Bytes bad;
+  for (std::size_t pos = gz.size() / 2; bad.empty() && pos + 8 < gz.size(); ++pos)
+    for (int bit = 0; bit < 8 && bad.empty(); ++bit) {
+      Bytes b = gz;
+      b[pos] ^= static_cast<std::uint8_t>(1u << bit);
+      if (inflated(b) > raw.size()) bad = b;
+    }
+  REQUIRE_FALSE(bad.empty());
+  const std::string path = write_file(dir + "/flipped-idx3-ubyte.gz", bad);
+  const std::string msg = data_error([&] { read_idx(path); });
+  CHECK(has(msg, path + ": corrupt gzip data (zlib: "));
+  CHECK_FALSE(has(msg, "trailing"));
+
+  // Real extra data after an intact stream is still called trailing bytes.
+  Bytes longer = raw;
+  longer.push_back(7);
+  const std::string extra = write_gz(dir + "/extra-idx3-ubyte.gz", longer);
+  CHECK(has(data_error([&] { read_idx(extra); }), "trailing bytes"));
+}
+
+TEST_CASE("idx: load_mnist_split refuses a file of 0 images, naming it") {
+  const std::string dir = fresh_dir("zero-images");
+  const std::string images = write_file(dir + "/t10k-images-idx3-ubyte", image_file(0));
+  write_file(dir + "/t10k-labels-idx1-ubyte", label_file({}));
+  CHECK(has(data_error([&] { load_mnist_split(dir, "t10k"); }), images + ": holds 0 images"));
+  write_gz(dir + "/train-images-idx3-ubyte.gz", image_file(0));
+  write_gz(dir + "/train-labels-idx1-ubyte.gz", label_file({}));
+  CHECK(has(data_error([&] { load_mnist_split(dir, "train"); }), "train-images-idx3-ubyte.gz: holds 0 images"));
 }
 
 TEST_CASE("idx: gzip files get the same size checks as raw files") {

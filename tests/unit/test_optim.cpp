@@ -1,6 +1,7 @@
 // Tests for src/chainrule/optim: each optimizer against two steps worked out by hand.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -128,4 +129,21 @@ TEST_CASE("make_optimizer builds each kind and rejects bad settings by name") {
   CHECK(keras.beta1 == 0.9);
   CHECK(keras.beta2 == 0.999);
   CHECK(keras.eps == 1e-7);
+}
+
+TEST_CASE("the step count is bounded: set_steps refuses more than kMaxOptimizerSteps, step() stops there") {
+  OneParam p;
+  auto adam = make_optimizer(cfg("adam", 0.1));
+  CHECK_THROWS_WITH_AS(adam->set_steps(INT64_MAX), doctest::Contains("optimizer step count 9223372036854775807 is outside"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(adam->set_steps(-1), std::invalid_argument);
+  // One step below the limit still moves the weights; at the limit step() throws and changes nothing.
+  adam->set_steps(kMaxOptimizerSteps - 1);
+  p.step(*adam, 1.0f, -1.0f);
+  CHECK(adam->steps() == kMaxOptimizerSteps);
+  CHECK(p.w.data[0] < 1.0f);
+  const auto before = p.w.data;
+  CHECK_THROWS_AS(p.step(*adam, 1.0f, -1.0f), std::overflow_error);
+  CHECK(p.w.data == before);
+  CHECK(adam->steps() == kMaxOptimizerSteps);
 }

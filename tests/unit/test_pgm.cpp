@@ -150,3 +150,19 @@ TEST_CASE("pgm: read_pgm names a missing, oversized or malformed file") {
   // It is a DataError, so the command line exits with code 2.
   CHECK_THROWS_AS(io::read_pgm(dir + "/big.pgm"), data::DataError);
 }
+
+TEST_CASE("pgm: in P5 a comment right after maxval is refused, so no pixel is read from inside it") {
+  // "255#x\n": the raster would start inside the comment, or after it, depending on the reader.
+  refuse(p5("P5\n28 28\n255#x\n"), "a comment follows maxval directly");
+  refuse(p5("P5 28 28 255# made by hand\n\n"), "move it before the width");
+  // One whitespace byte after maxval, then the raster: a first pixel of 35 ('#') is a pixel.
+  std::string file = "P5 28 28 255\n#";
+  file.append(783, '\0');
+  CHECK(parse(file).pixels[0] == 35);
+  // In P2 the samples are text, and a comment after maxval is skipped like any other.
+  std::string ascii = "P2\n28 28\n255# x 9 9 9\n";
+  for (int k = 0; k < 784; ++k) ascii += std::to_string(k % 7) + " ";
+  const io::PgmImage img = parse(ascii);
+  CHECK(img.pixels[0] == 0);
+  CHECK(img.pixels[1] == 1);
+}

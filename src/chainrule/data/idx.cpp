@@ -153,6 +153,9 @@ IdxArray gunzip_idx(const std::vector<std::uint8_t>& gz, const std::string& path
       }
       if (rc == Z_BUF_ERROR && zs.avail_in == 0)
         fail(path, std::string("the gzip data stops before its end. ") + kTruncated);
+      if (rc == Z_DATA_ERROR && zs.total_out > 0)  // a bad deflate block, or the CRC or length at the stream's end
+        fail(path, "corrupt gzip data (zlib: " + std::string(zs.msg ? zs.msg : "data error") +
+                       "): the file is damaged. " + kRefetch);
       if (rc != Z_OK)
         fail(path, "is not valid gzip data (zlib: " + std::string(zs.msg ? zs.msg : "error " + std::to_string(rc)) +
                        "). " + kRefetch);
@@ -164,7 +167,13 @@ IdxArray gunzip_idx(const std::vector<std::uint8_t>& gz, const std::string& path
   std::uint8_t head[16];
   const std::size_t got = pump(head, sizeof head, ended);
   const Header h = parse_header(head, got, path);
+  // More output than the header declares: a damaged stream, or real extra data? Inflate on
+  // to the stream's end (at most kDrainLimit bytes), where zlib checks the CRC: a damaged
+  // stream is reported as corrupt by pump, an intact one as trailing bytes.
   const auto trailing = [&] {
+    constexpr std::size_t kDrainLimit = std::size_t{64} << 20;
+    std::vector<std::uint8_t> scratch(std::size_t{1} << 16);
+    for (std::size_t drained = 0; !ended && drained < kDrainLimit;) drained += pump(scratch.data(), scratch.size(), ended);
     fail(path, "the header declares sizes " + dims_string(h.dims) + " = " + std::to_string(h.payload_bytes) +
                    " bytes of values, but the data goes on after them (trailing bytes). "
                    "The file is damaged or not MNIST. " + kRefetch);
@@ -172,6 +181,14 @@ IdxArray gunzip_idx(const std::vector<std::uint8_t>& gz, const std::string& path
   if (got - h.header_bytes > h.payload_bytes) trailing();
   if (ended && got - h.header_bytes < h.payload_bytes) size_mismatch(path, h, got - h.header_bytes);
 
+  // Deflate packs at most 1032 bytes into one, so a small .gz cannot hold a large payload:
+  // refused before the payload is allocated (a 40-byte file must not cost 1 GiB).
+  constexpr std::uint64_t kMaxDeflateRatio = 1032;
+  const std::uint64_t can_hold = std::uint64_t{gz.size()} * kMaxDeflateRatio + 1024;
+  if (h.header_bytes + std::uint64_t{h.payload_bytes} > can_hold)
+    fail(path, "the header declares sizes " + dims_string(h.dims) + " = " + std::to_string(h.payload_bytes) +
+                   " bytes of values, more than " + std::to_string(gz.size()) + " bytes of gzip data can hold (" +
+                   std::to_string(can_hold) + " at most). " + kTruncated);
   IdxArray out{h.magic, h.dims, std::vector<std::uint8_t>(h.payload_bytes)};
   const std::size_t early = got - h.header_bytes;  // payload bytes already in head
   std::copy(head + h.header_bytes, head + got, out.values.begin());
@@ -230,6 +247,9 @@ ImageSet load_mnist_split(const std::string& dir, const std::string& split) {
   if (images.dims[1] != 28 || images.dims[2] != 28)
     fail(set.images_path, "images are " + std::to_string(images.dims[1]) + "x" + std::to_string(images.dims[2]) +
                               ", expected 28x28 as in MNIST. " + kRefetch);
+  if (images.dims[0] == 0)
+    fail(set.images_path, "holds 0 images (the header declares (0, 28, 28)); an MNIST split needs images. " +
+                              std::string(kRefetch));
   IdxArray labels = read_idx(set.labels_path);
   if (labels.magic != kLabelMagic)
     fail(set.labels_path, "holds images (magic " + hex32(labels.magic) + "), expected labels (magic " +

@@ -59,7 +59,8 @@ struct ImageSet {
 };
 
 // Loads split "train" (60000) or "t10k" (10000) from dir, checking that the counts
-// agree, that images are 28x28 and that labels are 0..9.
+// agree, that images are 28x28 and that labels are 0..9. A file of 0 images is refused
+// (DataError naming it): a returned set always holds at least one image.
 ImageSet load_mnist_split(const std::string& dir, const std::string& split);
 
 struct Mnist {

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "chainrule/io/files.hpp"
 #include "chainrule/layers/dropout.hpp"
 
 namespace chainrule::io {
@@ -205,11 +207,16 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
   return std::move(file.bytes);
 }
 
-Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
-  const std::string retrain = "; use another checkpoint (best.ckpt or last.ckpt of the run) or train again";
+namespace {
+
+const char* const kRetrain = "; use another checkpoint (best.ckpt or last.ckpt of the run) or train again";
+
+// Checks the 24-byte header against the size of the whole file, before anything the
+// size of the payload is read or allocated. Returns the payload's CRC32.
+std::uint32_t check_header(const std::uint8_t* bytes, std::uint64_t size, const std::string& name) {
   if (size < kCheckpointHeaderBytes)
     throw CheckpointError(name + ": truncated checkpoint (" + std::to_string(size) + " bytes, the header alone is " +
-                          std::to_string(kCheckpointHeaderBytes) + ")" + retrain);
+                          std::to_string(kCheckpointHeaderBytes) + ")" + kRetrain);
   if (std::memcmp(bytes, kCheckpointMagic, 8) != 0)
     throw CheckpointError(name + ": not a chainrule checkpoint (the file does not start with \"CRULCKPT\"); pass a "
                           ".ckpt file written by 'chainrule train', e.g. runs/NAME/best.ckpt");
@@ -220,18 +227,84 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   if (version != kCheckpointVersion)
     throw CheckpointError(name + ": checkpoint format version " + std::to_string(version) + ", but this chainrule reads version " +
                           std::to_string(kCheckpointVersion) + "; use the chainrule that wrote it, or train again");
-  const std::size_t have = size - kCheckpointHeaderBytes;
+  const std::uint64_t have = size - kCheckpointHeaderBytes;
   if (payload > kMaxPayload || payload > have)
     throw CheckpointError(name + ": truncated checkpoint (the header announces " + std::to_string(payload) +
-                          " payload bytes, the file holds " + std::to_string(have) + ")" + retrain);
+                          " payload bytes, the file holds " + std::to_string(have) + ")" + kRetrain);
   if (payload < have)
     throw CheckpointError(name + ": " + std::to_string(have - payload) +
-                          " unexpected bytes after the checkpoint's payload" + retrain);
+                          " unexpected bytes after the checkpoint's payload" + kRetrain);
+  return crc;
+}
+
+// The parameters and buffers make_mlp(spec) builds, in model order (params(), then buffers()).
+struct ExpectedTensor {
+  std::string name;
+  std::int32_t rows, cols;
+};
+std::vector<ExpectedTensor> expected_tensors(const MlpSpec& s) {
+  std::vector<ExpectedTensor> params, buffers;
+  std::int32_t in = s.inputs;
+  for (std::size_t k = 0; k <= s.hidden.size(); ++k) {
+    const bool last = k == s.hidden.size();
+    const std::int32_t out = last ? s.classes : s.hidden[k];
+    const std::string n = std::to_string(k + 1);
+    params.push_back({"dense" + n + ".W", in, out});
+    params.push_back({"dense" + n + ".b", 1, out});
+    if (!last && s.batchnorm) {
+      params.push_back({"batchnorm" + n + ".gamma", 1, out});
+      params.push_back({"batchnorm" + n + ".beta", 1, out});
+      buffers.push_back({"batchnorm" + n + ".running_mean", 1, out});
+      buffers.push_back({"batchnorm" + n + ".running_var", 1, out});
+    }
+    in = out;
+  }
+  params.insert(params.end(), buffers.begin(), buffers.end());
+  return params;
+}
+
+std::string shape_text(std::int64_t rows, std::int64_t cols) {
+  return "(" + std::to_string(rows) + ", " + std::to_string(cols) + ")";
+}
+
+// Every tensor the declared architecture needs must be in the file, with its shape, and
+// nothing else: then the network is no larger than the file, and building it is safe.
+void check_tensors_match_spec(const Checkpoint& c, const std::string& name) {
+  const auto expected = expected_tensors(c.spec);
+  std::string arch = c.spec.architecture();
+  if (c.spec.hidden.size() > 4)  // 784-30000-30000-...-10 (64 hidden layers)
+    arch = std::to_string(c.spec.inputs) + "-" + std::to_string(c.spec.hidden[0]) + "-" +
+           std::to_string(c.spec.hidden[1]) + "-...-" + std::to_string(c.spec.hidden.back()) + "-" +
+           std::to_string(c.spec.classes) + " (" + std::to_string(c.spec.hidden.size()) + " hidden layers)";
+  const std::string fix = "; the file is damaged or was not written by chainrule" + std::string(kRetrain);
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    const ExpectedTensor& e = expected[k];
+    if (k >= c.tensors.size())
+      throw CheckpointError(name + ": the checkpoint declares a " + arch + " network, which needs " +
+                            std::to_string(expected.size()) + " tensors, but it holds only " +
+                            std::to_string(c.tensors.size()) + " (no '" + e.name + "' " + shape_text(e.rows, e.cols) + ")" + fix);
+    const NamedTensor& t = c.tensors[k];
+    if (t.name != e.name || t.value.rows != e.rows || t.value.cols != e.cols)
+      throw CheckpointError(name + ": the checkpoint declares a " + arch + " network, whose tensor " +
+                            std::to_string(k + 1) + " is '" + e.name + "' " + shape_text(e.rows, e.cols) +
+                            ", but the file holds '" + t.name + "' " + shape_text(t.value.rows, t.value.cols) + fix);
+  }
+  if (c.tensors.size() != expected.size())
+    throw CheckpointError(name + ": the checkpoint declares a " + arch + " network, which has " +
+                          std::to_string(expected.size()) + " tensors, but the file holds " +
+                          std::to_string(c.tensors.size()) + fix);
+}
+
+}  // namespace
+
+Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+  const std::uint32_t crc = check_header(bytes, size, name);
+  const std::uint64_t payload = size - kCheckpointHeaderBytes;
   const std::uint8_t* p = bytes + kCheckpointHeaderBytes;
-  const auto actual = static_cast<std::uint32_t>(crc32(0L, p, static_cast<uInt>(payload)));
+  const auto actual = static_cast<std::uint32_t>(crc32_z(0L, p, static_cast<z_size_t>(payload)));
   if (actual != crc)
     throw CheckpointError(name + ": corrupt checkpoint (CRC32 of the payload is " + std::to_string(actual) +
-                          ", the header says " + std::to_string(crc) + ")" + retrain);
+                          ", the header says " + std::to_string(crc) + ")" + kRetrain);
 
   Reader r(p, static_cast<std::size_t>(payload), name);
   Checkpoint c;
@@ -244,10 +317,14 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   if (!(c.spec.dropout >= 0.0 && c.spec.dropout < 1.0)) r.fail("dropout rate outside [0, 1)");
   c.spec.batchnorm = r.u8("batchnorm") != 0;
   c.spec.init = r.str("init");
+  if (c.spec.init != "auto" && c.spec.init != "he" && c.spec.init != "glorot")
+    throw CheckpointError(name + ": the checkpoint names an unknown init '" + c.spec.init +
+                          "' (this chainrule knows auto, he and glorot)" + kRetrain);
   c.spec.seed = r.u64("seed");
 
   const std::uint32_t tensors = r.count("tensor", kMaxItems);
   for (std::uint32_t k = 0; k < tensors; ++k) c.tensors.push_back(r.tensor());
+  check_tensors_match_spec(c, name);
 
   c.optimizer.kind = r.str("optimizer kind");
   c.optimizer.lr = r.f64("lr");
@@ -257,7 +334,9 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   c.optimizer.beta2 = r.f64("beta2");
   c.optimizer.eps = r.f64("eps");
   c.optimizer_steps = r.i64("optimizer steps");
-  if (c.optimizer_steps < 0) r.fail("negative optimizer step count");
+  if (c.optimizer_steps < 0 || c.optimizer_steps > kMaxOptimizerSteps)
+    r.fail("optimizer step count " + std::to_string(c.optimizer_steps) + " is outside 0.." +
+           std::to_string(kMaxOptimizerSteps));
   const std::uint32_t slots = r.count("optimizer slot", kMaxItems);
   for (std::uint32_t k = 0; k < slots; ++k) c.optimizer_slots.push_back(r.tensor());
 
@@ -272,7 +351,8 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   }
 
   c.epoch = r.i32("epoch");
-  if (c.epoch < 0) r.fail("negative epoch");
+  if (c.epoch < 0 || c.epoch > static_cast<std::int32_t>(kMaxHistory))
+    r.fail("epoch " + std::to_string(c.epoch) + " is outside 0.." + std::to_string(kMaxHistory));
   c.best_val_accuracy = r.f64("best val accuracy");
   const std::uint32_t rows = r.count("history row", kMaxHistory);
   for (std::uint32_t k = 0; k < rows; ++k) {
@@ -302,16 +382,25 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
 
 Checkpoint read_checkpoint(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
+  if (!std::filesystem::exists(path, ec))
     throw CheckpointError(path + ": no such checkpoint file; 'chainrule train' writes runs/NAME/last.ckpt and best.ckpt");
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw CheckpointError(path + ": cannot read the checkpoint: " + ec.message());
-  if (size > kMaxPayload + kCheckpointHeaderBytes)
-    throw CheckpointError(path + ": " + std::to_string(size) + " bytes is far too large for a chainrule checkpoint");
+  std::uintmax_t size = 0;
+  try {
+    size = require_regular_file(path, "checkpoint");
+  } catch (const std::runtime_error& e) {
+    throw CheckpointError(e.what());
+  }
   std::ifstream in(path, std::ios::binary);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (!in) throw CheckpointError(path + ": cannot open the checkpoint (permission denied?); check its permissions");
+  // The header first: a file of the wrong kind or size is refused after reading 24 bytes.
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::min<std::uintmax_t>(size, kCheckpointHeaderBytes)));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!in) throw CheckpointError(path + ": cannot read the checkpoint (read error)");
+  check_header(bytes.data(), size, path);
+  bytes.resize(static_cast<std::size_t>(size));  // now known to be 24 + the announced payload
+  in.read(reinterpret_cast<char*>(bytes.data() + kCheckpointHeaderBytes),
+          static_cast<std::streamsize>(size - kCheckpointHeaderBytes));
+  if (!in) throw CheckpointError(path + ": cannot read the checkpoint (read error, or the file shrank while being read)");
   return decode_checkpoint(bytes.data(), bytes.size(), path);
 }
 
@@ -388,7 +477,11 @@ std::unique_ptr<Optimizer> restore_optimizer(const Checkpoint& ckpt, const std::
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": bad optimizer settings in the checkpoint: " + e.what());
   }
-  opt->set_steps(ckpt.optimizer_steps);
+  try {
+    opt->set_steps(ckpt.optimizer_steps);
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(path + ": " + e.what());
+  }
   if (ckpt.optimizer_slots.empty()) return opt;
   opt->init_slots(params);
   const auto names = opt->slot_names();
@@ -404,16 +497,30 @@ const NamedRng* find_rng(const Checkpoint& ckpt, const std::string& name) {
   return nullptr;
 }
 
-LoadedModel load_model(const std::string& ckpt_path) {
-  Checkpoint ckpt = read_checkpoint(ckpt_path);
+void check_finite(const Checkpoint& ckpt, const std::string& path) {
+  for (const auto& t : ckpt.tensors) {
+    std::size_t bad = 0;
+    for (const float x : t.value.data) bad += std::isfinite(x) ? 0 : 1;
+    if (bad > 0)
+      throw CheckpointError(path + ": the checkpoint holds non-finite values (NaN or Inf) in " + t.name + " (" +
+                            std::to_string(bad) + " of " + std::to_string(t.value.data.size()) +
+                            "): the run diverged; use an earlier checkpoint (best.ckpt), or train again with a "
+                            "smaller --lr (chainrule doctor explains a run)");
+  }
+}
+
+LoadedModel build_model(const Checkpoint& ckpt, const std::string& path) {
+  check_finite(ckpt, path);
   LoadedModel loaded{ckpt.spec, {}};
   try {
     loaded.model = make_mlp<float>(ckpt.spec);
   } catch (const std::invalid_argument& e) {
-    throw CheckpointError(ckpt_path + ": cannot rebuild the checkpoint's network: " + e.what());
+    throw CheckpointError(path + ": cannot rebuild the checkpoint's network: " + e.what());
   }
-  restore_model(ckpt, loaded.model, ckpt_path);
+  restore_model(ckpt, loaded.model, path);
   return loaded;
 }
+
+LoadedModel load_model(const std::string& ckpt_path) { return build_model(read_checkpoint(ckpt_path), ckpt_path); }
 
 }  // namespace chainrule::io

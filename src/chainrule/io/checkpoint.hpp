@@ -8,8 +8,11 @@
 //            and the training settings as key = value text.
 //
 // All numbers are little-endian. Files are written to "<path>.tmp" and renamed, so a
-// crash never leaves a half-written checkpoint. Reading checks the magic, the version,
-// the size, the CRC and then bounds every count and shape before allocating.
+// crash never leaves a half-written checkpoint. Reading checks the 24-byte header (magic,
+// version, payload size against the file's size) before reading the rest, then the CRC,
+// then bounds every count and shape before allocating, and checks that the tensors are
+// exactly those of the declared architecture: no file makes a reader allocate much more
+// than the file's own size.
 #pragma once
 
 #include <cstddef>
@@ -89,12 +92,16 @@ std::unique_ptr<Optimizer> restore_optimizer(const Checkpoint& ckpt, const std::
                                              const std::string& path);
 const NamedRng* find_rng(const Checkpoint& ckpt, const std::string& name);
 
-// ---- For inspect, export and predict -------------------------------------------------
+// ---- For evaluate, inspect, export and predict ---------------------------------------
 struct LoadedModel {
   MlpSpec spec;
   Sequential<float> model;
 };
-// Reads a checkpoint and rebuilds its network with the trained values.
+// Throws CheckpointError naming the first tensor with a NaN or an infinity (a diverged run).
+void check_finite(const Checkpoint& ckpt, const std::string& path);
+// Rebuilds a decoded checkpoint's network with the trained values; refuses non-finite weights.
+LoadedModel build_model(const Checkpoint& ckpt, const std::string& path);
+// read_checkpoint, then build_model.
 LoadedModel load_model(const std::string& ckpt_path);
 
 }  // namespace chainrule::io

@@ -94,7 +94,13 @@ PgmImage parse_pgm(const std::uint8_t* bytes, std::size_t size, const std::strin
   const std::size_t count = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
   img.pixels.resize(count);
   if (binary) {
-    // Exactly one whitespace byte separates maxval from the raster.
+    // Exactly one whitespace byte separates maxval from the raster. A '#' right after maxval
+    // is refused: netpbm's text makes the comment run through its newline with one more
+    // whitespace byte after it, while libnetpbm starts the raster right after the newline,
+    // so no reader can know where the pixels start (and they must never come from the comment).
+    if (s.pos < size && bytes[s.pos] == '#')
+      s.fail("a comment follows maxval directly, so where the pixels start is ambiguous; remove the comment, "
+             "or move it before the width (e.g. P5 # comment <newline> 28 28 255)");
     if (s.pos >= size) s.fail("truncated file: no pixel data after the header");
     ++s.pos;
     const std::size_t per = maxval < 256 ? 1 : 2;

@@ -5,6 +5,8 @@
 //                1 byte each when maxval < 256, else 2 bytes, most significant first
 //   P2 (ASCII)   "P2" width height maxval, then width*height decimal samples separated by whitespace
 // Fields are separated by whitespace; '#' starts a comment that runs to the end of the line.
+// In P5 a comment directly after maxval ("255#x") is refused: readers disagree on where
+// the raster then starts.
 // maxval is 1..65535; samples run 0..maxval and are scaled to 0..255 (rounded) when maxval != 255.
 //
 // MNIST digits are WHITE (255) on a BLACK (0) background; a drawing in black ink on white paper
