@@ -204,7 +204,8 @@ GradCheckReport check_layer(Layer<double>& layer, Tensor<double> X, const GradCh
 
 GradCheckReport check_model(const std::string& title, Sequential<double>& model, Tensor<double> X,
                             const std::vector<int>& labels, const GradCheckOptions& options) {
-  SoftmaxCrossEntropy<double> ce;
+  auto loss_fn = parts<double>().softmax_cross_entropy();  // the real loss, or an injected bug's
+  SoftmaxCrossEntropy<double>& ce = *loss_fn;
   Tensor<double> dZ;
   model.zero_grad();
   ce.forward(model.forward(X, true), labels);
@@ -289,77 +290,77 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool includ
   wide.h = 1e-4;
 
   {  // Dense
-    Dense<double> dense("dense", 4, 3);
-    he_normal(dense.W, 4, rng);
-    for (auto& b : dense.b.data) b = 0.1 * rng.normal();
-    reports.push_back(check_layer(dense, random_tensor(5, 4, rng), tight));
+    auto dense = parts<double>().dense("dense", 4, 3);
+    he_normal(dense->W, 4, rng);
+    for (auto& b : dense->b.data) b = 0.1 * rng.normal();
+    reports.push_back(check_layer(*dense, random_tensor(5, 4, rng), tight));
     reports.back().title = "dense (D = 4 -> H = 3)";
   }
   {  // ReLU, on inputs kept at least 0.1 away from the kink
-    ReLU<double> relu("relu");
+    auto relu = parts<double>().relu("relu");
     Tensor<double> X(5, 6);
     for (auto& x : X.data) x = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.0);
-    reports.push_back(check_layer(relu, X, tight));
+    reports.push_back(check_layer(*relu, X, tight));
   }
   {  // Softmax on its own (Jacobian-vector product)
-    Softmax<double> softmax("softmax");
-    reports.push_back(check_layer(softmax, random_tensor(4, 5, rng, 2.0), tight));
+    auto softmax = parts<double>().softmax("softmax");
+    reports.push_back(check_layer(*softmax, random_tensor(4, 5, rng, 2.0), tight));
   }
   {  // Dropout in training mode, with its mask frozen across probes
-    Dropout<double> dropout("dropout", 0.5, seed);
-    dropout.freeze_mask(true);
-    reports.push_back(check_layer(dropout, random_tensor(6, 5, rng), tight));
+    auto dropout = parts<double>().dropout("dropout", 0.5, seed);
+    dropout->freeze_mask(true);
+    reports.push_back(check_layer(*dropout, random_tensor(6, 5, rng), tight));
     reports.back().title = "dropout (rate 0.5, training mode)";
   }
   {  // BatchNorm1d in training mode
-    BatchNorm1d<double> bn("batchnorm", 4);
-    for (auto& g : bn.gamma.data) g = 1.0 + 0.5 * rng.normal();
-    for (auto& b : bn.beta.data) b = 0.5 * rng.normal();
+    auto bn = parts<double>().batchnorm("batchnorm", 4);
+    for (auto& g : bn->gamma.data) g = 1.0 + 0.5 * rng.normal();
+    for (auto& b : bn->beta.data) b = 0.5 * rng.normal();
     Tensor<double> X = random_tensor(6, 4, rng, 2.0);
     for (auto& x : X.data) x += 1.0;
-    reports.push_back(check_layer(bn, X, tight));
+    reports.push_back(check_layer(*bn, X, tight));
     reports.back().title = "batchnorm (training mode)";
   }
   {  // Fused softmax cross-entropy
-    SoftmaxCrossEntropy<double> ce;
+    auto ce = parts<double>().softmax_cross_entropy();
     auto labels = random_labels(5, 4, rng);
     reports.push_back(check_loss("softmax cross-entropy (fused)", "Z", random_tensor(5, 4, rng, 2.0),
-                                 [&](const Tensor<double>& Z) { return ce.forward(Z, labels); },
-                                 [&](Tensor<double>& dZ) { ce.backward(dZ); }, wide));
+                                 [&](const Tensor<double>& Z) { return ce->forward(Z, labels); },
+                                 [&](Tensor<double>& dZ) { ce->backward(dZ); }, wide));
   }
   {  // Cross-entropy on probabilities. h = 1e-6: -log p curves sharply (its third derivative
      // is -2/p^3), so a larger step misjudges it, while its gradient -1/(N p) is large
      // enough that the rounding noise of a small step does not matter.
-    CrossEntropy<double> ce;
+    auto ce = parts<double>().cross_entropy();
     GradCheckOptions small_step = tight;
     small_step.h = 1e-6;
     auto labels = random_labels(5, 4, rng);
     Tensor<double> P(5, 4);
     softmax_rows(random_tensor(5, 4, rng), P);
     reports.push_back(check_loss("cross-entropy on probabilities", "P", P,
-                                 [&](const Tensor<double>& Q) { return ce.forward(Q, labels); },
-                                 [&](Tensor<double>& dP) { ce.backward(dP); }, small_step));
+                                 [&](const Tensor<double>& Q) { return ce->forward(Q, labels); },
+                                 [&](Tensor<double>& dP) { ce->backward(dP); }, small_step));
   }
   {  // Mean squared error
-    MeanSquaredError<double> mse;
+    auto mse = parts<double>().mean_squared_error();
     const Tensor<double> target = random_tensor(5, 2, rng);
     reports.push_back(check_loss("mean squared error", "Yhat", random_tensor(5, 2, rng),
-                                 [&](const Tensor<double>& Yhat) { return mse.forward(Yhat, target); },
-                                 [&](Tensor<double>& dY) { mse.backward(dY); }, tight));
+                                 [&](const Tensor<double>& Yhat) { return mse->forward(Yhat, target); },
+                                 [&](Tensor<double>& dY) { mse->backward(dY); }, tight));
   }
   {  // Fused against unfused: (P - Y)/N must equal softmax's Jacobian applied to CE's gradient
     const Tensor<double> Z = random_tensor(6, 5, rng, 2.0);
     auto labels = random_labels(6, 5, rng);
-    SoftmaxCrossEntropy<double> fused;
+    auto fused = parts<double>().softmax_cross_entropy();
     Tensor<double> dZ_fused, P, dP, dZ_unfused;
-    const double L_fused = fused.forward(Z, labels);
-    fused.backward(dZ_fused);
-    Softmax<double> softmax("softmax");
-    CrossEntropy<double> ce;
-    softmax.forward(Z, P, true);
-    const double L_unfused = ce.forward(P, labels);
-    ce.backward(dP);
-    softmax.backward(dP, &dZ_unfused);
+    const double L_fused = fused->forward(Z, labels);
+    fused->backward(dZ_fused);
+    auto softmax = parts<double>().softmax("softmax");
+    auto ce = parts<double>().cross_entropy();
+    softmax->forward(Z, P, true);
+    const double L_unfused = ce->forward(P, labels);
+    ce->backward(dP);
+    softmax->backward(dP, &dZ_unfused);
 
     // Two formulas, no finite differences: the noise is their own rounding, 64 eps.
     GradCheckReport r{"fused against unfused softmax cross-entropy",

@@ -6,7 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "chainrule/bugs.hpp"
 #include "chainrule/layers/softmax.hpp"
 
 namespace chainrule {
@@ -21,12 +20,6 @@ void check_labels(const char* op, const std::vector<int>& labels, int rows, int 
       throw std::invalid_argument(std::string(op) + ": label " + std::to_string(labels[i]) + " of sample " +
                                   std::to_string(i) + " is outside 0.." + std::to_string(classes - 1) +
                                   " (labels are 0-based class indices)");
-}
-
-// The batch-mean factor 1/N, unless the bug that forgets it is switched on.
-template <typename T>
-T batch_mean_factor(int N) {
-  return bug_active(Bug::MissingBatchMean) ? T(1) : T(1) / T(N);
 }
 }  // namespace
 
@@ -87,8 +80,7 @@ T SoftmaxCrossEntropy<T>::forward(const Tensor<T>& Z, const Tensor<T>& Y) {
 template <typename T>
 void SoftmaxCrossEntropy<T>::backward(Tensor<T>& dZ) const {
   const int N = P_.rows;
-  const T scale = batch_mean_factor<T>(N);
-  const T factor = (bug_active(Bug::SoftmaxCeSign) ? T(-1) : T(1)) * scale;
+  const T factor = T(1) / T(N);  // the mean's 1/N, applied once: the start of the whole backward pass
   dZ.resize(P_.rows, P_.cols);
   if (!one_hot_) {  // one pass: dZ[i][k] = (P[i][k] - [k == y_i]) / N
     for (int i = 0; i < N; ++i) {
@@ -124,7 +116,7 @@ T CrossEntropy<T>::forward(const Tensor<T>& P, const std::vector<int>& labels) {
 template <typename T>
 void CrossEntropy<T>::backward(Tensor<T>& dP) const {
   const Tensor<T>& P = *P_;
-  const T scale = batch_mean_factor<T>(P.rows);
+  const T scale = T(1) / T(P.rows);
   dP.resize(P.rows, P.cols);
   dP.zero();
   for (int i = 0; i < P.rows; ++i) {
@@ -150,7 +142,7 @@ T MeanSquaredError<T>::forward(const Tensor<T>& Yhat, const Tensor<T>& Y) {
 template <typename T>
 void MeanSquaredError<T>::backward(Tensor<T>& dYhat) const {
   const Tensor<T>& Yhat = *Yhat_;
-  const T scale = bug_active(Bug::MissingBatchMean) ? T(2) / T(Yhat.cols) : T(2) / T(Yhat.data.size());
+  const T scale = T(2) / T(Yhat.data.size());  // 2 / (N C)
   dYhat.resize(Yhat.rows, Yhat.cols);
   for (std::size_t k = 0; k < Yhat.data.size(); ++k) dYhat.data[k] = scale * (Yhat.data[k] - Y_.data[k]);
 }

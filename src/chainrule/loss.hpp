@@ -22,13 +22,14 @@ Tensor<T> one_hot(const std::vector<int>& labels, int classes);
 template <typename T>
 class SoftmaxCrossEntropy {
  public:
+  virtual ~SoftmaxCrossEntropy() = default;
   T forward(const Tensor<T>& Z, const std::vector<int>& labels);
   T forward(const Tensor<T>& Z, const Tensor<T>& Y);  // one-hot (or any rows summing to 1)
-  void backward(Tensor<T>& dZ) const;
+  virtual void backward(Tensor<T>& dZ) const;
 
   const Tensor<T>& probs() const { return P_; }  // (N, C), from the last forward
 
- private:
+ protected:
   // Targets are copied (a caller's temporary must not dangle); the copies keep
   // their capacity, so a training step allocates nothing.
   Tensor<T> P_;
@@ -43,10 +44,11 @@ class SoftmaxCrossEntropy {
 template <typename T>
 class CrossEntropy {
  public:
+  virtual ~CrossEntropy() = default;
   T forward(const Tensor<T>& P, const std::vector<int>& labels);
-  void backward(Tensor<T>& dP) const;
+  virtual void backward(Tensor<T>& dP) const;
 
- private:
+ protected:
   const Tensor<T>* P_ = nullptr;  // the model's output, kept alive by the model
   std::vector<int> labels_;
 };
@@ -57,10 +59,11 @@ class CrossEntropy {
 template <typename T>
 class MeanSquaredError {
  public:
+  virtual ~MeanSquaredError() = default;
   T forward(const Tensor<T>& Yhat, const Tensor<T>& Y);
-  void backward(Tensor<T>& dYhat) const;
+  virtual void backward(Tensor<T>& dYhat) const;
 
- private:
+ protected:
   const Tensor<T>* Yhat_ = nullptr;  // the model's output, kept alive by the model
   Tensor<T> Y_;                      // the targets, copied
 };

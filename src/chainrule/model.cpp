@@ -4,13 +4,8 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "chainrule/bugs.hpp"
 #include "chainrule/init.hpp"
 #include "chainrule/kernels.hpp"
-#include "chainrule/layers/batchnorm.hpp"
-#include "chainrule/layers/dense.hpp"
-#include "chainrule/layers/dropout.hpp"
-#include "chainrule/layers/relu.hpp"
 
 namespace chainrule {
 
@@ -54,7 +49,6 @@ const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
 
 template <typename T>
 void Sequential<T>::zero_grad() {
-  if (bug_active(Bug::GradsNotZeroed)) return;  // injected bug: gradients pile up step after step
   for (auto& p : params_) {  // the cached list: no allocation per step
     if constexpr (std::is_same_v<T, float>)
       zero_fill(p.grad->rows, p.grad->cols, p.grad->data.data());  // shared out between threads like the products
@@ -122,19 +116,17 @@ Sequential<T> make_mlp(const MlpSpec& spec) {
     const int out = last ? spec.classes : spec.hidden[k];
     if (out <= 0) throw std::invalid_argument("make_mlp: hidden sizes must be positive");
     const std::string n = std::to_string(k + 1);
-    auto dense = std::make_unique<Dense<T>>("dense" + n, in, out);
+    auto dense = parts<T>().dense("dense" + n, in, out);
     const bool he = spec.init == "he" || (spec.init == "auto" && !last);
     if (he)
       he_normal(dense->W, in, rng);
     else
       glorot_uniform(dense->W, in, out, rng);
-    if (!last && bug_active(Bug::DeadInit)) dense->b.fill(T(-10));  // injected bug: every ReLU starts dead
     model.add(std::move(dense));
     if (last) break;
-    if (spec.batchnorm) model.add(std::make_unique<BatchNorm1d<T>>("batchnorm" + n, out));
-    model.add(std::make_unique<ReLU<T>>("relu" + n));
-    if (spec.dropout > 0)
-      model.add(std::make_unique<Dropout<T>>("dropout" + n, spec.dropout, spec.seed * 1000003ULL + k + 1));
+    if (spec.batchnorm) model.add(parts<T>().batchnorm("batchnorm" + n, out));
+    model.add(parts<T>().relu("relu" + n));
+    if (spec.dropout > 0) model.add(parts<T>().dropout("dropout" + n, spec.dropout, spec.seed * 1000003ULL + k + 1));
     in = out;
   }
   return model;
@@ -155,6 +147,68 @@ void copy_state(Sequential<From>& from, Sequential<To>& to) {
   for (std::size_t i = 0; i < fp.size(); ++i) copy(*fp[i].value, *tp[i].value, fp[i].name);
   for (std::size_t i = 0; i < fb.size(); ++i) copy(*fb[i].value, *tb[i].value, fb[i].name);
 }
+
+// ---- The parts, and the seam ---------------------------------------------------------
+
+template <typename T>
+std::unique_ptr<Dense<T>> Parts<T>::dense(std::string name, int in, int out) const {
+  return std::make_unique<Dense<T>>(std::move(name), in, out);
+}
+template <typename T>
+std::unique_ptr<ReLU<T>> Parts<T>::relu(std::string name) const {
+  return std::make_unique<ReLU<T>>(std::move(name));
+}
+template <typename T>
+std::unique_ptr<Dropout<T>> Parts<T>::dropout(std::string name, double rate, std::uint64_t seed) const {
+  return std::make_unique<Dropout<T>>(std::move(name), rate, seed);
+}
+template <typename T>
+std::unique_ptr<BatchNorm1d<T>> Parts<T>::batchnorm(std::string name, int features) const {
+  return std::make_unique<BatchNorm1d<T>>(std::move(name), features);
+}
+template <typename T>
+std::unique_ptr<Softmax<T>> Parts<T>::softmax(std::string name) const {
+  return std::make_unique<Softmax<T>>(std::move(name));
+}
+template <typename T>
+std::unique_ptr<SoftmaxCrossEntropy<T>> Parts<T>::softmax_cross_entropy() const {
+  return std::make_unique<SoftmaxCrossEntropy<T>>();
+}
+template <typename T>
+std::unique_ptr<CrossEntropy<T>> Parts<T>::cross_entropy() const {
+  return std::make_unique<CrossEntropy<T>>();
+}
+template <typename T>
+std::unique_ptr<MeanSquaredError<T>> Parts<T>::mean_squared_error() const {
+  return std::make_unique<MeanSquaredError<T>>();
+}
+
+namespace {
+template <typename T>
+const Parts<T>*& parts_in_use() {
+  static const Parts<T> real;
+  static const Parts<T>* in_use = &real;
+  return in_use;
+}
+}  // namespace
+
+template <typename T>
+const Parts<T>& parts() {
+  return *parts_in_use<T>();
+}
+
+template <typename T>
+void use_parts(const Parts<T>* p) {
+  static const Parts<T> real;
+  parts_in_use<T>() = p ? p : &real;
+}
+
+template class Parts<float>;
+template class Parts<double>;
+template const Parts<float>& parts<float>();
+template const Parts<double>& parts<double>();
+template void use_parts<float>(const Parts<float>*);
+template void use_parts<double>(const Parts<double>*);
 
 template class Sequential<float>;
 template class Sequential<double>;

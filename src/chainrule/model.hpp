@@ -15,7 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/dense.hpp"
+#include "chainrule/layers/dropout.hpp"
 #include "chainrule/layers/layer.hpp"
+#include "chainrule/layers/relu.hpp"
+#include "chainrule/layers/softmax.hpp"
+#include "chainrule/loss.hpp"
 
 namespace chainrule {
 
@@ -82,6 +88,30 @@ struct MlpSpec {
 
 template <typename T>
 Sequential<T> make_mlp(const MlpSpec& spec);
+
+// The parts a model and its loss are built from. make_mlp, the training step and the
+// gradient checks build every layer and loss through parts<T>(); by default these are the
+// real ones of layers/ and loss.hpp. This is the one seam through which an injected bug
+// enters: src/chainrule/bugs/ installs parts that build, say, a Dense whose backward
+// forgets db. Nothing here knows about bugs.
+template <typename T>
+class Parts {
+ public:
+  virtual ~Parts() = default;
+  virtual std::unique_ptr<Dense<T>> dense(std::string name, int in, int out) const;
+  virtual std::unique_ptr<ReLU<T>> relu(std::string name) const;
+  virtual std::unique_ptr<Dropout<T>> dropout(std::string name, double rate, std::uint64_t seed) const;
+  virtual std::unique_ptr<BatchNorm1d<T>> batchnorm(std::string name, int features) const;
+  virtual std::unique_ptr<Softmax<T>> softmax(std::string name) const;
+  virtual std::unique_ptr<SoftmaxCrossEntropy<T>> softmax_cross_entropy() const;
+  virtual std::unique_ptr<CrossEntropy<T>> cross_entropy() const;
+  virtual std::unique_ptr<MeanSquaredError<T>> mean_squared_error() const;
+};
+
+template <typename T>
+const Parts<T>& parts();  // the parts in use
+template <typename T>
+void use_parts(const Parts<T>* p);  // nullptr: the real ones again
 
 // Copies every parameter and buffer from one model to another of the same architecture
 // (e.g. a trained float model into a double model for a gradient check).

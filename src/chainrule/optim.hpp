@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "chainrule/kernels.hpp"
 #include "chainrule/layers/layer.hpp"
 #include "chainrule/tensor.hpp"
 
@@ -101,9 +102,17 @@ class Adam : public Optimizer {
   void step(const std::vector<Param<float>>& params) override;
   std::vector<std::string> slot_names() const override { return {"m", "v"}; }
   std::size_t slot_count() const override { return 2; }
+
+ protected:
+  virtual AdamCoefficients coefficients() const;  // of the current step t
 };
 
-// Validates the config and builds the optimizer it names.
+// Validates the config and builds the optimizer it names. It is the one seam through
+// which an injected optimizer bug enters (src/chainrule/bugs/optim.hpp installs a maker
+// with use_optimizer_maker); --resume builds its optimizer here too.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
+std::unique_ptr<Optimizer> make_real_optimizer(const OptimizerConfig& config);  // Sgd, Momentum or Adam
+using OptimizerMaker = std::unique_ptr<Optimizer> (*)(const OptimizerConfig& config);
+void use_optimizer_maker(OptimizerMaker maker);  // nullptr: make_real_optimizer
 
 }  // namespace chainrule

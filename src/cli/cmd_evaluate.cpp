@@ -19,7 +19,6 @@
 namespace chainrule::cli {
 
 namespace {
-constexpr int kMaxThreads = 1024;  // more is a typo: each thread costs a stack, and there are not that many cores
 }  // namespace
 
 Action add_evaluate_command(CLI::App& app) {
@@ -41,11 +40,9 @@ Action add_evaluate_command(CLI::App& app) {
 
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
-    if (o->threads < 0) throw UsageError("--threads must be >= 0");
-    if (o->threads > kMaxThreads)
-      throw UsageError("--threads " + std::to_string(o->threads) + " is more than " + std::to_string(kMaxThreads) +
-                       "; use 0 (automatic) or the number of cores");
-    if (o->max_misclassified < 0) throw UsageError("--max-misclassified must be >= 0");
+    if (o->threads < 0 || o->threads > kMaxThreads)  // kernels.hpp: the same bound as train's
+      throw UsageError("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = automatic), got " +
+                       std::to_string(o->threads));
     set_num_threads(o->threads);
     io::Checkpoint ckpt;
     io::LoadedModel loaded;

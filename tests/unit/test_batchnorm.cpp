@@ -2,7 +2,9 @@
 
 #include <cmath>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
+#include "chainrule/bugs/layers.hpp"
+#include "chainrule/bugs/losses.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/batchnorm.hpp"
 #include "chainrule/rng.hpp"
@@ -46,8 +48,10 @@ TEST_CASE("batchnorm: full backward passes the gradient check; dropping the mean
   CHECK(good.passed());
   CHECK(good.rows.size() == 3);  // X, gamma, beta
 
-  ScopedBug bug(Bug::BatchnormMissingMeanTerm);
-  const auto bad = check_layer(bn, X, GradCheckOptions{});
+  bugs::BatchnormMissingMeanTerm<double> wrong("bn", 5);
+  wrong.gamma = bn.gamma;
+  wrong.beta = bn.beta;
+  const auto bad = check_layer(wrong, X, GradCheckOptions{});
   CHECK_FALSE(bad.rows[0].pass);  // dX is wrong
   CHECK(bad.rows[1].pass);        // gamma and beta are untouched by that bug
 }

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "chainrule/bugs/bugs.hpp"
+#include "chainrule/bugs/pipeline.hpp"
 #include "chainrule/data/dataset.hpp"
 
 using namespace chainrule;
@@ -142,11 +144,12 @@ TEST_CASE("dataset: make_batch flattens images into rows of 784 values divided b
   CHECK(*std::max_element(X.data.begin(), X.data.end()) == 1.0f);
 }
 
-TEST_CASE("dataset: make_batch without normalising keeps the raw values 0..255") {
+TEST_CASE("dataset: the injected bug inputs-not-normalised builds batches of the raw values 0..255") {
   const ImageSet set = toy_set(3);
   Tensor<float> X;
   std::vector<int> y;
-  make_batch(set, all_indices(3), 0, 3, X, y, false);
+  chainrule::ScopedBug bug(chainrule::Bug::InputsNotNormalised);
+  chainrule::bugs::pipeline().train_batch(set, all_indices(3), 0, 3, X, y);
   CHECK(X(2, 0) == 2.0f);
   CHECK(X(0, 255) == 255.0f);
   CHECK(*std::max_element(X.data.begin(), X.data.end()) == 255.0f);

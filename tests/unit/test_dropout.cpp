@@ -2,7 +2,9 @@
 
 #include <cmath>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
+#include "chainrule/bugs/layers.hpp"
+#include "chainrule/bugs/losses.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/dropout.hpp"
 #include "chainrule/rng.hpp"
@@ -39,8 +41,9 @@ TEST_CASE("dropout: backward multiplies by the mask and its scale (gradient chec
   for (auto& x : X.data) x = rng.normal();
   CHECK(check_layer(d, X, GradCheckOptions{}).passed());
 
-  ScopedBug bug(Bug::DropoutMissingScale);  // forgetting 1/keep must be caught
-  const auto report = check_layer(d, X, GradCheckOptions{});
+  bugs::DropoutMissingScale<double> bad("dropout", 0.4, 17);  // forgetting 1/keep must be caught
+  bad.freeze_mask(true);
+  const auto report = check_layer(bad, X, GradCheckOptions{});
   CHECK_FALSE(report.passed());
   CHECK(report.rows[0].max_rel_error > 0.1);
 }

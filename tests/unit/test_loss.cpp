@@ -2,7 +2,9 @@
 
 #include <cmath>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
+#include "chainrule/bugs/layers.hpp"
+#include "chainrule/bugs/losses.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "chainrule/loss.hpp"
@@ -85,13 +87,22 @@ TEST_CASE("losses: the injected bugs change the gradient the way their names say
   ce.forward(Z, labels);
   ce.backward(good);
   {
-    ScopedBug bug(Bug::MissingBatchMean);
-    ce.backward(bad);
+    bugs::SoftmaxCrossEntropyMistake<double> no_mean(/*forget_mean=*/true, /*flip_sign=*/false);
+    no_mean.forward(Z, labels);
+    no_mean.backward(bad);
     CHECK(bad.data[0] == doctest::Approx(4 * good.data[0]));
   }
   {
+    bugs::SoftmaxCrossEntropyMistake<double> flipped(/*forget_mean=*/false, /*flip_sign=*/true);
+    flipped.forward(Z, labels);
+    flipped.backward(bad);
+    CHECK(bad.data[0] == doctest::Approx(-good.data[0]));
+  }
+  {  // and the parts of the active bug build them
     ScopedBug bug(Bug::SoftmaxCeSign);
-    ce.backward(bad);
+    auto from_parts = parts<double>().softmax_cross_entropy();
+    from_parts->forward(Z, labels);
+    from_parts->backward(bad);
     CHECK(bad.data[0] == doctest::Approx(-good.data[0]));
   }
 }

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
+#include "chainrule/bugs/optim.hpp"
 #include "chainrule/optim.hpp"
 
 using namespace chainrule;
@@ -93,9 +94,8 @@ TEST_CASE("Adam with bias correction: two steps by hand") {
 }
 
 TEST_CASE("Adam without bias correction (injected bug adam-no-bias-correction) takes different steps") {
-  ScopedBug bug(Bug::AdamNoBiasCorrection);
   OneParam p;
-  Adam opt(cfg("adam", 0.1));
+  bugs::AdamNoBiasCorrection opt(cfg("adam", 0.1));
   // t = 1: P -= 0.1 * 0.05 / (sqrt(0.00025) + 1e-7) = 0.316226  (over three times the corrected step)
   p.step(opt, 0.5f, -1.0f);
   check(p.w, 0.68377423, -1.68377323);
@@ -146,4 +146,14 @@ TEST_CASE("the step count is bounded: set_steps refuses more than kMaxOptimizerS
   CHECK_THROWS_AS(p.step(*adam, 1.0f, -1.0f), std::overflow_error);
   CHECK(p.w.data == before);
   CHECK(adam->steps() == kMaxOptimizerSteps);
+}
+
+TEST_CASE("the injected bug adam-no-bias-correction enters through make_optimizer, so --resume gets it too") {
+  CHECK(dynamic_cast<bugs::AdamNoBiasCorrection*>(make_optimizer(cfg("adam", 0.1)).get()) == nullptr);
+  {
+    ScopedBug bug(Bug::AdamNoBiasCorrection);
+    CHECK(dynamic_cast<bugs::AdamNoBiasCorrection*>(make_optimizer(cfg("adam", 0.1)).get()) != nullptr);
+    CHECK(dynamic_cast<Sgd*>(make_optimizer(cfg("sgd", 0.1)).get()) != nullptr);  // only Adam has the mistake
+  }
+  CHECK(dynamic_cast<bugs::AdamNoBiasCorrection*>(make_optimizer(cfg("adam", 0.1)).get()) == nullptr);
 }

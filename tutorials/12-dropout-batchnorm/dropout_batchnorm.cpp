@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/layers.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/batchnorm.hpp"
 #include "chainrule/layers/dropout.hpp"
@@ -67,9 +67,9 @@ int main() {
   std::printf("  dX = dY * M:\n");
   verdict(chainrule::check_layer(dropout, random(6, 5, rng), options));
   {
-    chainrule::ScopedBug bug(chainrule::Bug::DropoutMissingScale);
+    chainrule::bugs::DropoutMissingScale<double> buggy(dropout);  // the same layer and mask, the bug's backward
     std::printf("  with the bug dropout-missing-scale, dX = dY * [kept] (no 1/keep):\n");
-    verdict(chainrule::check_layer(dropout, random(6, 5, rng), options));
+    verdict(chainrule::check_layer(buggy, random(6, 5, rng), options));
   }
 
   // ---- Batch normalisation ---------------------------------------------------------------------
@@ -121,9 +121,9 @@ int main() {
   std::printf("== 5. BatchNorm's backward checked numerically\n");
   verdict(chainrule::check_layer(bn, Xb, options));
   {
-    chainrule::ScopedBug bug(chainrule::Bug::BatchnormMissingMeanTerm);
+    chainrule::bugs::BatchnormMissingMeanTerm<double> buggy(bn);  // the same layer, the bug's backward
     std::printf("  with the bug batchnorm-missing-mean-term:\n");
-    verdict(chainrule::check_layer(bn, Xb, options));
+    verdict(chainrule::check_layer(buggy, Xb, options));
   }
 
   std::printf("== 6. Why the checker multiplies by a random G: with L = sum(Y), dX and dgamma are 0\n");

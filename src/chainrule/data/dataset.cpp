@@ -11,17 +11,14 @@
 namespace chainrule::data {
 
 namespace {
-// x[j] = pixels[j] / 255 (or the raw 0..255 value), for j < count.
-void to_floats(const std::uint8_t* __restrict pixels, float* __restrict x, int count, bool normalise) {
-  if (normalise)
-    for (int j = 0; j < count; ++j) x[j] = static_cast<float>(pixels[j]) / 255.0f;
-  else
-    for (int j = 0; j < count; ++j) x[j] = pixels[j];
+// x[j] = pixels[j] / 255, for j < count.
+void to_floats(const std::uint8_t* __restrict pixels, float* __restrict x, int count) {
+  for (int j = 0; j < count; ++j) x[j] = static_cast<float>(pixels[j]) / 255.0f;
 }
 }  // namespace
 
 void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
-                Tensor<float>& X, std::vector<int>& labels, bool normalise) {
+                Tensor<float>& X, std::vector<int>& labels) {
   if (begin > end || end > indices.size())
     throw std::out_of_range("make_batch: range [" + std::to_string(begin) + ", " + std::to_string(end) +
                             ") does not fit " + std::to_string(indices.size()) + " indices");
@@ -42,7 +39,7 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
     for (int i = 0; i < N; ++i) {
       const int s = indices[begin + static_cast<std::size_t>(i)];
       const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(s) * static_cast<std::size_t>(D);
-      to_floats(pixels + j0, X.row(i) + j0, j1 - j0, normalise);
+      to_floats(pixels + j0, X.row(i) + j0, j1 - j0);
     }
   });
 }

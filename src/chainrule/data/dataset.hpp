@@ -19,11 +19,11 @@
 namespace chainrule::data {
 
 // Copies samples indices[begin..end) of `set` into X (N, D) and labels (N), N = end - begin.
-// normalise: pixel / 255 in [0, 1]; false keeps 0..255 (for the bug-injection demo).
+// Each pixel becomes pixel / 255, in [0, 1].
 // Reuses the memory of X and labels when they are big enough (no allocation).
 // Throws std::out_of_range for a bad range or index.
 void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
-                Tensor<float>& X, std::vector<int>& labels, bool normalise = true);
+                Tensor<float>& X, std::vector<int>& labels);
 
 // Asks the memory system for the pixels of samples indices[begin..end) (the next batch)
 // while this step computes; each thread asks for the pixel columns it will convert.

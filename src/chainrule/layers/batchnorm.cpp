@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "chainrule/bugs.hpp"
 
 namespace chainrule {
 
@@ -62,7 +61,6 @@ template <typename T>
 void BatchNorm1d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
   expect_same_shape((this->name() + ".backward").c_str(), "dY", dY, "xhat", xhat_);
   const int N = dY.rows, H = dY.cols;
-  const bool no_mean_term = bug_active(Bug::BatchnormMissingMeanTerm);
   if (dX) dX->resize(N, H);
   for (int j = 0; j < H; ++j) {
     T sum_dy = 0, sum_dy_xhat = 0;
@@ -78,8 +76,8 @@ void BatchNorm1d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
       for (int i = 0; i < N; ++i) (*dX)(i, j) = dY(i, j) * g * invstd;
       continue;
     }
-    const T sum_dxhat = no_mean_term ? T(0) : g * sum_dy;  // sum_k dxhat_k
-    const T sum_dxhat_xhat = g * sum_dy_xhat;                // sum_k dxhat_k xhat_k
+    const T sum_dxhat = g * sum_dy;            // sum_k dxhat_k
+    const T sum_dxhat_xhat = g * sum_dy_xhat;  // sum_k dxhat_k xhat_k
     for (int i = 0; i < N; ++i) {
       const T dxhat = dY(i, j) * g;
       (*dX)(i, j) = invstd / T(N) * (T(N) * dxhat - sum_dxhat - xhat_(i, j) * sum_dxhat_xhat);

@@ -27,7 +27,7 @@ class BatchNorm1d : public Layer<T> {
   Tensor<T> dgamma, dbeta;             // (1, H) their gradients, accumulated
   Tensor<T> running_mean, running_var; // (1, H) used at inference
 
- private:
+ protected:
   double momentum_, eps_;
   bool training_ = false;
   Tensor<T> xhat_;    // (N, H) normalised input

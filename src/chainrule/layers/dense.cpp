@@ -1,6 +1,5 @@
 #include "chainrule/layers/dense.hpp"
 
-#include "chainrule/bugs.hpp"
 #include "chainrule/kernels.hpp"
 
 namespace chainrule {
@@ -35,22 +34,12 @@ void Dense<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
   const Tensor<T>& X = *X_;
   expect_shape((this->name() + ".backward").c_str(), "dY", dY, X.rows, W.cols);
 
-  if (bug_active(Bug::DenseTransposedWeightGrad)) {
-    // Injected bug: the right numbers, laid out as (H, D) in a (D, H) buffer.
-    matmul_tn(dY, X, scratch_);  // (H, D) = dY^T X
-    for (std::size_t k = 0; k < dW.data.size(); ++k) dW.data[k] += scratch_.data[k];
-  } else {
-    matmul_tn(X, dY, dW, /*accumulate=*/true);
+  matmul_tn(X, dY, dW, /*accumulate=*/true);  // dW += X^T dY
+  for (int i = 0; i < dY.rows; ++i) {            // db += sum over the batch of dY's rows
+    const T* g = dY.row(i);
+    for (int j = 0; j < dY.cols; ++j) db.data[j] += g[j];
   }
-
-  if (!bug_active(Bug::DenseNoBiasGrad)) {
-    for (int i = 0; i < dY.rows; ++i) {
-      const T* g = dY.row(i);
-      for (int j = 0; j < dY.cols; ++j) db.data[j] += g[j];
-    }
-  }
-
-  if (dX) matmul_nt(dY, W, *dX);
+  if (dX) matmul_nt(dY, W, *dX);                 // dX = dY W^T
 }
 
 template <typename T>

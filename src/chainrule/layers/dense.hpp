@@ -24,9 +24,8 @@ class Dense : public Layer<T> {
   Tensor<T> dW;  // (D, H) dL/dW, accumulated by backward
   Tensor<T> db;  // (1, H) dL/db, accumulated by backward
 
- private:
+ protected:
   const Tensor<T>* X_ = nullptr;  // (N, D) the input forward saw; backward needs it for dW
-  Tensor<T> scratch_;             // used only by the injected bug dense-transposed-weight-grad
 };
 
 }  // namespace chainrule

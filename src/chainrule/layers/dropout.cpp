@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 
-#include "chainrule/bugs.hpp"
 
 namespace chainrule {
 
@@ -39,11 +38,7 @@ void Dropout<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
     return;
   }
   expect_same_shape((this->name() + ".backward").c_str(), "dY", dY, "mask", mask_);
-  const bool no_scale = bug_active(Bug::DropoutMissingScale);
-  for (std::size_t k = 0; k < dY.data.size(); ++k) {
-    const T m = no_scale ? (mask_.data[k] != T(0) ? T(1) : T(0)) : mask_.data[k];
-    dX->data[k] = dY.data[k] * m;
-  }
+  for (std::size_t k = 0; k < dY.data.size(); ++k) dX->data[k] = dY.data[k] * mask_.data[k];
 }
 
 template class Dropout<float>;

@@ -28,7 +28,7 @@ class Dropout : public Layer<T> {
   void freeze_mask(bool frozen) { frozen_ = frozen; }
   Rng& rng() { return rng_; }  // its state goes into checkpoints
 
- private:
+ protected:
   double rate_;
   Rng rng_;
   bool frozen_ = false;

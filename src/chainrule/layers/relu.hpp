@@ -23,9 +23,8 @@ class ReLU : public Layer<T> {
   double zero_fraction() const;
   double dead_fraction() const;
 
- private:
+ protected:
   const Tensor<T>* X_ = nullptr;  // (N, H) the input; backward's mask is X > 0
-  const Tensor<T>* Y_ = nullptr;  // (N, H) the output (used by relu-mask-from-output)
 };
 
 }  // namespace chainrule

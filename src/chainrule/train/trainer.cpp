@@ -11,7 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
+#include "chainrule/bugs/pipeline.hpp"
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/io/checkpoint.hpp"
 #include "chainrule/kernels.hpp"
@@ -19,66 +20,11 @@
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
+#include "chainrule/train/step.hpp"
 
 namespace chainrule::train {
 
 namespace {
-
-std::string num(double v) {  // shortest text that reads back as the same double
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  double back = 0;
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (std::sscanf(buf, "%lf", &back) == 1 && back == v) break;
-  }
-  return buf;
-}
-
-double parse_double(const std::string& key, const std::string& text) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
-    throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a number");
-  return v;
-}
-
-// A whole number in [lo, hi], digits only (an optional '-'); throws naming the key and the value.
-long long parse_int(const std::string& key, const std::string& text, long long lo, long long hi) {
-  long long v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec == std::errc::invalid_argument || (ec == std::errc() && ptr != end))
-    throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a whole number");
-  if (ec == std::errc::result_out_of_range || v < lo || v > hi)
-    throw std::invalid_argument("setting '" + key + "' = " + text + " is out of range: it must be in " +
-                                std::to_string(lo) + ".." + std::to_string(hi));
-  return v;
-}
-
-int parse_int_setting(const std::string& key, const std::string& text, int lo, int hi = INT_MAX) {
-  return static_cast<int>(parse_int(key, text, lo, hi));
-}
-
-bool parse_flag(const std::string& key, const std::string& text) {
-  if (text != "0" && text != "1") throw std::invalid_argument("setting '" + key + "': '" + text + "' must be 0 or 1");
-  return text == "1";
-}
-
-bool is_fraction(const std::string& text, double& fraction) {
-  std::size_t used = 0;
-  try {
-    fraction = std::stod(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return used == text.size() && fraction > 0.0 && fraction < 1.0;
-}
 
 bool all_finite(const Tensor<float>& t) {
   for (float x : t.data)
@@ -141,173 +87,10 @@ void carry_best_checkpoint(const std::string& resume, const io::Checkpoint& ckpt
 
 }  // namespace
 
-// ---- Settings ---------------------------------------------------------------------
-
-void TrainConfig::validate() const {
-  if (data_dir.empty()) throw std::invalid_argument("--data: the data folder must not be empty");
-  if (epochs < 1) throw std::invalid_argument("--epochs must be at least 1, got " + std::to_string(epochs));
-  if (batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(batch));
-  for (int h : spec.hidden)
-    if (h < 1 || h > kMaxHidden)
-      throw std::invalid_argument("--hidden: every size must be in 1.." + std::to_string(kMaxHidden) + ", got " +
-                                  std::to_string(h));
-  if (!(spec.dropout >= 0.0 && spec.dropout < 1.0))
-    throw std::invalid_argument("--dropout must be in [0, 1), got " + num(spec.dropout));
-  if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
-    throw std::invalid_argument("--init '" + spec.init + "' is unknown; use auto, he or glorot");
-  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
-    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
-  if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
-    throw std::invalid_argument("--lr must be a positive learning rate, got " + num(optimizer.lr));
-  // Checked whichever optimizer is chosen, and on --resume too.
-  if (!(optimizer.momentum >= 0.0 && optimizer.momentum < 1.0))
-    throw std::invalid_argument("--momentum must be in [0, 1), got " + num(optimizer.momentum));
-  if (!(optimizer.beta1 >= 0.0 && optimizer.beta1 < 1.0))
-    throw std::invalid_argument("--beta1 must be in [0, 1), got " + num(optimizer.beta1));
-  if (!(optimizer.beta2 >= 0.0 && optimizer.beta2 < 1.0))
-    throw std::invalid_argument("--beta2 must be in [0, 1), got " + num(optimizer.beta2));
-  if (!(optimizer.eps > 0.0 && std::isfinite(optimizer.eps)))
-    throw std::invalid_argument("--eps must be a positive number, got " + num(optimizer.eps));
-  optimizer.validate();
-  double fraction = 0;
-  if (validation != "test" && !is_fraction(validation, fraction))
-    throw std::invalid_argument("--validation '" + validation +
-                                "' must be 'test' or a fraction of the training set in (0, 1), e.g. 0.1");
-  if (threads < 0 || threads > kMaxThreads)
-    throw std::invalid_argument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = automatic), got " +
-                                std::to_string(threads));
-  if (log_grads < 0) throw std::invalid_argument("--log-grads must be >= 0, got " + std::to_string(log_grads));
-  if (limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(limit));
-}
-
-std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
-  std::string hidden;
-  for (int h : spec.hidden) {
-    if (!hidden.empty()) hidden.push_back(',');
-    hidden.append(std::to_string(h));
-  }
-  return {{"data_dir", data_dir},
-          {"hidden", hidden},
-          {"dropout", num(spec.dropout)},
-          {"batchnorm", spec.batchnorm ? "1" : "0"},
-          {"init", spec.init},
-          {"optimizer", optimizer.kind},
-          {"lr", num(optimizer.lr)},
-          {"momentum", num(optimizer.momentum)},
-          {"nesterov", optimizer.nesterov ? "1" : "0"},
-          {"beta1", num(optimizer.beta1)},
-          {"beta2", num(optimizer.beta2)},
-          {"eps", num(optimizer.eps)},
-          {"epochs", std::to_string(epochs)},
-          {"batch", std::to_string(batch)},
-          {"seed", std::to_string(seed)},
-          {"validation", validation},
-          {"threads", std::to_string(threads)},
-          {"log_grads", std::to_string(log_grads)},
-          {"limit", std::to_string(limit)}};
-}
-
-std::uint64_t parse_seed(const std::string& what, const std::string& text) {
-  std::uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);  // digits only: no sign, no spaces
-  if (text.empty() || text[0] < '0' || text[0] > '9' || ptr != end || ec == std::errc::invalid_argument)
-    throw std::invalid_argument(what + " '" + text + "' is not a seed: give a whole number in 0..18446744073709551615");
-  if (ec == std::errc::result_out_of_range)
-    throw std::invalid_argument(what + " '" + text + "' is too large for a seed: the largest is 18446744073709551615");
-  return v;
-}
-
-TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, std::string>>& settings) {
-  TrainConfig c;
-  // Every number is range-checked: a checkpoint's batch=4294967297 must not become batch 1.
-  for (const auto& [k, v] : settings) {
-    if (k == "data_dir") c.data_dir = v;
-    else if (k == "hidden") {
-      c.spec.hidden.clear();
-      std::stringstream in(v);
-      for (std::string part; std::getline(in, part, ',');) c.spec.hidden.push_back(parse_int_setting(k, part, 1, kMaxHidden));
-    } else if (k == "dropout") c.spec.dropout = parse_double(k, v);
-    else if (k == "batchnorm") c.spec.batchnorm = parse_flag(k, v);
-    else if (k == "init") c.spec.init = v;
-    else if (k == "optimizer") c.optimizer.kind = v;
-    else if (k == "lr") c.optimizer.lr = parse_double(k, v);
-    else if (k == "momentum") c.optimizer.momentum = parse_double(k, v);
-    else if (k == "nesterov") c.optimizer.nesterov = parse_flag(k, v);
-    else if (k == "beta1") c.optimizer.beta1 = parse_double(k, v);
-    else if (k == "beta2") c.optimizer.beta2 = parse_double(k, v);
-    else if (k == "eps") c.optimizer.eps = parse_double(k, v);
-    else if (k == "epochs") c.epochs = parse_int_setting(k, v, 1);
-    else if (k == "batch") c.batch = parse_int_setting(k, v, 1);
-    else if (k == "seed") c.seed = parse_seed("setting 'seed'", v);
-    else if (k == "validation") c.validation = v;
-    else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
-    else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
-    else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
-  }
-  c.spec.seed = c.seed;
-  return c;
-}
-
-TrainData select_data(const TrainConfig& config, const data::Mnist& mnist) {
-  if (mnist.train.count == 0)
-    throw std::invalid_argument("the training file '" + mnist.train.images_path +
-                                "' holds no images; fetch MNIST again (tools/fetch_mnist.sh) or pass another --data");
-  TrainData d;
-  d.train = &mnist.train;
-  const int count = config.limit > 0 ? std::min(config.limit, mnist.train.count) : mnist.train.count;
-  double fraction = 0;
-  if (config.validation == "test") {
-    if (mnist.test.count == 0)
-      throw std::invalid_argument("the test file '" + mnist.test.images_path +
-                                  "' holds no images to validate on; fetch MNIST again or use --validation 0.1");
-    d.train_indices = data::all_indices(count);
-    d.val = &mnist.test;
-    d.val_indices = data::all_indices(mnist.test.count);
-    d.val_name = "test";
-  } else {
-    if (!is_fraction(config.validation, fraction))
-      throw std::invalid_argument("--validation '" + config.validation + "' must be 'test' or a fraction in (0, 1)");
-    // As data::split_holdout counts: both parts must keep at least one image.
-    const long long held = std::llround(count * fraction);
-    if (held < 1 || held >= count)
-      throw std::invalid_argument("--validation " + config.validation + " of " + std::to_string(count) +
-                                  " training images gives " + std::to_string(held) + " validation and " +
-                                  std::to_string(count - held) + " training images; both need at least one: give " +
-                                  "a fraction between " + num(1.0 / count) + " and " + num(1.0 - 1.0 / count) +
-                                  ", or --validation test");
-    auto split = data::split_holdout(count, fraction, config.seed);
-    d.train_indices = std::move(split.train);
-    d.val = &mnist.train;
-    d.val_indices = std::move(split.val);
-    d.val_name = "holdout " + config.validation + " of train";
-  }
-  return d;
-}
-
-double estimate_training_bytes(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples) {
-  const MlpSpec& s = config.spec;
-  double params = 0, widths = 0;  // widths: the columns of every layer's output, summed
-  double fan_in = s.inputs;
-  for (int h : s.hidden) {
-    params += fan_in * h + h + (s.batchnorm ? 4.0 * h : 0.0);  // W, b; gamma, beta and the running mean, var
-    widths += h * (2.0 + (s.batchnorm ? 1.0 : 0.0) + (s.dropout > 0 ? 1.0 : 0.0));
-    fan_in = h;
-  }
-  params += fan_in * s.classes + s.classes;
-  widths += 2.0 * s.classes;  // the logits and the softmax probabilities
-  const double slots = config.optimizer.kind == "adam" ? 2 : config.optimizer.kind == "momentum" ? 1 : 0;
-  const double copies = 2 + slots + 1 + (config.log_grads > 0 ? 1 : 0);  // P, dL/dP, slots, probe, steps.csv
-  const double train_rows = static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(config.batch), train_samples));
-  const double rows = std::max(train_rows, static_cast<double>(std::min<std::size_t>(1000, val_samples)));
-  const double floats = params * copies + rows * (s.inputs + widths) + train_rows * (s.inputs + widths);
-  return 4.0 * floats;  // float32
-}
-
 // ---- Evaluation ----------------------------------------------------------------------
 
-EvalResult evaluate(Sequential<float>& model, const data::ImageSet& set, const std::vector<int>& indices,
-                    bool normalise, int batch) {
+EvalResult evaluate(Sequential<float>& model, const data::ImageSet& set, const std::vector<int>& indices, int batch,
+                    bugs::MakeBatch make_batch) {
   EvalResult r;
   const std::size_t n = indices.size();
   r.predicted.resize(n);
@@ -315,13 +98,14 @@ EvalResult evaluate(Sequential<float>& model, const data::ImageSet& set, const s
   if (n == 0) return r;
   Tensor<float> X;          // (N, D)
   std::vector<int> labels;  // (N)
-  SoftmaxCrossEntropy<float> loss;
+  auto loss_fn = parts<float>().softmax_cross_entropy();
+  SoftmaxCrossEntropy<float>& loss = *loss_fn;
   double total = 0;
   std::size_t correct = 0;
   const auto B = static_cast<std::size_t>(batch);
   for (std::size_t begin = 0; begin < n; begin += B) {
     const std::size_t end = std::min(n, begin + B);
-    data::make_batch(set, indices, begin, end, X, labels, normalise);
+    make_batch(set, indices, begin, end, X, labels);
     const Tensor<float>& Z = model.forward(X, false);  // (N, C) logits, inference mode
     total += static_cast<double>(loss.forward(Z, labels)) * static_cast<double>(end - begin);
     for (int i = 0; i < Z.rows; ++i) {
@@ -338,6 +122,229 @@ EvalResult evaluate(Sequential<float>& model, const data::ImageSet& set, const s
 
 // ---- The fit loop -----------------------------------------------------------------------
 
+namespace {
+
+// Everything a run keeps between its steps and epochs: the model, the optimizer, the shuffle,
+// the history, the run folder and the diagnostics. Built once; fit() below is its loop.
+class Run {
+ public:
+  Run(const TrainConfig& config, const TrainData& data, const RunFolder& folder, std::ostream& log)
+      : config_(config), data_(data), log_(log), dir_(config.run_dir), pipeline_(bugs::pipeline()) {
+    spec_ = config.spec;
+    spec_.seed = config.seed;
+    result.model = make_mlp<float>(spec_);
+    params_ = result.model.params();
+    if (config.resume.empty()) {
+      if (pipeline_.dead_init) bugs::kill_hidden_units(result.model);
+      optimizer_ = make_optimizer(config.optimizer);
+    } else {
+      resume();
+    }
+    if (pipeline_.lr_factor != 1) optimizer_->set_lr(config.optimizer.lr * pipeline_.lr_factor);
+    batches_ = data::num_batches(data.train_indices.size(), static_cast<std::size_t>(config.batch));
+    if (!config.run_dir.empty()) start_folder(folder);
+    print_header();
+    start_diagnostics();
+  }
+
+  const bugs::Pipeline& pipeline() const { return pipeline_; }
+  Optimizer& optimizer() { return *optimizer_; }
+  const std::vector<Param<float>>& params() const { return params_; }
+  int start_epoch() const { return start_epoch_; }
+  std::size_t batches() const { return batches_; }
+  Rng& shuffle_rng() { return shuffle_rng_; }
+
+  // The diagnostics' view of step `step`: the live monitor, steps.csv and the probe.
+  void before_update(std::int64_t step, double loss) {
+    monitor_->on_step(step, loss);
+    logged_ = steps_log_ && (step == 1 || step % config_.log_grads == 0);
+    probed_ = step == 1 || step % probe_every_ == 0;
+    if (logged_) steps_log_->before_update(params_);
+    if (probed_) probe_.before_update(params_);
+  }
+  void after_update(std::int64_t step, int epoch, double loss, const Tensor<float>& P) {
+    if (logged_) steps_log_->after_update(step, epoch, loss, params_, result.model, P);
+    if (!probed_) return;
+    monitor_->on_probe(probe_.after_update(step, params_, result.model, P));
+    if (step == 1 && config_.optimizer.kind == "adam") {
+      const double scale = probe_.largest_change() / optimizer_->config().lr;
+      live_checks_ += "adam-first-step " + std::to_string(scale) + "\n";
+      monitor_->on_adam_first_step(scale);
+    }
+  }
+
+  // A non-finite loss: say where it started and what to try, and stop.
+  void diverged(std::int64_t step, double loss, int epoch, std::size_t batch) {
+    monitor_->on_step(step, loss);
+    if (config_.progress_bar) log_ << "\n";
+    report_findings();
+    result.diverged = true;
+    result.diagnosis = diagnose(result.model, params_, loss, epoch, batch, batches_, step, config_);
+  }
+
+  // The end of an epoch: validation, the history row, history.csv and the checkpoints.
+  HistoryRow end_epoch(int epoch, double loss, double accuracy, std::chrono::steady_clock::time_point t0) {
+    const EvalResult val = evaluate(result.model, *data_.val, data_.val_indices, 1000, pipeline_.eval_batch);
+    HistoryRow row;
+    row.epoch = epoch;
+    row.loss = loss;
+    row.accuracy = accuracy;
+    row.val_loss = val.loss;
+    row.val_accuracy = val.accuracy;
+    row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.history.push_back(row);
+    const bool improved = row.val_accuracy > best_;
+    if (improved) best_ = row.val_accuracy;
+    if (!config_.run_dir.empty()) {
+      if (steps_log_) steps_log_->sync();  // the steps a checkpoint covers are on disk before it
+      write_file_atomically((dir_ / "history.csv").string(), history_csv(result.history));
+      save((dir_ / "last.ckpt").string(), epoch);
+      if (improved) save((dir_ / "best.ckpt").string(), epoch);
+    }
+    return row;
+  }
+
+  void report_findings() {
+    const auto fresh = monitor_->take_new_findings();
+    for (const auto& f : fresh)
+      log_ << "warning: " << f.title << " [" << f.id << "]\n  evidence: " << f.evidence << "\n  try: " << f.advice << "\n";
+    if (!fresh.empty() && !config_.run_dir.empty()) {
+      std::string text = live_checks_;
+      for (const auto& f : monitor_->findings()) text += "finding " + f.id + ": " + f.title + "; " + f.evidence + "\n";
+      write_file_atomically((dir_ / "diagnostics.txt").string(), text);
+    }
+    if (!fresh.empty()) log_ << std::flush;
+  }
+
+  TrainResult result;
+
+ private:
+  void resume() {
+    io::Checkpoint ckpt = io::read_checkpoint(config_.resume);
+    io::check_architecture(ckpt, spec_, config_.resume);
+    io::restore_model(ckpt, result.model, config_.resume);
+    if (ckpt.optimizer.kind != config_.optimizer.kind)
+      throw io::CheckpointError(config_.resume + ": the checkpoint was trained with " + ckpt.optimizer.kind +
+                                ", this run asks for " + config_.optimizer.kind + "; drop --optimizer to continue");
+    for (const auto& [key, value] : config_.settings())
+      for (const auto& [saved_key, saved_value] : ckpt.config)
+        if (key == saved_key && key != "epochs" && value != saved_value)
+          changed_ += (changed_.empty() ? "" : ", ") + key + " " + saved_value + " -> " + value;
+    const OptimizerConfig saved_optimizer = ckpt.optimizer;
+    ckpt.optimizer = config_.optimizer;  // the saved state, with this run's lr, momentum, nesterov, betas and eps
+    optimizer_ = io::restore_optimizer(ckpt, params_, config_.resume);
+    ckpt.optimizer = saved_optimizer;
+    optimizer_->set_lr(config_.optimizer.lr);
+    const io::NamedRng* g = io::find_rng(ckpt, "shuffle");
+    if (!g) throw io::CheckpointError(config_.resume + ": the checkpoint has no shuffle RNG state; it cannot be resumed");
+    shuffle_rng_.set_state(g->state);
+    result.history = ckpt.history;
+    best_ = ckpt.best_val_accuracy;
+    start_epoch_ = ckpt.epoch;
+    if (start_epoch_ >= config_.epochs)
+      throw std::invalid_argument(config_.resume + " has already trained " + std::to_string(start_epoch_) +
+                                  " epochs; pass --epochs with a larger total to continue");
+    resumed_ = std::move(ckpt);
+  }
+
+  void start_folder(const RunFolder& folder) {
+    folder.prepare(config_.overwrite, log_);
+    std::string text;
+    for (const auto& [k, v] : config_.settings()) text += k + " = " + v + "\n";
+    text += "architecture = " + spec_.architecture() + "\n";
+    text += "parameters = " + std::to_string(result.model.parameter_count()) + "\n";
+    text += "threads_used = " + std::to_string(num_threads()) + "\n";
+    text += "kernel_path = " + std::string(kernel_path_name(kernel_path())) + "\n";
+    text += "train_samples = " + std::to_string(data_.train_indices.size()) + "\n";
+    text += "val_samples = " + std::to_string(data_.val_indices.size()) + " (" + data_.val_name + ")\n";
+    text += "injected_bug = " + std::string(bug_name(active_bug())) + "\n";
+    if (!config_.resume.empty())
+      text += "resumed_from = " + config_.resume + " (epoch " + std::to_string(start_epoch_) + ")\n";
+    for (const auto& line : data::read_checksums(config_.data_dir)) text += "sha256 = " + line + "\n";
+    write_file_atomically((dir_ / "config.txt").string(), text);
+    if (!config_.resume.empty() && !io::is_regular_file((dir_ / "best.ckpt").string()))
+      carry_best_checkpoint(config_.resume, resumed_, (dir_ / "best.ckpt").string());
+    if (config_.log_grads > 0)
+      steps_log_ = std::make_unique<GradStatsLogger>(
+          (dir_ / "steps.csv").string(), result.model,
+          static_cast<std::int64_t>(start_epoch_) * static_cast<std::int64_t>(batches_));
+  }
+
+  void print_header() {
+    log_ << "chainrule train: " << spec_.architecture() << " (" << result.model.parameter_count() << " parameters), "
+         << config_.optimizer.describe() << ", batch " << config_.batch << ", seed " << config_.seed << ", "
+         << num_threads() << " thread(s), kernels " << kernel_path_name(kernel_path()) << "\n"
+         << "  " << data_.train_indices.size() << " training images, validation: " << data_.val_name << " ("
+         << data_.val_indices.size() << " images)";
+    if (!config_.resume.empty()) log_ << ", resuming from " << config_.resume << " after epoch " << start_epoch_;
+    if (!changed_.empty()) log_ << "\n  changed on resume: " << changed_;
+    if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
+    log_ << "\n" << std::flush;
+  }
+
+  // Diagnostics (train/monitor.hpp): the loss of every step, and a probe of the
+  // gradients, updates and activations at step 1 and every probe_every steps.
+  void start_diagnostics() {
+    MonitorSettings settings;
+    settings.classes = spec_.classes;
+    settings.optimizer = config_.optimizer.kind;
+    settings.lr = optimizer_->config().lr;
+    monitor_ = std::make_unique<Monitor>(settings);
+    probe_every_ = config_.log_grads > 0 ? config_.log_grads : 50;
+    live_checks_ = "effective_lr " + std::to_string(optimizer_->config().lr) + "\n";  // for diagnostics.txt
+  }
+
+  void save(const std::string& path, int epochs_done) {
+    io::Checkpoint c;
+    c.spec = spec_;
+    io::store_model(result.model, c);
+    io::store_optimizer(*optimizer_, params_, c);
+    c.optimizer = config_.optimizer;  // the configured lr, without an injected x1000
+    c.rngs.push_back({"shuffle", shuffle_rng_.state()});
+    c.epoch = epochs_done;
+    c.best_val_accuracy = best_;
+    c.history = result.history;
+    c.config = config_.settings();
+    io::write_checkpoint(path, c);
+  }
+
+  const TrainConfig& config_;
+  const TrainData& data_;
+  std::ostream& log_;
+  const std::filesystem::path dir_;
+  const bugs::Pipeline pipeline_;  // the injected pipeline bug, if any, read once
+  MlpSpec spec_;
+  std::vector<Param<float>> params_;
+  std::unique_ptr<Optimizer> optimizer_;
+  Rng shuffle_rng_{config_.seed ^ 0x5EEDF00DULL};  // its own stream, apart from the weights' and dropout's
+  double best_ = -1;
+  int start_epoch_ = 0;
+  std::size_t batches_ = 0;
+  std::string changed_;     // settings this resume changes, "lr 0.001 -> 0.0005, ..."
+  io::Checkpoint resumed_;  // the checkpoint resumed from (when resuming)
+  std::unique_ptr<GradStatsLogger> steps_log_;
+  std::unique_ptr<Monitor> monitor_;
+  ProbeRecorder probe_;
+  std::int64_t probe_every_ = 50;
+  std::string live_checks_;  // what only a live run can measure, for diagnostics.txt
+  bool logged_ = false, probed_ = false;
+};
+
+void check_data(const TrainConfig& config, const TrainData& data, const RunFolder& folder) {
+  if (!data.train || !data.val) throw std::invalid_argument("fit: no training or validation set given");
+  if (data.train_indices.empty())
+    throw std::invalid_argument("fit: no training samples selected from '" + data.train->images_path + "' (" +
+                                std::to_string(data.train->count) + " images)");
+  if (data.val_indices.empty())
+    throw std::invalid_argument("fit: no validation samples selected from '" + data.val->images_path + "' (" +
+                                std::to_string(data.val->count) + " images)");
+  if (!config.run_dir.empty() && !(folder.held() && folder.dir() == config.run_dir))
+    throw std::invalid_argument("fit: the run folder '" + config.run_dir + "' is not locked (pass its RunFolder)");
+  check_training_memory(config, data.train_indices.size(), data.val_indices.size());
+}
+
+}  // namespace
+
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log) {
   RunFolder folder;  // stays empty without a run folder
   if (!config.run_dir.empty()) {
@@ -349,225 +356,46 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
 
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log, const RunFolder& folder) {
   config.validate();
-  if (!data.train || !data.val) throw std::invalid_argument("fit: no training or validation set given");
-  if (data.train_indices.empty())
-    throw std::invalid_argument("fit: no training samples selected from '" + data.train->images_path + "' (" +
-                                std::to_string(data.train->count) + " images)");
-  if (data.val_indices.empty())
-    throw std::invalid_argument("fit: no validation samples selected from '" + data.val->images_path + "' (" +
-                                std::to_string(data.val->count) + " images)");
-  if (!config.run_dir.empty() && !(folder.held() && folder.dir() == config.run_dir))
-    throw std::invalid_argument("fit: the run folder '" + config.run_dir + "' is not locked (pass its RunFolder)");
-  const double bytes = estimate_training_bytes(config, data.train_indices.size(), data.val_indices.size());
-  if (bytes > kMaxTrainingBytes)
-    throw std::invalid_argument(config.spec.architecture() + " with batch " + std::to_string(config.batch) +
-                                " needs about " + num(std::round(bytes / (1024.0 * 1024 * 1024) * 10) / 10) +
-                                " GiB (parameters, gradients, optimizer state, activations), above the limit of " +
-                                num(kMaxTrainingBytes / (1024.0 * 1024 * 1024)) +
-                                " GiB; give smaller --hidden sizes or a smaller --batch");
+  check_data(config, data, folder);
   set_num_threads(config.threads);
-  MlpSpec spec = config.spec;
-  spec.seed = config.seed;
+  Run run(config, data, folder, log);
 
-  TrainResult result;
-  result.model = make_mlp<float>(spec);
-  Sequential<float>& model = result.model;
-  const std::vector<Param<float>> params = model.params();
-  std::unique_ptr<Optimizer> optimizer;
-  Rng shuffle_rng(config.seed ^ 0x5EEDF00DULL);  // its own stream, apart from the weights' and dropout's
-  std::vector<HistoryRow>& history = result.history;
-  double best = -1;
-  int start_epoch = 0;
-
-  std::string changed;  // settings this resume changes, "lr 0.001 -> 0.0005, ..."
-  io::Checkpoint resumed;  // the checkpoint resumed from (when resuming)
-  if (!config.resume.empty()) {
-    io::Checkpoint ckpt = io::read_checkpoint(config.resume);
-    io::check_architecture(ckpt, spec, config.resume);
-    io::restore_model(ckpt, model, config.resume);
-    if (ckpt.optimizer.kind != config.optimizer.kind)
-      throw io::CheckpointError(config.resume + ": the checkpoint was trained with " + ckpt.optimizer.kind +
-                                ", this run asks for " + config.optimizer.kind + "; drop --optimizer to continue");
-    for (const auto& [key, value] : config.settings())
-      for (const auto& [saved_key, saved_value] : ckpt.config)
-        if (key == saved_key && key != "epochs" && value != saved_value)
-          changed += (changed.empty() ? "" : ", ") + key + " " + saved_value + " -> " + value;
-    const OptimizerConfig saved_optimizer = ckpt.optimizer;
-    ckpt.optimizer = config.optimizer;  // the saved state, with this run's lr, momentum, nesterov, betas and eps
-    optimizer = io::restore_optimizer(ckpt, params, config.resume);
-    ckpt.optimizer = saved_optimizer;
-    optimizer->set_lr(config.optimizer.lr);
-    const io::NamedRng* g = io::find_rng(ckpt, "shuffle");
-    if (!g) throw io::CheckpointError(config.resume + ": the checkpoint has no shuffle RNG state; it cannot be resumed");
-    shuffle_rng.set_state(g->state);
-    history = ckpt.history;
-    best = ckpt.best_val_accuracy;
-    start_epoch = ckpt.epoch;
-    if (start_epoch >= config.epochs)
-      throw std::invalid_argument(config.resume + " has already trained " + std::to_string(start_epoch) +
-                                  " epochs; pass --epochs with a larger total to continue");
-    resumed = std::move(ckpt);
-  } else {
-    optimizer = make_optimizer(config.optimizer);
-  }
-  if (bug_active(Bug::LrTooHigh)) optimizer->set_lr(config.optimizer.lr * 1000);  // injected bug
-
-  const bool normalise = !bug_active(Bug::InputsNotNormalised);  // injected bug: pixels stay 0..255
-  const bool misaligned = bug_active(Bug::LabelsMisaligned);
-  const std::size_t n = data.train_indices.size();
-  const std::size_t B = static_cast<std::size_t>(config.batch);
-  const std::size_t batches = data::num_batches(n, B);
-
-  // ---- The run folder ----
-  std::unique_ptr<GradStatsLogger> steps_log;
-  const std::filesystem::path dir(config.run_dir);
-  if (!config.run_dir.empty()) {
-    folder.prepare(config.overwrite, log);
-    std::string text;
-    for (const auto& [k, v] : config.settings()) text += k + " = " + v + "\n";
-    text += "architecture = " + spec.architecture() + "\n";
-    text += "parameters = " + std::to_string(model.parameter_count()) + "\n";
-    text += "threads_used = " + std::to_string(num_threads()) + "\n";
-    text += "kernel_path = " + std::string(kernel_path_name(kernel_path())) + "\n";
-    text += "train_samples = " + std::to_string(n) + "\n";
-    text += "val_samples = " + std::to_string(data.val_indices.size()) + " (" + data.val_name + ")\n";
-    text += "injected_bug = " + std::string(bug_name(active_bug())) + "\n";
-    if (!config.resume.empty()) text += "resumed_from = " + config.resume + " (epoch " + std::to_string(start_epoch) + ")\n";
-    for (const auto& line : data::read_checksums(config.data_dir)) text += "sha256 = " + line + "\n";
-    write_file_atomically((dir / "config.txt").string(), text);
-    if (!config.resume.empty() && !io::is_regular_file((dir / "best.ckpt").string()))
-      carry_best_checkpoint(config.resume, resumed, (dir / "best.ckpt").string());
-    if (config.log_grads > 0)
-      steps_log = std::make_unique<GradStatsLogger>((dir / "steps.csv").string(), model,
-                                                    static_cast<std::int64_t>(start_epoch) * static_cast<std::int64_t>(batches));
-  }
-
-  auto save = [&](const std::string& path, int epochs_done) {
-    io::Checkpoint c;
-    c.spec = spec;
-    io::store_model(model, c);
-    io::store_optimizer(*optimizer, params, c);
-    c.optimizer = config.optimizer;  // the configured lr, without an injected x1000
-    c.rngs.push_back({"shuffle", shuffle_rng.state()});
-    c.epoch = epochs_done;
-    c.best_val_accuracy = best;
-    c.history = history;
-    c.config = config.settings();
-    io::write_checkpoint(path, c);
-  };
-
-  log << "chainrule train: " << spec.architecture() << " (" << model.parameter_count() << " parameters), "
-      << config.optimizer.describe() << ", batch " << config.batch << ", seed " << config.seed << ", "
-      << num_threads() << " thread(s), kernels " << kernel_path_name(kernel_path()) << "\n"
-      << "  " << n << " training images, validation: " << data.val_name << " (" << data.val_indices.size()
-      << " images)";
-  if (!config.resume.empty()) log << ", resuming from " << config.resume << " after epoch " << start_epoch;
-  if (!changed.empty()) log << "\n  changed on resume: " << changed;
-  if (active_bug() != Bug::None) log << "\n  injected bug: " << bug_name(active_bug());
-  log << "\n" << std::flush;
-
-  // Buffers reused by every step (allocated by the first one).
-  std::vector<int> order;
-  order.reserve(n);
-  Tensor<float> X;          // (N, D)
+  const std::size_t n = data.train_indices.size(), B = static_cast<std::size_t>(config.batch);
+  std::vector<int> order;   // this epoch's shuffle of the training samples
+  Tensor<float> X;          // (N, D) the batch, reused
   std::vector<int> labels;  // (N)
-  Tensor<float> dZ;         // (N, C)
-  SoftmaxCrossEntropy<float> loss_fn;
+  auto loss_fn = parts<float>().softmax_cross_entropy();
+  Step step{run.result.model, *loss_fn, run.optimizer(), run.params(), run.pipeline().zero_grads, {}, {}, {}};
   ProgressBar progress(log, config.progress_bar);
 
-  // Diagnostics (train/monitor.hpp): the loss of every step, and a probe of the
-  // gradients, updates and activations at step 1 and every probe_every steps.
-  MonitorSettings monitor_settings;
-  monitor_settings.classes = spec.classes;
-  monitor_settings.optimizer = config.optimizer.kind;
-  monitor_settings.lr = optimizer->config().lr;
-  Monitor monitor(monitor_settings);
-  ProbeRecorder probe;
-  const std::int64_t probe_every = config.log_grads > 0 ? config.log_grads : 50;
-  std::string live_checks =  // what only a live run can measure, for diagnostics.txt
-      "effective_lr " + std::to_string(optimizer->config().lr) + "\n";
-  auto report_findings = [&] {
-    const auto fresh = monitor.take_new_findings();
-    for (const auto& f : fresh)
-      log << "warning: " << f.title << " [" << f.id << "]\n  evidence: " << f.evidence << "\n  try: " << f.advice << "\n";
-    if (!fresh.empty() && !config.run_dir.empty()) {
-      std::string text = live_checks;
-      for (const auto& f : monitor.findings()) text += "finding " + f.id + ": " + f.title + "; " + f.evidence + "\n";
-      write_file_atomically((dir / "diagnostics.txt").string(), text);
-    }
-    if (!fresh.empty()) log << std::flush;
-  };
-
-  for (int epoch = start_epoch + 1; epoch <= config.epochs; ++epoch) {
+  for (int epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     order.assign(data.train_indices.begin(), data.train_indices.end());
-    data::shuffle(order, shuffle_rng);
-    progress.begin_epoch(epoch, config.epochs, batches);
+    data::shuffle(order, run.shuffle_rng());
+    progress.begin_epoch(epoch, config.epochs, run.batches());
     double loss_sum = 0, acc_sum = 0;
-    for (std::size_t b = 0; b < batches; ++b) {
-      const std::int64_t step = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(batches) +
-                                static_cast<std::int64_t>(b) + 1;
-      data::make_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels, normalise);
-      if (b + 1 < batches) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
-      if (misaligned && !labels.empty()) std::rotate(labels.begin(), labels.begin() + 1, labels.end());  // injected bug
+    for (std::size_t b = 0; b < run.batches(); ++b) {
+      const std::int64_t t = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(run.batches()) +
+                             static_cast<std::int64_t>(b) + 1;  // the step number, from 1
+      run.pipeline().train_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
+      if (b + 1 < run.batches()) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
+      step.before_update = [&](double loss) { run.before_update(t, loss); };
+      step.after_update = [&](double loss) { run.after_update(t, epoch, loss, loss_fn->probs()); };
 
-      model.zero_grad();
-      const Tensor<float>& Z = model.forward(X, true);  // (N, C)
-      const double loss = loss_fn.forward(Z, labels);
-      monitor.on_step(step, loss);
-      if (!std::isfinite(loss)) {
-        if (config.progress_bar) log << "\n";
-        report_findings();
-        result.diverged = true;
-        result.diagnosis = diagnose(model, params, loss, epoch, b + 1, batches, step, config);
-        return result;
+      const StepResult r = train_step(step, X, labels);
+      if (!r.finite) {
+        run.diverged(t, r.loss, epoch, b + 1);
+        return std::move(run.result);
       }
-      loss_fn.backward(dZ);
-      model.backward(dZ);
-      const bool logged = steps_log && (step == 1 || step % config.log_grads == 0);
-      const bool probed = step == 1 || step % probe_every == 0;
-      if (logged) steps_log->before_update(params);
-      if (probed) probe.before_update(params);
-      optimizer->step(params);
-      if (logged) steps_log->after_update(step, epoch, loss, params, model, loss_fn.probs());
-      if (probed) {
-        monitor.on_probe(probe.after_update(step, params, model, loss_fn.probs()));
-        if (step == 1 && config.optimizer.kind == "adam") {
-          const double scale = probe.largest_change() / optimizer->config().lr;
-          live_checks += "adam-first-step " + std::to_string(scale) + "\n";
-          monitor.on_adam_first_step(scale);
-        }
-      }
-
-      const Tensor<float>& P = loss_fn.probs();  // (N, C)
-      int correct = 0;
-      for (int i = 0; i < P.rows; ++i)
-        correct += std::max_element(P.row(i), P.row(i) + P.cols) - P.row(i) == labels[static_cast<std::size_t>(i)] ? 1 : 0;
-      loss_sum += loss;
-      acc_sum += static_cast<double>(correct) / P.rows;
+      loss_sum += r.loss;
+      acc_sum += static_cast<double>(r.correct) / static_cast<double>(labels.size());
       progress.step(b + 1, loss_sum / static_cast<double>(b + 1), acc_sum / static_cast<double>(b + 1));
     }
-    const EvalResult val = evaluate(model, *data.val, data.val_indices, normalise);
-    HistoryRow row;
-    row.epoch = epoch;
-    row.loss = loss_sum / static_cast<double>(batches);
-    row.accuracy = acc_sum / static_cast<double>(batches);
-    row.val_loss = val.loss;
-    row.val_accuracy = val.accuracy;
-    row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    history.push_back(row);
-    const bool improved = row.val_accuracy > best;
-    if (improved) best = row.val_accuracy;
-    if (!config.run_dir.empty()) {
-      if (steps_log) steps_log->sync();  // the steps a checkpoint covers are on disk before it
-      write_file_atomically((dir / "history.csv").string(), history_csv(history));
-      save((dir / "last.ckpt").string(), epoch);
-      if (improved) save((dir / "best.ckpt").string(), epoch);
-    }
-    progress.end_epoch(row);
-    report_findings();
+    const double batches = static_cast<double>(run.batches());
+    progress.end_epoch(run.end_epoch(epoch, loss_sum / batches, acc_sum / batches, t0));
+    run.report_findings();
   }
-  return result;
+  return std::move(run.result);
 }
 
 }  // namespace chainrule::train

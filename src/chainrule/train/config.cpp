@@ -1,0 +1,248 @@
+#include "chainrule/train/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+#include "chainrule/data/dataset.hpp"
+
+namespace chainrule::train {
+
+namespace {
+
+std::string num(double v) {  // shortest text that reads back as the same double
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  double back = 0;
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::sscanf(buf, "%lf", &back) == 1 && back == v) break;
+  }
+  return buf;
+}
+
+double parse_double(const std::string& key, const std::string& text) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a number");
+  return v;
+}
+
+// A whole number in [lo, hi], digits only (an optional '-'); throws naming the key and the value.
+long long parse_int(const std::string& key, const std::string& text, long long lo, long long hi) {
+  long long v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec == std::errc::invalid_argument || (ec == std::errc() && ptr != end))
+    throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a whole number");
+  if (ec == std::errc::result_out_of_range || v < lo || v > hi)
+    throw std::invalid_argument("setting '" + key + "' = " + text + " is out of range: it must be in " +
+                                std::to_string(lo) + ".." + std::to_string(hi));
+  return v;
+}
+
+int parse_int_setting(const std::string& key, const std::string& text, int lo, int hi = INT_MAX) {
+  return static_cast<int>(parse_int(key, text, lo, hi));
+}
+
+bool parse_flag(const std::string& key, const std::string& text) {
+  if (text != "0" && text != "1") throw std::invalid_argument("setting '" + key + "': '" + text + "' must be 0 or 1");
+  return text == "1";
+}
+
+bool is_fraction(const std::string& text, double& fraction) {
+  std::size_t used = 0;
+  try {
+    fraction = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size() && fraction > 0.0 && fraction < 1.0;
+}
+
+}  // namespace
+
+// ---- Settings ---------------------------------------------------------------------
+
+void TrainConfig::validate() const {
+  if (data_dir.empty()) throw std::invalid_argument("--data: the data folder must not be empty");
+  if (epochs < 1) throw std::invalid_argument("--epochs must be at least 1, got " + std::to_string(epochs));
+  if (batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(batch));
+  for (int h : spec.hidden)
+    if (h < 1 || h > kMaxHidden)
+      throw std::invalid_argument("--hidden: every size must be in 1.." + std::to_string(kMaxHidden) + ", got " +
+                                  std::to_string(h));
+  if (!(spec.dropout >= 0.0 && spec.dropout < 1.0))
+    throw std::invalid_argument("--dropout must be in [0, 1), got " + num(spec.dropout));
+  if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
+    throw std::invalid_argument("--init '" + spec.init + "' is unknown; use auto, he or glorot");
+  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
+    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
+  if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
+    throw std::invalid_argument("--lr must be a positive learning rate, got " + num(optimizer.lr));
+  // Checked whichever optimizer is chosen, and on --resume too.
+  if (!(optimizer.momentum >= 0.0 && optimizer.momentum < 1.0))
+    throw std::invalid_argument("--momentum must be in [0, 1), got " + num(optimizer.momentum));
+  if (!(optimizer.beta1 >= 0.0 && optimizer.beta1 < 1.0))
+    throw std::invalid_argument("--beta1 must be in [0, 1), got " + num(optimizer.beta1));
+  if (!(optimizer.beta2 >= 0.0 && optimizer.beta2 < 1.0))
+    throw std::invalid_argument("--beta2 must be in [0, 1), got " + num(optimizer.beta2));
+  if (!(optimizer.eps > 0.0 && std::isfinite(optimizer.eps)))
+    throw std::invalid_argument("--eps must be a positive number, got " + num(optimizer.eps));
+  optimizer.validate();
+  double fraction = 0;
+  if (validation != "test" && !is_fraction(validation, fraction))
+    throw std::invalid_argument("--validation '" + validation +
+                                "' must be 'test' or a fraction of the training set in (0, 1), e.g. 0.1");
+  if (threads < 0 || threads > kMaxThreads)
+    throw std::invalid_argument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = automatic), got " +
+                                std::to_string(threads));
+  if (log_grads < 0) throw std::invalid_argument("--log-grads must be >= 0, got " + std::to_string(log_grads));
+  if (limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(limit));
+}
+
+std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
+  std::string hidden;
+  for (int h : spec.hidden) {
+    if (!hidden.empty()) hidden.push_back(',');
+    hidden.append(std::to_string(h));
+  }
+  return {{"data_dir", data_dir},
+          {"hidden", hidden},
+          {"dropout", num(spec.dropout)},
+          {"batchnorm", spec.batchnorm ? "1" : "0"},
+          {"init", spec.init},
+          {"optimizer", optimizer.kind},
+          {"lr", num(optimizer.lr)},
+          {"momentum", num(optimizer.momentum)},
+          {"nesterov", optimizer.nesterov ? "1" : "0"},
+          {"beta1", num(optimizer.beta1)},
+          {"beta2", num(optimizer.beta2)},
+          {"eps", num(optimizer.eps)},
+          {"epochs", std::to_string(epochs)},
+          {"batch", std::to_string(batch)},
+          {"seed", std::to_string(seed)},
+          {"validation", validation},
+          {"threads", std::to_string(threads)},
+          {"log_grads", std::to_string(log_grads)},
+          {"limit", std::to_string(limit)}};
+}
+
+std::uint64_t parse_seed(const std::string& what, const std::string& text) {
+  std::uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);  // digits only: no sign, no spaces
+  if (text.empty() || text[0] < '0' || text[0] > '9' || ptr != end || ec == std::errc::invalid_argument)
+    throw std::invalid_argument(what + " '" + text + "' is not a seed: give a whole number in 0..18446744073709551615");
+  if (ec == std::errc::result_out_of_range)
+    throw std::invalid_argument(what + " '" + text + "' is too large for a seed: the largest is 18446744073709551615");
+  return v;
+}
+
+TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, std::string>>& settings) {
+  TrainConfig c;
+  // Every number is range-checked: a checkpoint's batch=4294967297 must not become batch 1.
+  for (const auto& [k, v] : settings) {
+    if (k == "data_dir") c.data_dir = v;
+    else if (k == "hidden") {
+      c.spec.hidden.clear();
+      std::stringstream in(v);
+      for (std::string part; std::getline(in, part, ',');) c.spec.hidden.push_back(parse_int_setting(k, part, 1, kMaxHidden));
+    } else if (k == "dropout") c.spec.dropout = parse_double(k, v);
+    else if (k == "batchnorm") c.spec.batchnorm = parse_flag(k, v);
+    else if (k == "init") c.spec.init = v;
+    else if (k == "optimizer") c.optimizer.kind = v;
+    else if (k == "lr") c.optimizer.lr = parse_double(k, v);
+    else if (k == "momentum") c.optimizer.momentum = parse_double(k, v);
+    else if (k == "nesterov") c.optimizer.nesterov = parse_flag(k, v);
+    else if (k == "beta1") c.optimizer.beta1 = parse_double(k, v);
+    else if (k == "beta2") c.optimizer.beta2 = parse_double(k, v);
+    else if (k == "eps") c.optimizer.eps = parse_double(k, v);
+    else if (k == "epochs") c.epochs = parse_int_setting(k, v, 1);
+    else if (k == "batch") c.batch = parse_int_setting(k, v, 1);
+    else if (k == "seed") c.seed = parse_seed("setting 'seed'", v);
+    else if (k == "validation") c.validation = v;
+    else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
+    else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
+    else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
+  }
+  c.spec.seed = c.seed;
+  return c;
+}
+
+TrainData select_data(const TrainConfig& config, const data::Mnist& mnist) {
+  if (mnist.train.count == 0)
+    throw std::invalid_argument("the training file '" + mnist.train.images_path +
+                                "' holds no images; fetch MNIST again (tools/fetch_mnist.sh) or pass another --data");
+  TrainData d;
+  d.train = &mnist.train;
+  const int count = config.limit > 0 ? std::min(config.limit, mnist.train.count) : mnist.train.count;
+  double fraction = 0;
+  if (config.validation == "test") {
+    if (mnist.test.count == 0)
+      throw std::invalid_argument("the test file '" + mnist.test.images_path +
+                                  "' holds no images to validate on; fetch MNIST again or use --validation 0.1");
+    d.train_indices = data::all_indices(count);
+    d.val = &mnist.test;
+    d.val_indices = data::all_indices(mnist.test.count);
+    d.val_name = "test";
+  } else {
+    if (!is_fraction(config.validation, fraction))
+      throw std::invalid_argument("--validation '" + config.validation + "' must be 'test' or a fraction in (0, 1)");
+    // As data::split_holdout counts: both parts must keep at least one image.
+    const long long held = std::llround(count * fraction);
+    if (held < 1 || held >= count)
+      throw std::invalid_argument("--validation " + config.validation + " of " + std::to_string(count) +
+                                  " training images gives " + std::to_string(held) + " validation and " +
+                                  std::to_string(count - held) + " training images; both need at least one: give " +
+                                  "a fraction between " + num(1.0 / count) + " and " + num(1.0 - 1.0 / count) +
+                                  ", or --validation test");
+    auto split = data::split_holdout(count, fraction, config.seed);
+    d.train_indices = std::move(split.train);
+    d.val = &mnist.train;
+    d.val_indices = std::move(split.val);
+    d.val_name = "holdout " + config.validation + " of train";
+  }
+  return d;
+}
+
+double estimate_training_bytes(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples) {
+  const MlpSpec& s = config.spec;
+  double params = 0, widths = 0;  // widths: the columns of every layer's output, summed
+  double fan_in = s.inputs;
+  for (int h : s.hidden) {
+    params += fan_in * h + h + (s.batchnorm ? 4.0 * h : 0.0);  // W, b; gamma, beta and the running mean, var
+    widths += h * (2.0 + (s.batchnorm ? 1.0 : 0.0) + (s.dropout > 0 ? 1.0 : 0.0));
+    fan_in = h;
+  }
+  params += fan_in * s.classes + s.classes;
+  widths += 2.0 * s.classes;  // the logits and the softmax probabilities
+  const double slots = config.optimizer.kind == "adam" ? 2 : config.optimizer.kind == "momentum" ? 1 : 0;
+  const double copies = 2 + slots + 1 + (config.log_grads > 0 ? 1 : 0);  // P, dL/dP, slots, probe, steps.csv
+  const double train_rows = static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(config.batch), train_samples));
+  const double rows = std::max(train_rows, static_cast<double>(std::min<std::size_t>(1000, val_samples)));
+  const double floats = params * copies + rows * (s.inputs + widths) + train_rows * (s.inputs + widths);
+  return 4.0 * floats;  // float32
+}
+
+void check_training_memory(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples) {
+  const double bytes = estimate_training_bytes(config, train_samples, val_samples);
+  if (bytes > kMaxTrainingBytes)
+    throw std::invalid_argument(config.spec.architecture() + " with batch " + std::to_string(config.batch) +
+                                " needs about " + num(std::round(bytes / (1024.0 * 1024 * 1024) * 10) / 10) +
+                                " GiB (parameters, gradients, optimizer state, activations), above the limit of " +
+                                num(kMaxTrainingBytes / (1024.0 * 1024 * 1024)) +
+                                " GiB; give smaller --hidden sizes or a smaller --batch");
+}
+
+}  // namespace chainrule::train

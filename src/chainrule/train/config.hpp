@@ -1,0 +1,70 @@
+// A training run's settings: what `chainrule train` takes on its command line, checks,
+// writes to config.txt and into every checkpoint, and reads back on --resume; and the
+// samples a run trains and validates on (--limit, --validation). docs/cli.md lists them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chainrule/data/idx.hpp"
+#include "chainrule/kernels.hpp"
+#include "chainrule/model.hpp"
+#include "chainrule/optim.hpp"
+
+namespace chainrule::train {
+
+struct TrainConfig {
+  std::string data_dir = "data/mnist";
+  MlpSpec spec;               // hidden sizes, dropout, batchnorm, init; spec.seed is set from seed
+  OptimizerConfig optimizer;  // kind, lr and the rest
+  int epochs = 10;            // total epochs (a resumed run continues up to this number)
+  int batch = 128;
+  std::uint64_t seed = 42;
+  std::string validation = "test";  // "test" (the 10000 test images) or a fraction in (0, 1) of the training set
+  int threads = 0;                  // 0 = automatic: one thread, or OMP_NUM_THREADS (docs/performance.md)
+  std::string run_dir;              // history.csv, config.txt, steps.csv, *.ckpt; empty = write nothing
+  std::string resume;               // checkpoint to continue from
+  int log_grads = 0;                // steps.csv row every this many steps; 0 = off
+  int limit = 0;                    // train on the first N training images only (0 = all)
+  bool progress_bar = false;        // redraw a bar in place (a terminal); else one line per epoch
+  bool overwrite = false;           // run_dir may hold an earlier run: delete its files first (never saved)
+
+  // Throws std::invalid_argument naming the bad setting.
+  void validate() const;
+  // Every setting as (key, value), as written to config.txt and into checkpoints.
+  std::vector<std::pair<std::string, std::string>> settings() const;
+  // The inverse of settings() (unknown keys are ignored). Throws std::invalid_argument.
+  static TrainConfig from_settings(const std::vector<std::pair<std::string, std::string>>& settings);
+};
+
+// Bounds on what a run may ask for (docs/cli.md). kMaxThreads is in kernels.hpp.
+constexpr int kMaxHidden = 1000000;                          // units in one hidden layer
+constexpr double kMaxTrainingBytes = 4.0 * 1024 * 1024 * 1024;  // 4 GiB, see estimate_training_bytes
+
+// About how many bytes training needs: the parameters, their gradients, the optimizer's
+// slots and the copies the probes keep, plus the activations (and their gradients) of a
+// training batch and of an evaluation batch of up to 1000 samples. fit refuses a run above
+// kMaxTrainingBytes with this figure.
+double estimate_training_bytes(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples);
+// Throws std::invalid_argument with the figure when that is above kMaxTrainingBytes.
+void check_training_memory(const TrainConfig& config, std::size_t train_samples, std::size_t val_samples);
+
+// "42" -> 42: a seed in 0..2^64-1, digits only (no sign, no spaces). Throws
+// std::invalid_argument starting with `what` (e.g. "--seed").
+std::uint64_t parse_seed(const std::string& what, const std::string& text);
+
+// The samples a run trains and validates on.
+struct TrainData {
+  const data::ImageSet* train = nullptr;
+  std::vector<int> train_indices;
+  const data::ImageSet* val = nullptr;
+  std::vector<int> val_indices;
+  std::string val_name;  // "test" or "holdout 0.1 of train"
+};
+// Applies --limit and --validation to a loaded MNIST. Throws std::invalid_argument naming
+// the file or the option when the training or the validation set would be empty.
+TrainData select_data(const TrainConfig& config, const data::Mnist& mnist);
+
+}  // namespace chainrule::train
