@@ -41,8 +41,8 @@ done
 
 if [ "$portable" = 1 ]; then
   echo "== portable: unit tests built without -march=native (CHAINRULE_NATIVE=OFF)"
-  cmake --preset release -B build/portable -DCHAINRULE_NATIVE=OFF -DCHAINRULE_WERROR=ON >/dev/null
-  cmake --build build/portable --target chainrule_tests -j "$jobs"
+  cmake --preset portable -DCHAINRULE_WERROR=ON >/dev/null
+  cmake --build --preset portable -j "$jobs"   # chainrule_tests only
   build/portable/chainrule_tests
 fi
 
