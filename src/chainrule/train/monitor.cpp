@@ -11,7 +11,6 @@
 #include <stdexcept>
 
 #include "chainrule/io/files.hpp"
-#include "chainrule/layers/relu.hpp"
 
 namespace chainrule::train {
 
@@ -174,42 +173,20 @@ std::string format_findings(const std::vector<Finding>& findings) {
 
 // ---- Probing a live model ----------------------------------------------------------
 
-void ProbeRecorder::before_update(const std::vector<Param<float>>& params) {
-  before_.resize(params.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    before_[i].resize(params[i].value->rows, params[i].value->cols);
-    before_[i].data.assign(params[i].value->data.begin(), params[i].value->data.end());
-  }
-}
-
 Probe ProbeRecorder::after_update(std::int64_t step, const std::vector<Param<float>>& params, Sequential<float>& model,
                                   const Tensor<float>& probs) {
+  const StepStats& s = meter_.after_update(params, model, probs);
   Probe p;
   p.step = step;
-  double grad_sq = 0;
-  largest_change_ = 0;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const Tensor<float>& w = *params[i].value;
-    double g2 = 0, d2 = 0, w2 = 0;
-    for (float g : params[i].grad->data) g2 += static_cast<double>(g) * g;
-    for (std::size_t k = 0; k < w.data.size(); ++k) {
-      const double d = static_cast<double>(w.data[k]) - before_[i].data[k];
-      d2 += d * d;
-      w2 += static_cast<double>(w.data[k]) * w.data[k];
-      largest_change_ = std::max(largest_change_, std::abs(d));
-    }
-    grad_sq += g2;
+  p.grad_norm = s.grad_norm;
+  for (std::size_t i = 0; i < params.size(); ++i) {  // the rules judge the weight matrices (*.W) only
     const std::string& name = params[i].name;
-    if (name.size() > 2 && name.compare(name.size() - 2, 2, ".W") == 0 && w2 > 0)
-      p.weight_update_ratio = std::max(p.weight_update_ratio, std::sqrt(d2 / w2));
+    if (name.size() > 2 && name.compare(name.size() - 2, 2, ".W") == 0)
+      p.weight_update_ratio = std::max(p.weight_update_ratio, s.params[i].update_ratio);
   }
-  p.grad_norm = std::sqrt(grad_sq);
-  for (std::size_t i = 0; i < model.size(); ++i)
-    if (auto* relu = dynamic_cast<ReLU<float>*>(&model.layer(i))) p.dead_fractions.push_back(relu->dead_fraction());
-  int saturated = 0;
-  for (int r = 0; r < probs.rows; ++r)
-    saturated += *std::max_element(probs.row(r), probs.row(r) + probs.cols) > 0.99f ? 1 : 0;
-  p.softmax_saturation = probs.rows ? static_cast<double>(saturated) / probs.rows : 0.0;
+  p.dead_fractions = s.dead_fractions;
+  p.softmax_saturation = s.softmax_saturation;
+  largest_change_ = s.largest_change;
   return p;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chainrule/model.hpp"
+#include "chainrule/train/step_stats.hpp"
 
 namespace chainrule::train {
 
@@ -80,18 +81,19 @@ class Monitor {
   std::size_t reported_ = 0;
 };
 
-// Measures a Probe around one optimizer step of a live model (used by the trainer):
-// before_update() keeps a copy of the parameters (allocated once), after_update()
-// compares. largest_change() is the largest |delta| of any parameter entry.
+// Measures a Probe around one optimizer step of a live model (used by the trainer), from
+// the same numbers steps.csv records (step_stats.hpp): before_update() keeps a copy of the
+// parameters (allocated once), after_update() compares. largest_change() is the largest
+// |delta| of any parameter entry.
 class ProbeRecorder {
  public:
-  void before_update(const std::vector<Param<float>>& params);
+  void before_update(const std::vector<Param<float>>& params) { meter_.before_update(params); }
   Probe after_update(std::int64_t step, const std::vector<Param<float>>& params, Sequential<float>& model,
                      const Tensor<float>& probs);
   double largest_change() const { return largest_change_; }
 
  private:
-  std::vector<Tensor<float>> before_;
+  StepStatsMeter meter_;
   double largest_change_ = 0;
 };
 
