@@ -1,6 +1,6 @@
 // What one training step did, measured in one place: the statistics of each parameter's
-// gradient and update, the dead ReLU units and the softmax saturation. steps.csv's rows
-// (GradStatsLogger) and the monitor's probes (ProbeRecorder) are both made from these numbers.
+// gradient and update, the dead ReLU units and the softmax saturation. Both steps.csv's rows
+// (gradstats.hpp) and the monitor's probes (probe.hpp) are made from these numbers.
 // Reading them: tutorials/11-debugging.
 #pragma once
 
