@@ -13,7 +13,8 @@
 
 namespace chainrule::train {
 
-// What a probe measures at one step (after that step's update).
+// What a probe measures at one step (after that step's update): live from the model
+// (ProbeRecorder, probe.hpp), or afterwards from a row of steps.csv (doctor.cpp).
 struct Probe {
   std::int64_t step = 0;
   double grad_norm = 0;                 // sqrt of the sum of every parameter gradient's squared norm
