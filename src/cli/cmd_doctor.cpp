@@ -2,7 +2,7 @@
 // likely causes of a stuck or diverging loss, with the evidence for each.
 #include <iostream>
 
-#include "chainrule/train/monitor.hpp"
+#include "chainrule/train/doctor.hpp"
 #include "commands.hpp"
 
 namespace chainrule::cli {

@@ -3,14 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "chainrule/layers/relu.hpp"
@@ -79,52 +76,22 @@ void GradStatsLogger::append_line() {
   whole_ += static_cast<std::int64_t>(line_.size());
 }
 
-void GradStatsLogger::before_update(const std::vector<Param<float>>& params) {
-  if (before_.size() != params.size()) before_.resize(params.size());
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    before_[i].resize(params[i].value->rows, params[i].value->cols);
-    std::copy(params[i].value->data.begin(), params[i].value->data.end(), before_[i].data.begin());
-  }
-}
-
-double softmax_saturation(const Tensor<float>& P) {
-  if (P.rows == 0) return 0.0;
-  int saturated = 0;
-  for (int i = 0; i < P.rows; ++i) saturated += *std::max_element(P.row(i), P.row(i) + P.cols) > 0.99f ? 1 : 0;
-  return static_cast<double>(saturated) / P.rows;
-}
-
 void GradStatsLogger::after_update(std::int64_t step, int epoch, double loss, const std::vector<Param<float>>& params,
                                    Sequential<float>& model, const Tensor<float>& probs) {
+  const StepStats& s = meter_.after_update(params, model, probs);
   char buf[64];
   line_.clear();
   std::snprintf(buf, sizeof buf, "%lld,%d,%.6g", static_cast<long long>(step), epoch, loss);
   line_ += buf;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const auto& g = params[i].grad->data;
-    const auto& w = params[i].value->data;
-    const auto& w0 = before_[i].data;
-    double sum = 0, sumsq = 0, delta2 = 0, norm2 = 0;
-    for (std::size_t j = 0; j < g.size(); ++j) {
-      sum += g[j];
-      sumsq += static_cast<double>(g[j]) * g[j];
-      const double d = static_cast<double>(w[j]) - w0[j];
-      delta2 += d * d;
-      norm2 += static_cast<double>(w[j]) * w[j];
-    }
-    const double n = std::max<double>(1.0, static_cast<double>(g.size()));
-    const double mean = sum / n;
-    const double sd = std::sqrt(std::max(0.0, sumsq / n - mean * mean));
-    const double ratio = norm2 > 0 ? std::sqrt(delta2 / norm2) : 0.0;
-    std::snprintf(buf, sizeof buf, ",%.6g,%.6g,%.6g,%.6g", mean, sd, std::sqrt(sumsq), ratio);
+  for (const ParamStats& p : s.params) {
+    std::snprintf(buf, sizeof buf, ",%.6g,%.6g,%.6g,%.6g", p.grad_mean, p.grad_std, p.grad_norm, p.update_ratio);
     line_ += buf;
   }
-  for (std::size_t i = 0; i < model.size(); ++i)
-    if (const auto* relu = dynamic_cast<const ReLU<float>*>(&model.layer(i))) {
-      std::snprintf(buf, sizeof buf, ",%.6g", relu->dead_fraction());
-      line_ += buf;
-    }
-  std::snprintf(buf, sizeof buf, ",%.6g\n", softmax_saturation(probs));
+  for (double dead : s.dead_fractions) {
+    std::snprintf(buf, sizeof buf, ",%.6g", dead);
+    line_ += buf;
+  }
+  std::snprintf(buf, sizeof buf, ",%.6g\n", s.softmax_saturation);
   line_ += buf;
   append_line();  // one whole line at a time
 }

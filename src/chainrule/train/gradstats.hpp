@@ -1,5 +1,6 @@
-// steps.csv: per-step gradient statistics, written by `chainrule train --log-grads EVERY`
-// (docs/formats.md; the plot scripts tools/plots/grad_*.gp read it by column name).
+// steps.csv: the log of per-step gradient statistics, written by `chainrule train --log-grads
+// EVERY` (docs/formats.md; the plot scripts tools/plots/grad_*.gp read it by column name, and
+// tutorials/11-debugging reads the plots). The numbers come from step_stats.hpp.
 //
 //   step,epoch,loss,
 //   then for each parameter tensor P in model order (dense1.W, dense1.b, batchnorm1.gamma, ...):
@@ -7,11 +8,8 @@
 //   then for each ReLU layer R:  R:dead_fraction
 //   then softmax_saturation
 //
-//   grad_mean, grad_std   mean and (population) standard deviation of the values of dL/dP
-//   grad_norm             ||dL/dP||, the L2 norm over the whole tensor
-//   update_ratio          ||P_after - P_before|| / ||P_after|| for this step's update (0 if P is all zero)
-//   dead_fraction         ReLU<float>::dead_fraction(): units that were 0 for every sample of the batch
-//   softmax_saturation    fraction of the batch whose largest probability is above 0.99
+//   grad_mean, grad_std, grad_norm, update_ratio, dead_fraction, softmax_saturation:
+//   the fields of the same names in StepStats (step_stats.hpp), printed with %.6g
 #pragma once
 
 #include <cstdint>
@@ -19,6 +17,7 @@
 #include <vector>
 
 #include "chainrule/model.hpp"
+#include "chainrule/train/step_stats.hpp"
 
 namespace chainrule::train {
 
@@ -43,8 +42,8 @@ class GradStatsLogger {
   void sync();
 
   // Call just before the optimizer step: keeps a copy of every parameter (allocated once).
-  void before_update(const std::vector<Param<float>>& params);
-  // Call after the update: computes the row and appends it (one write, flushed).
+  void before_update(const std::vector<Param<float>>& params) { meter_.before_update(params); }
+  // Call after the update: measures the step, formats the row and appends it (one write).
   void after_update(std::int64_t step, int epoch, double loss, const std::vector<Param<float>>& params,
                     Sequential<float>& model, const Tensor<float>& probs);
 
@@ -54,11 +53,8 @@ class GradStatsLogger {
   int fd_ = -1;              // steps.csv, opened for appending
   std::int64_t whole_ = 0;   // its size up to the last whole line
   WriteFunction write_;
-  std::vector<Tensor<float>> before_;
-  std::string line_;
+  StepStatsMeter meter_;  // the numbers of each row
+  std::string line_;      // the row being written (its capacity is kept)
 };
-
-// Fraction of rows of P (N, C) whose largest value is above 0.99.
-double softmax_saturation(const Tensor<float>& P);
 
 }  // namespace chainrule::train

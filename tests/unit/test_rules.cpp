@@ -1,10 +1,12 @@
+// The Monitor's rules (train/rules.hpp) on made-up losses and probes: each rule fires on the
+// numbers of its bug, and a healthy run raises nothing.
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
+#include <string>
+#include <vector>
 
-#include "chainrule/train/monitor.hpp"
+#include "chainrule/train/rules.hpp"
 
 using namespace chainrule::train;
 
@@ -111,76 +113,3 @@ TEST_CASE("monitor: Adam's first step larger than lr means no bias correction") 
   CHECK(m.take_new_findings().empty());  // each finding is reported once
 }
 
-TEST_CASE("monitor: diagnose_run reads a run folder; bad folders get a clear error") {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "monitor-run";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  {
-    std::ofstream h(dir / "history.csv");
-    h << "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,2.30,0.11,2.30,0.11,1\n2,2.30,0.11,2.30,0.10,1\n";
-  }
-  std::string summary;
-  const auto f = diagnose_run(dir.string(), &summary);
-  CHECK(summary.find("2 epochs") != std::string::npos);
-  CHECK(has(f, "loss-not-decreasing"));
-
-  CHECK_THROWS_WITH_AS(diagnose_run((dir / "nope").string()), doctest::Contains("no such run folder"), std::invalid_argument);
-  fs::remove(dir / "history.csv");
-  CHECK_THROWS_WITH_AS(diagnose_run(dir.string()), doctest::Contains("--log-grads"), std::invalid_argument);
-  {
-    std::ofstream s(dir / "steps.csv");
-    s << "step,epoch,loss\n1,1,abc\n";
-  }
-  CHECK_THROWS_WITH_AS(diagnose_run(dir.string()), doctest::Contains("steps.csv:2: 'abc' is not a number"), std::runtime_error);
-}
-
-namespace {
-std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::path(CHAINRULE_TEST_TMP) / "monitor" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-}  // namespace
-
-TEST_CASE("read_csv: CRLF line ends read like LF ones") {
-  const auto dir = fresh_dir("crlf");
-  write_text(dir / "history.csv",
-             "epoch,loss,accuracy,val_loss,val_accuracy,seconds\r\n1,2.3,0.1,2.3,0.1,1\r\n2,1.2,0.6,1.1,0.6,1\r\n");
-  const CsvTable t = read_csv((dir / "history.csv").string());
-  CHECK(t.columns.back() == "seconds");  // not "seconds\r"
-  REQUIRE(t.rows.size() == 2);
-  CHECK(t.rows[1][0] == 2);
-  CHECK(t.rows[1][5] == 1);
-  std::string summary;
-  diagnose_run(dir.string(), &summary);  // threw "'1\r' is not a number" before
-  CHECK(summary == "2 epochs from history.csv");
-}
-
-TEST_CASE("read_csv: a last line without its newline (cut short by a full disk) is ignored") {
-  const auto dir = fresh_dir("partial");
-  write_text(dir / "steps.csv", "step,epoch,loss,x:grad_norm\n1,1,2.3,0.5\n5,1,2.2,0.4\n10,1,2.");
-  const CsvTable t = read_csv((dir / "steps.csv").string());
-  CHECK(t.rows.size() == 2);
-  CHECK(t.partial_last_line);
-  const RunDiagnosis r = diagnose_run_folder(dir.string());  // refused the folder before ("3 values for 4 columns")
-  CHECK(r.summary == "2 logged steps from steps.csv (its cut-short last line ignored)");
-  write_text(dir / "steps.csv", "step,epoch,loss,x:grad_norm\n1,1,2.3,0.5\n");
-  CHECK_FALSE(read_csv((dir / "steps.csv").string()).partial_last_line);
-}
-
-TEST_CASE("diagnose_run_folder: a header-only history.csv has no epoch to judge") {
-  const auto dir = fresh_dir("header-only");
-  write_text(dir / "history.csv", "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
-  const RunDiagnosis r = diagnose_run_folder(dir.string());
-  CHECK(r.points == 0);
-  CHECK(r.needed == 2);
-  CHECK(r.unit == "epochs");
-  write_text(dir / "history.csv", "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,2.3,0.1,2.3,0.1,1\n");
-  CHECK(diagnose_run_folder(dir.string()).points == 1);  // still below what the trend rules need
-}
