@@ -262,7 +262,7 @@ NetworkCase small_network_case(std::uint64_t seed) {
       for (auto& b : p.value->data) b = 0.1 * rng.normal();
   // Redraw each input row until its hidden pre-activations Z1 = x W1 + b1 keep 0.05 away
   // from ReLU's kink: then no probe (at most 4h = 4e-4 times an entry of x or W1) crosses it.
-  const auto& dense1 = dynamic_cast<const Dense<double>&>(c.model.layer(0));
+  const auto& dense1 = c.model.get<Dense<double>>("dense1");
   for (int i = 0; i < c.X.rows; ++i) {
     for (bool near_kink = true; near_kink;) {
       for (int k = 0; k < c.X.cols; ++k) c.X(i, k) = rng.normal();

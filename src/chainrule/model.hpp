@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ class Sequential {
   Sequential& operator=(Sequential&&) noexcept = default;
 
   Layer<T>& add(std::unique_ptr<Layer<T>> layer);
+  template <typename L>
+  L& add(std::unique_ptr<L> layer) {  // returns the layer as its own type: auto& d = model.add(make_unique<Dense<T>>(...))
+    L& added = *layer;
+    add(std::unique_ptr<Layer<T>>(std::move(layer)));
+    return added;
+  }
 
   // Runs every layer; returns the last layer's output (the logits Z, (N, C)).
   // The model keeps every activation until the next forward, for backward.
@@ -55,6 +62,16 @@ class Sequential {
   Layer<T>& layer(std::size_t i) { return *layers_[i]; }
   const Layer<T>& layer(std::size_t i) const { return *layers_[i]; }
   Layer<T>* find(const std::string& name);
+  // The layer called `name` as its own type: model.get<Dense<double>>("dense1").W.
+  // Throws std::invalid_argument when there is no such layer or it has another type.
+  template <typename L>
+  L& get(const std::string& name) {
+    Layer<T>* layer = find(name);
+    if (!layer) throw std::invalid_argument("Sequential::get: no layer is called '" + name + "'");
+    L* typed = dynamic_cast<L*>(layer);
+    if (!typed) throw std::invalid_argument("Sequential::get: '" + name + "' is a " + layer->kind() + " layer");
+    return *typed;
+  }
 
   const Tensor<T>& output(std::size_t i) const { return outputs_[i]; }  // layer i's last output
   const Tensor<T>& output_grad(std::size_t i) const;                     // dL/d(output of layer i)

@@ -49,7 +49,7 @@ Action add_evaluate_command(CLI::App& app) {
     try {
       ckpt = io::read_checkpoint(o->model);
       loaded = io::build_model(ckpt, o->model);
-    } catch (const data::DataError& e) {
+    } catch (const io::CheckpointError& e) {
       throw UsageError(std::string("--model: ") + e.what());
     }
     const int D = loaded.spec.inputs, C = loaded.spec.classes;

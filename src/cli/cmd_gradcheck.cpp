@@ -6,7 +6,7 @@
 #include <iostream>
 #include <limits>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "commands.hpp"
 

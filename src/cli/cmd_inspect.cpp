@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/io/checkpoint.hpp"
 #include "chainrule/io/npy.hpp"

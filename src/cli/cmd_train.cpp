@@ -5,7 +5,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/data/idx.hpp"
 #include "chainrule/io/checkpoint.hpp"
 #include "chainrule/io/files.hpp"

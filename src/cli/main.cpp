@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/data/idx.hpp"
 #include "commands.hpp"
 
@@ -39,7 +39,7 @@ io::LoadedModel load_model_option(const std::string& path, bool need_images) {
   io::LoadedModel loaded;
   try {
     loaded = io::load_model(path);
-  } catch (const data::DataError& e) {
+  } catch (const io::CheckpointError& e) {
     throw UsageError(std::string("--model: ") + e.what());
   }
   if (need_images && loaded.spec.inputs != 28 * 28)
@@ -98,7 +98,10 @@ int main(int argc, char** argv) {
       if (code >= 0) return code;
     }
     return 2;
-  } catch (const chainrule::data::DataError& e) {  // bad data or checkpoint file: one line, exit 2
+  } catch (const chainrule::data::DataError& e) {  // bad data file: one line, exit 2
+    std::cerr << "chainrule: " << e.what() << "\n";
+    return 2;
+  } catch (const chainrule::io::CheckpointError& e) {  // bad checkpoint file: one line, exit 2
     std::cerr << "chainrule: " << e.what() << "\n";
     return 2;
   } catch (const UsageError& e) {

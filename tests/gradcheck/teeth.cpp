@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/loss.hpp"
 #include "chainrule/rng.hpp"

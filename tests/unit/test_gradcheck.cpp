@@ -4,7 +4,7 @@
 #include <limits>
 #include <sstream>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/dense.hpp"
 

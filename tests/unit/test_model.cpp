@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"

@@ -51,8 +51,8 @@ int main() {
   const Tensor<double>& Z2 = model.forward(X, /*training=*/true);
   chainrule::SoftmaxCrossEntropy<double> loss;
   const double L = loss.forward(Z2, labels);
-  auto& dense1 = dynamic_cast<chainrule::Dense<double>&>(model.layer(0));
-  auto& dense2 = dynamic_cast<chainrule::Dense<double>&>(model.layer(2));
+  auto& dense1 = model.get<chainrule::Dense<double>>("dense1");
+  auto& dense2 = model.get<chainrule::Dense<double>>("dense2");
 
   std::printf("== 3. Every tensor of one forward pass (N = %d)\n", N);
   show("X", X, "input batch: one flattened 28x28 image per row");

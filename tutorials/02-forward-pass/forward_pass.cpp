@@ -36,9 +36,9 @@ void print(const char* name, const Tensor<double>& t, const char* fmt = "%7.4f")
 int main() {
   // ---- A 4-3-2 network, set by hand ---------------------------------------------
   chainrule::Sequential<double> tiny;
-  auto& d1 = dynamic_cast<chainrule::Dense<double>&>(tiny.add(std::make_unique<chainrule::Dense<double>>("dense1", 4, 3)));
+  auto& d1 = tiny.add(std::make_unique<chainrule::Dense<double>>("dense1", 4, 3));
   tiny.add(std::make_unique<chainrule::ReLU<double>>("relu1"));
-  auto& d2 = dynamic_cast<chainrule::Dense<double>&>(tiny.add(std::make_unique<chainrule::Dense<double>>("dense2", 3, 2)));
+  auto& d2 = tiny.add(std::make_unique<chainrule::Dense<double>>("dense2", 3, 2));
   set(d1.W, {1, 0, -1,    // row k = input feature k; column j = hidden unit j
              0, 1, 1,
              2, -1, 0,
@@ -81,7 +81,7 @@ int main() {
   for (auto& x : image.data) x = rng.uniform();
   const Tensor<double>& logits = model.forward(image, false);
   const Tensor<double>& Z1 = model.output(0);
-  auto& dense1 = dynamic_cast<chainrule::Dense<double>&>(model.layer(0));
+  auto& dense1 = model.get<chainrule::Dense<double>>("dense1");
 
   // One entry of Z1 by hand: a dot product of the image with column 0 of W1, plus b1[0].
   double z = dense1.b(0, 0);

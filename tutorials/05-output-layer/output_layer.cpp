@@ -17,7 +17,7 @@ using chainrule::Tensor;
 int main() {
   // The reference network and a batch of N = 4 random images (as in tutorial 01).
   chainrule::Sequential<double> model = chainrule::make_mlp<double>(chainrule::MlpSpec{});
-  auto& dense2 = dynamic_cast<chainrule::Dense<double>&>(model.layer(2));
+  auto& dense2 = model.get<chainrule::Dense<double>>("dense2");
   chainrule::Rng rng(1);
   const int N = 4, Hn = 128, C = 10;
   Tensor<double> X(N, 784);

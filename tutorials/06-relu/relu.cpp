@@ -83,7 +83,7 @@ int main() {
   std::printf("  %d of %zu entries of dH pass through (Z1 > 0); the rest are 0\n", passed, Z1.size());
   std::printf("  dZ1 equals dH * [Z1 > 0] exactly in %d of %zu entries\n", same, Z1.size());
   std::printf("  relu1: zero fraction %.3f, dead units %.3f (zero for all 4 samples)\n",
-              dynamic_cast<chainrule::ReLU<double>&>(model.layer(1)).zero_fraction(),
-              dynamic_cast<chainrule::ReLU<double>&>(model.layer(1)).dead_fraction());
+              model.get<chainrule::ReLU<double>>("relu1").zero_fraction(),
+              model.get<chainrule::ReLU<double>>("relu1").dead_fraction());
   return 0;
 }

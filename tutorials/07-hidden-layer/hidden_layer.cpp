@@ -16,7 +16,7 @@ using chainrule::Tensor;
 
 int main() {
   chainrule::Sequential<double> model = chainrule::make_mlp<double>(chainrule::MlpSpec{});
-  auto& dense1 = dynamic_cast<chainrule::Dense<double>&>(model.layer(0));
+  auto& dense1 = model.get<chainrule::Dense<double>>("dense1");
   auto& relu1 = model.layer(1);
   auto& dense2 = model.layer(2);
   chainrule::Rng rng(1);

@@ -77,8 +77,8 @@ int main() {
   ced.forward(md.forward(s.X, true), s.labels);
   ced.backward(dZd);
   md.backward(dZd);
-  auto& W2f = dynamic_cast<chainrule::Dense<float>&>(mf.layer(2));
-  auto& W2d = dynamic_cast<chainrule::Dense<double>&>(md.layer(2));
+  auto& W2f = mf.get<chainrule::Dense<float>>("dense2");
+  auto& W2d = md.get<chainrule::Dense<double>>("dense2");
   std::vector<std::size_t> idx(W2d.dW.size());
   for (std::size_t k = 0; k < idx.size(); ++k) idx[k] = k;
   std::partial_sort(idx.begin(), idx.begin() + 10, idx.end(),
@@ -123,7 +123,7 @@ int main() {
     ce.backward(dZ);
     model.backward(dZ, /*need_input_grad=*/true);
     const Tensor<double> dX = model.input_grad();
-    auto& d1 = dynamic_cast<chainrule::Dense<double>&>(model.layer(0));
+    auto& d1 = model.get<chainrule::Dense<double>>("dense1");
     auto loss = [&] { return ce.forward(model.forward(X, true), s.labels); };
     std::vector<std::uint8_t> base, probe;
     loss();

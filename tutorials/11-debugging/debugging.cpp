@@ -18,7 +18,7 @@
 
 #include <unistd.h>  // mkdtemp
 
-#include "chainrule/bugs.hpp"
+#include "chainrule/bugs/bugs.hpp"
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/data/idx.hpp"
 #include "chainrule/gradcheck.hpp"

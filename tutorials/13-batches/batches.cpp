@@ -30,8 +30,8 @@ const char* tiny(double d) { return d < 1e-15 ? "< 1e-15" : "LARGE"; }
 
 int main() {
   chainrule::Sequential<double> model = chainrule::make_mlp<double>(chainrule::MlpSpec{});
-  auto& dense1 = dynamic_cast<chainrule::Dense<double>&>(model.layer(0));
-  auto& dense2 = dynamic_cast<chainrule::Dense<double>&>(model.layer(2));
+  auto& dense1 = model.get<chainrule::Dense<double>>("dense1");
+  auto& dense2 = model.get<chainrule::Dense<double>>("dense2");
   chainrule::Rng rng(1);
   const int N = 4, D = 784, Hn = 128, C = 10;
   Tensor<double> X(N, D);

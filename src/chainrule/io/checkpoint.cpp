@@ -356,7 +356,7 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   c.best_val_accuracy = r.f64("best val accuracy");
   const std::uint32_t rows = r.count("history row", kMaxHistory);
   for (std::uint32_t k = 0; k < rows; ++k) {
-    train::HistoryRow h;
+    HistoryRow h;
     h.epoch = r.i32("history epoch");
     h.loss = r.f64("history loss");
     h.accuracy = r.f64("history accuracy");
@@ -377,7 +377,7 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
 
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   const auto bytes = encode_checkpoint(ckpt);
-  train::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+  write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
 }
 
 Checkpoint read_checkpoint(const std::string& path) {

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,7 +28,7 @@
 #include "chainrule/optim.hpp"
 #include "chainrule/rng.hpp"
 #include "chainrule/tensor.hpp"
-#include "chainrule/train/history.hpp"
+#include "chainrule/io/history.hpp"
 
 namespace chainrule::io {
 
@@ -36,11 +37,11 @@ inline constexpr std::uint32_t kCheckpointVersion = 1;
 inline constexpr std::size_t kCheckpointHeaderBytes = 24;
 
 // A checkpoint that cannot be used: unreadable, corrupt, truncated, from another format
-// version or for another architecture. The message names the file and the fix. It is a
-// DataError, so the command line exits with code 2.
-class CheckpointError : public data::DataError {
+// version or for another architecture. The message names the file and the fix; the
+// command line exits with code 2.
+class CheckpointError : public std::runtime_error {
  public:
-  using data::DataError::DataError;
+  using std::runtime_error::runtime_error;
 };
 
 struct NamedTensor {
@@ -64,7 +65,7 @@ struct Checkpoint {
   std::vector<NamedRng> rngs;
   int epoch = 0;                  // epochs completed
   double best_val_accuracy = -1;  // -1 before the first epoch
-  std::vector<train::HistoryRow> history;
+  std::vector<HistoryRow> history;
   std::vector<std::pair<std::string, std::string>> config;  // training settings (key, value)
 
   const std::string* setting(const std::string& key) const;  // nullptr when absent

@@ -13,7 +13,6 @@ class Dense : public Layer<T> {
   Dense(std::string name, int in_features, int out_features);
 
   const char* kind() const override { return "dense"; }
-  int out_features(int /*in*/) const override { return W.cols; }
 
   void forward(const Tensor<T>& X, Tensor<T>& Y, bool training) override;
   void backward(const Tensor<T>& dY, Tensor<T>* dX) override;

@@ -44,7 +44,6 @@ class Layer {
 
   const std::string& name() const { return name_; }
   virtual const char* kind() const = 0;  // "dense", "relu", ...
-  virtual int out_features(int in_features) const { return in_features; }
 
   virtual void forward(const Tensor<T>& X, Tensor<T>& Y, bool training) = 0;
   virtual void backward(const Tensor<T>& dY, Tensor<T>* dX) = 0;

@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "chainrule/layers/relu.hpp"
-#include "chainrule/train/history.hpp"
+#include "chainrule/io/history.hpp"
 
 namespace chainrule::train {
 
@@ -45,7 +45,7 @@ GradStatsLogger::GradStatsLogger(const std::string& path, Sequential<float>& mod
         if (!in.eof() && std::sscanf(line.c_str(), "%lld,", &step) == 1 && step <= resume_step) text += line + "\n";
       }
   }
-  write_file_atomically(path, text);
+  io::write_file_atomically(path, text);
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error("cannot open '" + path + "' for appending: " + std::strerror(errno));
   whole_ = static_cast<std::int64_t>(text.size());

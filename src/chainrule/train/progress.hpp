@@ -9,9 +9,11 @@
 #include <cstddef>
 #include <ostream>
 
-#include "chainrule/train/history.hpp"
+#include "chainrule/io/history.hpp"
 
 namespace chainrule::train {
+
+using io::HistoryRow;  // one epoch of history.csv (io/history.hpp)
 
 class ProgressBar {
  public:

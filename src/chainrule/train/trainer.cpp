@@ -24,6 +24,9 @@
 
 namespace chainrule::train {
 
+using io::history_csv;
+using io::write_file_atomically;
+
 namespace {
 
 bool all_finite(const Tensor<float>& t) {

@@ -26,10 +26,12 @@
 #include "chainrule/model.hpp"
 #include "chainrule/optim.hpp"
 #include "chainrule/train/config.hpp"
-#include "chainrule/train/history.hpp"
+#include "chainrule/io/history.hpp"
 #include "chainrule/train/run_folder.hpp"
 
 namespace chainrule::train {
+
+using io::HistoryRow;  // one epoch of history.csv (io/history.hpp)
 
 struct TrainResult {
   std::vector<HistoryRow> history;  // every epoch so far, including those before a resume

@@ -1,4 +1,4 @@
-// The per-epoch history of a training run and the files that hold it (docs/formats.md):
+// The per-epoch history of a training run, as history.csv and checkpoints hold it (docs/formats.md):
 //   history.csv   epoch,loss,accuracy,val_loss,val_accuracy,seconds     (epoch counts from 1)
 // loss and accuracy are the means over the epoch's training batches (each batch counts once),
 // val_loss and val_accuracy are measured on the whole validation set after the epoch.
@@ -9,7 +9,7 @@
 
 #include "chainrule/io/files.hpp"
 
-namespace chainrule::train {
+namespace chainrule::io {
 
 struct HistoryRow {
   int epoch = 0;  // 1-based
@@ -20,7 +20,4 @@ struct HistoryRow {
 // The CSV text of the history: header line, then one line per row.
 std::string history_csv(const std::vector<HistoryRow>& rows);
 
-// Writes a file through "<path>.tmp" and a rename (io/files.hpp).
-using io::write_file_atomically;
-
-}  // namespace chainrule::train
+}  // namespace chainrule::io

@@ -1,4 +1,4 @@
-#include "chainrule/train/history.hpp"
+#include "chainrule/io/history.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace chainrule::train {
+namespace chainrule::io {
 
 std::string history_csv(const std::vector<HistoryRow>& rows) {
   std::string text = "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n";
@@ -19,4 +19,4 @@ std::string history_csv(const std::vector<HistoryRow>& rows) {
   return text;
 }
 
-}  // namespace chainrule::train
+}  // namespace chainrule::io
