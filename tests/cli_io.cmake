@@ -122,3 +122,7 @@ target_link_libraries(chainrule_checkpoint_alloc PRIVATE chainrule_core doctest:
 target_compile_definitions(chainrule_checkpoint_alloc PRIVATE CHAINRULE_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp")
 add_test(NAME "unit: checkpoint: crafted checkpoints are refused without allocating" COMMAND chainrule_checkpoint_alloc
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+
+# --resume checks a checkpoint before anything is built from it: its weights must be finite.
+chainrule_io_test("train --resume: NaN weights are refused before training" 2 "nan-weights.ckpt: the checkpoint holds non-finite values"
+  train --resume ${F}/nan-weights.ckpt --data ${F}/mnist-20 --epochs 50 --out ${CMAKE_BINARY_DIR}/test-tmp/cli-io/resume-nan)

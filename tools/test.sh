@@ -3,11 +3,11 @@
 # then configures, builds and runs every test with the release preset and again
 # with the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer), runs the
 # unit tests once more built without -march=native (the kernels' portable path, as on a
-# CPU without AVX-512), and runs the IDX fuzzer briefly. Warnings are errors here.
+# CPU without AVX-512), and runs the three fuzzers (IDX, checkpoint, PGM) briefly. Warnings are errors here.
 #
 #   tools/test.sh                 everything
 #   tools/test.sh --preset release   one preset only (release, debug or asan), no portable build
-#   tools/test.sh --no-fuzz       skip the fuzzer
+#   tools/test.sh --no-fuzz       skip the fuzzers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +47,7 @@ if [ "$portable" = 1 ]; then
 fi
 
 if [ "$fuzz" = 1 ]; then
-  echo "== fuzzing the IDX parser (tools/fuzz.sh)"
+  echo "== fuzzing the IDX parser, the checkpoint decoder and the PGM reader (tools/fuzz.sh)"
   tools/fuzz.sh 60
 fi
 echo "== tools/test.sh: all passed (${presets[*]}$([ "$portable" = 1 ] && echo ", portable"))"

@@ -3,6 +3,7 @@
 //   Glorot (Xavier) uniform: W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))  Keras's default for Dense
 // Biases start at zero. Values are drawn in double and rounded to T, so a float
 // and a double model built from the same seed hold the same numbers.
+// Lesson: tutorials/02-forward-pass (why these scales keep the signal from growing or dying).
 #pragma once
 
 #include "chainrule/rng.hpp"

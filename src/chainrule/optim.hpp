@@ -15,6 +15,7 @@
 // the one elementwise pass that needed speed work: docs/performance.md). The optimizer keeps its state
 // ("slots": V for momentum, M and S for Adam) in tensors allocated at the first step;
 // later steps allocate nothing. The slots and t go into checkpoints (io/checkpoint.hpp).
+// Lesson: tutorials/09-optimizers (each update, Adam's bias correction, and what they do to a run).
 #pragma once
 
 #include <cstdint>

@@ -30,6 +30,7 @@
 #include "chainrule/model.hpp"
 #include "chainrule/optim.hpp"
 #include "chainrule/rng.hpp"
+#include "chainrule/train/step.hpp"
 #include "chainrule/train/trainer.hpp"
 
 namespace data = chainrule::data;
@@ -38,25 +39,20 @@ using chainrule::Tensor;
 
 namespace {
 
-// One epoch by hand over `order` in batches of 32: the six calls of a training step.
-// Returns the mean of the batch losses.
+// One epoch over `order` in batches of 32, with train::train_step (src/chainrule/train/step.cpp),
+// the six calls that fit makes for every batch. Returns the mean of the batch losses.
 double train_one_epoch(chainrule::Sequential<float>& model, chainrule::Optimizer& optimizer,
                        const data::ImageSet& set, const std::vector<int>& order) {
-  const std::vector<chainrule::Param<float>> params = model.params();
   chainrule::SoftmaxCrossEntropy<float> loss_fn;
-  Tensor<float> X, dZ;      // X (N, 784), dZ (N, 10)
+  train::Step step{model, loss_fn, optimizer, model.params(), true, {}, {}, {}};
+  Tensor<float> X;          // X (N, 784)
   std::vector<int> labels;  // (N)
   const std::size_t B = 32, n = order.size();
   double sum = 0;
   const std::size_t batches = data::num_batches(n, B);
   for (std::size_t b = 0; b < batches; ++b) {
-    data::make_batch(set, order, b * B, std::min(n, (b + 1) * B), X, labels);  // 1. the batch
-    model.zero_grad();                                                          // 2. dL/dP = 0
-    const Tensor<float>& Z = model.forward(X, /*training=*/true);               // 3. logits (N, 10)
-    sum += loss_fn.forward(Z, labels);                                          // 4. L
-    loss_fn.backward(dZ);                                                       // 5. dZ = (P - Y)/N
-    model.backward(dZ);                                                         //    dL/dP
-    optimizer.step(params);                                                     // 6. P -= update
+    data::make_batch(set, order, b * B, std::min(n, (b + 1) * B), X, labels);  // the batch
+    sum += train::train_step(step, X, labels).loss;                            // the six calls
   }
   return sum / static_cast<double>(batches);
 }

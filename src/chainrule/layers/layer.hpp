@@ -10,6 +10,7 @@
 //                             gradient is never needed), and ADDS (+=) dL/dtheta
 //                             into each parameter's gradient. The model zeroes
 //                             the gradients before each backward pass (model.hpp).
+// Lessons: tutorials/02-forward-pass (forward) and tutorials/05-output-layer (backward, and why it adds).
 #pragma once
 
 #include <cstdint>

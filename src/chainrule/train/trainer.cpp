@@ -135,6 +135,11 @@ class Run {
       : config_(config), data_(data), log_(log), dir_(config.run_dir), pipeline_(bugs::pipeline()) {
     spec_ = config.spec;
     spec_.seed = config.seed;
+    if (!config.resume.empty()) {  // check the checkpoint before building anything from it
+      resumed_ = io::read_checkpoint(config.resume);
+      io::check_architecture(resumed_, spec_, config.resume);
+      io::check_finite(resumed_, config.resume);
+    }
     result.model = make_mlp<float>(spec_);
     params_ = result.model.params();
     if (config.resume.empty()) {
@@ -223,8 +228,7 @@ class Run {
 
  private:
   void resume() {
-    io::Checkpoint ckpt = io::read_checkpoint(config_.resume);
-    io::check_architecture(ckpt, spec_, config_.resume);
+    io::Checkpoint& ckpt = resumed_;
     io::restore_model(ckpt, result.model, config_.resume);
     if (ckpt.optimizer.kind != config_.optimizer.kind)
       throw io::CheckpointError(config_.resume + ": the checkpoint was trained with " + ckpt.optimizer.kind +
@@ -247,7 +251,6 @@ class Run {
     if (start_epoch_ >= config_.epochs)
       throw std::invalid_argument(config_.resume + " has already trained " + std::to_string(start_epoch_) +
                                   " epochs; pass --epochs with a larger total to continue");
-    resumed_ = std::move(ckpt);
   }
 
   void start_folder(const RunFolder& folder) {

@@ -1,4 +1,5 @@
-// The fit loop behind `chainrule train` (and the tests). One training step, in order:
+// The fit loop behind `chainrule train` (and the tests); lesson: tutorials/10-training.
+// Each batch is built by make_batch, then goes through train_step (train/step.hpp):
 //
 //   make_batch        X (N, 784) = pixels / 255, labels (N)       (data/dataset.hpp)
 //   model.zero_grad   every dL/dP = 0 (backward ADDS into them)
