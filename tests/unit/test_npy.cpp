@@ -1,5 +1,6 @@
 // Tests for src/chainrule/io/npy: the .npy files that `chainrule inspect` and `export` write.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <bit>
 #include <cstdint>
@@ -185,4 +186,11 @@ TEST_CASE("npy: a write into a missing folder names the path and leaves nothing 
   }
   CHECK_FALSE(fs::exists(path + ".tmp"));
   CHECK_THROWS_WITH_AS(io::read_npy(path), doctest::Contains(path.c_str()), io::NpyError);
+}
+
+TEST_CASE("npy: read_npy refuses a FIFO, naming it, instead of blocking on the open") {
+  const std::string path = tmp_dir("npy-fifo") + "/x.npy";
+  std::filesystem::remove(path);
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(io::read_npy(path), doctest::Contains("a FIFO"), io::NpyError);
 }

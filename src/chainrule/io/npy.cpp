@@ -276,6 +276,11 @@ NpyArray parse_npy(const std::uint8_t* bytes, std::size_t size, const std::strin
 }
 
 NpyArray read_npy(const std::string& path) {
+  try {
+    require_regular_file(path, ".npy file");  // a FIFO would block the open below
+  } catch (const std::runtime_error& e) {
+    throw NpyError(e.what());
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw NpyError(path + ": cannot open the .npy file");
   std::error_code ec;
