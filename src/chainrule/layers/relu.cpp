@@ -17,7 +17,11 @@ void ReLU<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
   expect_same_shape((this->name() + ".backward").c_str(), "dY", dY, "X", X);
   if (!dX) return;
   dX->resize(X.rows, X.cols);
-  for (std::size_t k = 0; k < X.data.size(); ++k) dX->data[k] = X.data[k] > T(0) ? dY.data[k] : T(0);
+  const T* x = X.data.data();
+  const T* dy = dY.data.data();
+  T* dx = dX->data.data();
+  const std::size_t n = X.data.size();
+  for (std::size_t k = 0; k < n; ++k) dx[k] = x[k] > T(0) ? dy[k] : T(0);  // one select per value
 }
 
 template <typename T>
