@@ -47,8 +47,8 @@ const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
   return i + 1 == layers_.size() ? dout_ : grads_[i];
 }
 
-// Every gradient = 0. fast::zero shares each tensor's rows out between the threads, as the
-// products do (fast/threads.hpp).
+// Every gradient = 0 (p.grad->zero()), each tensor's rows shared out between the threads as
+// the products share them (docs/performance.md, "Notes from the code").
 template <typename T>
 void Sequential<T>::zero_grad() {
   for (auto& p : params_) fast::zero(*p.grad);  // the cached list: no allocation per step

@@ -275,7 +275,7 @@ TEST_CASE("perf: zeroing clears every value on 1, 2 and 3 threads") {
 namespace {
 // count images of 28x28 with seeded pixels and labels 0..9. Mostly 0, laid out as in
 // MNIST: a border 4 pixels wide is 0, and inside it a third of the pixels are lit; 83% of
-// all pixels are 0, so the products skip zeros (kernels.cpp) as they do on real images.
+// all pixels are 0, so the products skip zeros (fast/gemm.cpp) as they do on real images.
 data::ImageSet random_images(int count) {
   data::ImageSet set;
   set.count = count;

@@ -63,7 +63,7 @@ void loop_order_gemm_nn(int M, int N, int K, const float* A, const float* B, flo
   }
 }
 
-// Operands start on a 64-byte boundary, as a Tensor's values do (tensor.hpp).
+// Operands start on a 64-byte boundary, as a Tensor's values do (tensor.hpp, fast/aligned.hpp).
 Values<float> random_floats(std::size_t count, std::uint64_t seed) {
   Rng rng(seed);
   Values<float> v(count);

@@ -36,23 +36,16 @@ namespace chainrule::fast {
 //      (share_range(M, t, threads)), or of columns when C has too few rows.
 //   6. Zero skipping, in the large nn and tn products: before a K block, a bit mask
 //      records for each tile which k hold a nonzero A(i, k) in some row of the tile,
-//      and the micro-kernel visits only those k. In X W1 and X^T dZ1, A is a batch of
-//      images, 81% zeros: 54% of the k drop out of a tile of 8 images (X W1), 61% out
-//      of a tile of 8 pixels (X^T dZ1), measured over MNIST batches of 128.
-//      A dense A is recognised from a first look at one tile and runs as before.
+//      and the micro-kernel visits only those k (in X W1 and X^T dZ1, A is a batch of
+//      images, mostly zeros: docs/performance.md, "Step 5"). A dense A is recognised
+//      from a first look at one tile and runs as before.
 // Every entry of C is computed the same way wherever its tile lies: start from 0 (or
 // from C when accumulating, or from the previous K block), then one fused multiply-add
 // per k in increasing k, and for a deep sum the one addition of the two halves. So the
 // result is bit-identical for any thread count. A skipped k would have added
 // fma(0, b, c) = c + 0 = c: the same value (only the sign of a zero c can differ, and
 // an Inf or NaN in B's row k is not met, where the full loop would make 0 * Inf = NaN).
-//
-// Why those splits: on a 2-core machine a cache line that one core wrote and the other
-// reads must travel between the cores, which costs far more than computing with it.
-// Splitting the 784 input features at the same point everywhere (X's columns when a
-// batch is built, the k of X W1, the rows of dW1 = X^T dZ1, the rows of W1 in Adam's
-// update) lets each thread keep its own part of X, W1, dW1 and Adam's moments in its own
-// cache for the whole step (docs/performance.md, "Threads").
+// Why those splits: docs/performance.md, "Notes from the code".
 namespace {
 
 constexpr int kMR = 8;                 // rows of A per micro-tile
@@ -70,7 +63,7 @@ inline float a_at(const float* a, std::ptrdiff_t lda, std::ptrdiff_t i, std::ptr
 }
 
 // Micro-tile width: two vectors, or one when N is small (N = 10 would waste 22 of 32 lanes).
-// (The portable kernel stays at full width: its 16-wide form measured 4x slower with GCC 12.)
+// The portable kernel stays at full width (docs/performance.md, "Notes from the code").
 int tile_cols(int N) {
 #ifdef __AVX512F__
   return N <= 16 ? 16 : kNR;
@@ -200,8 +193,8 @@ struct Product {
 // ---- Zero skipping -------------------------------------------------------------
 // A k at which all kMR rows of a tile of A are zero adds 0 * B(k, j) to each of the
 // tile's sums, which leaves them as they are: the micro-kernel can visit only the other
-// k and compute the same values (the comment at "Fast float path"). A batch of MNIST
-// images is 81% zeros; for a tile of 8 images, 54% of the 784 pixels are zero in all 8.
+// k and compute the same values (the comment at "Fast float path"; the numbers:
+// docs/performance.md, "Notes from the code").
 constexpr int kWords = kKC / 64;  // a tile's bit mask over the k of one K block
 static_assert(kKC % 64 == 0, "a K block fills whole 64-bit words");
 
