@@ -1,26 +1,13 @@
+// The matrix products, written plainly: what matmul, matmul_tn and matmul_nt compute
+// (kernels.hpp). On the Fast path the float products go to fast/gemm.cpp instead.
 #include "chainrule/kernels.hpp"
 
-#include <algorithm>
-#include <bit>
-#include <cmath>
 #include <cstddef>
-#include <cstdint>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <vector>
 
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-#if defined(__SSE__) || defined(__x86_64__)
-#include <xmmintrin.h>  // _mm_getcsr, _mm_setcsr
-#endif
-
-#ifdef CHAINRULE_HAVE_OPENMP
-#include <omp.h>
-#endif
+#include "chainrule/fast/gemm.hpp"
 
 namespace chainrule {
 
@@ -78,509 +65,6 @@ template void ref_gemm_nn<double>(int, int, int, const double*, const double*, d
 template void ref_gemm_tn<double>(int, int, int, const double*, const double*, double*, bool);
 template void ref_gemm_nt<double>(int, int, int, const double*, const double*, double*, bool);
 
-// ---- Fast float path ----------------------------------------------------------
-// How it works (docs/performance.md walks through each step with measurements):
-//   1. C is cut into micro-tiles of kMR rows x nr columns (nr = 32, or 16 when N <= 16).
-//      A micro-kernel keeps one tile in registers and runs the k loop: per k it loads
-//      nr values of B and multiplies them by kMR broadcast values of A.
-//   2. K is cut into blocks of at most kKC. For each block, an nr-column panel of B is
-//      copied ("packed") into a small contiguous buffer that stays in the L1 cache
-//      while every row tile of A streams past it; edge panels are padded with zeros.
-//   3. A is read where it lies: for nn each tile reads kMR rows of A, for tn (A stored
-//      transposed) the kMR values for one k are already next to each other.
-//   4. A deep sum (K >= kSplitK, like the 784 pixels of X W1) is cut into two halves
-//      where share_range(K, 0, 2) ends: C = (C + the first half's sum) + the second
-//      half's sum, the second half summed into a scratch buffer. One thread computes the
-//      halves one after the other, two threads one each.
-//   5. Otherwise, with OpenMP, C is split into one band of rows per thread
-//      (share_range(M, t, threads)), or of columns when C has too few rows.
-//   6. Zero skipping, in the large nn and tn products: before a K block, a bit mask
-//      records for each tile which k hold a nonzero A(i, k) in some row of the tile,
-//      and the micro-kernel visits only those k. In X W1 and X^T dZ1, A is a batch of
-//      images, 81% zeros: 54% of the k drop out of a tile of 8 images (X W1), 61% out
-//      of a tile of 8 pixels (X^T dZ1), measured over MNIST batches of 128.
-//      A dense A is recognised from a first look at one tile and runs as before.
-// Every entry of C is computed the same way wherever its tile lies: start from 0 (or
-// from C when accumulating, or from the previous K block), then one fused multiply-add
-// per k in increasing k, and for a deep sum the one addition of the two halves. So the
-// result is bit-identical for any thread count. A skipped k would have added
-// fma(0, b, c) = c + 0 = c: the same value (only the sign of a zero c can differ, and
-// an Inf or NaN in B's row k is not met, where the full loop would make 0 * Inf = NaN).
-//
-// Why those splits: on a 2-core machine a cache line that one core wrote and the other
-// reads must travel between the cores, which costs far more than computing with it.
-// Splitting the 784 input features at the same point everywhere (X's columns when a
-// batch is built, the k of X W1, the rows of dW1 = X^T dZ1, the rows of W1 in Adam's
-// update) lets each thread keep its own part of X, W1, dW1 and Adam's moments in its own
-// cache for the whole step (docs/performance.md, "Threads").
-namespace {
-
-constexpr int kMR = 8;                 // rows of A per micro-tile
-constexpr int kNR = 32;                // widest micro-tile: two 16-float vectors of columns
-constexpr int kKC = 256;               // longest K block: a packed panel is kKC * kNR floats (32 KiB)
-constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
-constexpr int kSplitK = 512;           // sums over at least this many k are cut into two halves
-constexpr int kGrain = 16;             // shares are whole multiples of 16 values (64 bytes)
-
-enum class Form { NN, TN, NT };
-
-bool g_skip_zeros = true;  // set_skip_zeros
-
-// A(i, k) of the product: row-major (M, K) for nn and nt, stored (K, M) for tn.
-template <bool kATrans>
-inline float a_at(const float* a, std::ptrdiff_t lda, std::ptrdiff_t i, std::ptrdiff_t k) {
-  return kATrans ? a[k * lda + i] : a[i * lda + k];
-}
-
-// Micro-tile width: two vectors, or one when N is small (N = 10 would waste 22 of 32 lanes).
-// (The portable kernel stays at full width: its 16-wide form measured 4x slower with GCC 12.)
-int tile_cols(int N) {
-#ifdef __AVX512F__
-  return N <= 16 ? 16 : kNR;
-#else
-  (void)N;
-  return kNR;
-#endif
-}
-
-}  // namespace
-
-// Part t of `parts` of [0, n): consecutive ranges of whole 16-value grains (64 bytes of
-// floats), as even as the grains allow. Splitting 784 in two gives [0, 400) and [400, 784).
-void share_range(int n, int t, int parts, int& begin, int& end) {
-  const int grains = (n + kGrain - 1) / kGrain, per = (grains + parts - 1) / parts;
-  begin = std::min(n, t * per * kGrain);
-  end = std::min(n, (t + 1) * per * kGrain);
-}
-
-namespace {
-
-// Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded.
-// ldb: the distance between B's stored rows (N, or K for nt where B is stored (N, K)).
-void pack_b(Form form, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp) {
-  if (form == Form::NT) {  // B stored (N, K): walk each stored row (one column of the panel)
-    for (int k = 0; k < kc; ++k)
-      for (int j = nc; j < nr; ++j) bp[k * nr + j] = 0.0f;
-    for (int j = 0; j < nc; ++j) {
-      const float* src = B + (j0 + j) * ldb + k0;
-      for (int k = 0; k < kc; ++k) bp[k * nr + j] = src[k];
-    }
-    return;
-  }
-  for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
-    const float* src = B + (k0 + k) * ldb + j0;
-    float* dst = bp + k * nr;
-    for (int j = 0; j < nc; ++j) dst[j] = src[j];
-    for (int j = nc; j < nr; ++j) dst[j] = 0.0f;
-  }
-}
-
-#ifdef __AVX512F__
-// C tile (R x nc) (+)= A tile (R x kc) * packed B panel (kc x 16V), nc <= 16V; AVX-512.
-// kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
-template <int R, int V, bool kATrans, bool kList>
-void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-                  std::ptrdiff_t ldc, int nc, bool load_c) {
-  __mmask16 mask[V];  // which of the 16 lanes of each vector are columns of C
-  for (int v = 0; v < V; ++v) {
-    const int lanes = std::clamp(nc - 16 * v, 0, 16);
-    mask[v] = lanes == 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
-  }
-  __m512 acc[R][V];
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v)
-      acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v) : _mm512_setzero_ps();
-  for (int q = 0; q < kc; ++q) {
-    const std::ptrdiff_t k = kList ? ks[q] : q;
-    const float* bk = bp + k * (16 * V);  // row k of the packed panel
-    __m512 b[V];
-    for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(bk + 16 * v);
-    for (int r = 0; r < R; ++r) {
-      const __m512 av = _mm512_set1_ps(a_at<kATrans>(a, lda, r, k));
-      for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
-}
-#else
-// Portable micro-kernel: the same tile, written as plain loops the compiler vectorises.
-template <int R, int V, bool kATrans, bool kList>
-void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-                  std::ptrdiff_t ldc, int nc, bool load_c) {
-  constexpr int NR = 16 * V;
-  float acc[R][NR];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < NR; ++j) acc[r][j] = (load_c && j < nc) ? c[r * ldc + j] : 0.0f;
-  for (int q = 0; q < kc; ++q) {
-    const std::ptrdiff_t k = kList ? ks[q] : q;
-    const float* b = bp + k * NR;
-    for (int r = 0; r < R; ++r) {
-      const float av = a_at<kATrans>(a, lda, r, k);
-      for (int j = 0; j < NR; ++j) acc[r][j] += av * b[j];
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < nc; ++j) c[r * ldc + j] = acc[r][j];
-}
-#endif
-
-template <int V, bool kATrans, bool kList>
-void micro_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-                std::ptrdiff_t ldc, int nc, bool load_c) {
-  switch (rows) {
-    case 8: return micro_kernel<8, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 7: return micro_kernel<7, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 6: return micro_kernel<6, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 5: return micro_kernel<5, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 4: return micro_kernel<4, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 3: return micro_kernel<3, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 2: return micro_kernel<2, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    default: return micro_kernel<1, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  }
-}
-
-// One tile: the micro-kernel for its width (V vectors), A's layout, and every k or a list.
-template <int V>
-void micro_tile(bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
-                float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
-  if (a_trans && ks) return micro_tile<V, true, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (a_trans) return micro_tile<V, true, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (ks) return micro_tile<V, false, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  return micro_tile<V, false, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-}
-static_assert(kMR == 8, "micro_tile dispatches rows 1..8");
-
-// The packing buffer: one per thread, allocated on first use, 64-byte aligned.
-float* pack_buffer() {
-  thread_local std::vector<float> storage;
-  if (storage.empty()) storage.resize(kKC * kNR + 16);
-  auto p = reinterpret_cast<std::uintptr_t>(storage.data());
-  return storage.data() + ((64 - p % 64) % 64) / sizeof(float);
-}
-
-// A product C (M x N) = A B, A^T B or A B^T: A is M x K (stored K x M for tn), B is
-// K x N (stored N x K for nt).
-struct Product {
-  Form form;
-  int M, N, K;
-  const float* A;
-  const float* B;
-};
-
-// ---- Zero skipping -------------------------------------------------------------
-// A k at which all kMR rows of a tile of A are zero adds 0 * B(k, j) to each of the
-// tile's sums, which leaves them as they are: the micro-kernel can visit only the other
-// k and compute the same values (the comment at "Fast float path"). A batch of MNIST
-// images is 81% zeros; for a tile of 8 images, 54% of the 784 pixels are zero in all 8.
-constexpr int kWords = kKC / 64;  // a tile's bit mask over the k of one K block
-static_assert(kKC % 64 == 0, "a K block fills whole 64-bit words");
-
-// One bit per (tile, k): bits[t * kWords + q / 64] bit q % 64 is set when some row of
-// tile t holds a nonzero A(i, k0 + q). The tiles are kMR rows each, from row i0 to i1.
-void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc,
-                  std::uint64_t* bits) {
-  const int tiles = (i1 - i0 + kMR - 1) / kMR;
-  std::fill(bits, bits + (std::size_t)tiles * kWords, std::uint64_t{0});
-  if (a_trans) {  // A stored (K, M): row k0 + q holds the values of every tile at that k
-    const int width = i1 - i0;
-    for (int q = 0; q < kc; ++q) {
-      const float* row = A + (std::ptrdiff_t)(k0 + q) * lda + i0;
-      const std::uint64_t bit = std::uint64_t{1} << (q % 64);
-#ifdef __AVX512F__
-      for (int c = 0; c < width; c += 16) {  // two tiles per 16 values
-        const int lanes = std::min(16, width - c);
-        const __mmask16 in = lanes == 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
-        const __m512i values = _mm512_maskz_loadu_epi32(in, row + c);
-        const __mmask16 nz = _mm512_test_epi32_mask(values, _mm512_set1_epi32(0x7FFFFFFF));  // not +-0
-        const int t = c / kMR;
-        if (nz & 0xFF) bits[t * kWords + q / 64] |= bit;
-        if (nz >> 8) bits[(t + 1) * kWords + q / 64] |= bit;
-      }
-#else
-      for (int t = 0; t < tiles; ++t) {
-        std::uint32_t any = 0;
-        for (int c = t * kMR; c < std::min(width, (t + 1) * kMR); ++c) any |= std::bit_cast<std::uint32_t>(row[c]);
-        if (any << 1) bits[t * kWords + q / 64] |= bit;  // << 1 drops the sign: -0 is a zero too
-      }
-#endif
-    }
-    return;
-  }
-  for (int t = 0; t < tiles; ++t) {  // A stored (M, K): or the tile's rows together
-    const float* a = A + (std::ptrdiff_t)(i0 + t * kMR) * lda + k0;
-    const int rows = std::min(kMR, i1 - i0 - t * kMR);
-    std::uint64_t* words = bits + t * kWords;
-#ifdef __AVX512F__
-    for (int q = 0; q < kc; q += 16) {
-      const int lanes = std::min(16, kc - q);
-      const __mmask16 in = lanes == 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u);
-      __m512i any = _mm512_maskz_loadu_epi32(in, a + q);
-      for (int r = 1; r < rows; ++r) any = _mm512_or_si512(any, _mm512_maskz_loadu_epi32(in, a + r * lda + q));
-      const __mmask16 nz = _mm512_test_epi32_mask(any, _mm512_set1_epi32(0x7FFFFFFF));
-      words[q / 64] |= std::uint64_t{nz} << (q % 64);
-    }
-#else
-    std::uint32_t any[kKC];
-    for (int q = 0; q < kc; ++q) any[q] = std::bit_cast<std::uint32_t>(a[q]);
-    for (int r = 1; r < rows; ++r)
-      for (int q = 0; q < kc; ++q) any[q] |= std::bit_cast<std::uint32_t>(a[r * lda + q]);
-    for (int q = 0; q < kc; ++q) words[q / 64] |= std::uint64_t{(any[q] << 1) != 0} << (q % 64);
-#endif
-  }
-}
-
-// The set bits of a tile's mask as a list of q, in increasing order; returns its length.
-int list_from_bits(const std::uint64_t* words, int* list) {
-  int n = 0;
-  for (int w = 0; w < kWords; ++w)
-    for (std::uint64_t b = words[w]; b != 0; b &= b - 1) list[n++] = 64 * w + std::countr_zero(b);
-  return n;
-}
-
-// For each tile of rows [i0, i1): the k of [k0, k0 + kc) to visit (ks + t * kKC, counts[t]
-// long). Returns {nullptr, nullptr} when A has too few zeros there to be worth skipping
-// (more than 7/8 of the k needed): the micro-kernel then runs over every k.
-// The storage is kept per thread and reused: a training step allocates nothing.
-struct NonzeroKs {
-  const int* ks;
-  const int* counts;
-};
-NonzeroKs nonzero_ks(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc) {
-  thread_local std::vector<std::uint64_t> bit_storage;
-  thread_local Values<int> ks_storage;
-  thread_local std::vector<int> count_storage;
-  const auto tiles = (std::size_t)((i1 - i0 + kMR - 1) / kMR);
-  if (bit_storage.size() < tiles * kWords) bit_storage.resize(tiles * kWords);
-  std::uint64_t* bits = bit_storage.data();
-  // A first look, to leave dense operands (a hidden layer's input, say) at the cost of a
-  // glance: the first tile over every k (nn), or every tile at the first k (tn).
-  std::size_t seen = 0, probe = 0;
-  if (a_trans) {
-    nonzero_bits(true, A, lda, i0, i1, k0, 1, bits);
-    probe = tiles;
-  } else {
-    nonzero_bits(false, A, lda, i0, std::min(i1, i0 + kMR), k0, kc, bits);
-    probe = (std::size_t)kc;
-  }
-  for (std::size_t w = 0; w < (a_trans ? tiles : 1) * kWords; ++w) seen += (std::size_t)std::popcount(bits[w]);
-  if (8 * seen > 7 * probe) return {nullptr, nullptr};
-  nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, bits);
-  std::size_t needed = 0;
-  for (std::size_t w = 0; w < tiles * kWords; ++w) needed += (std::size_t)std::popcount(bit_storage[w]);
-  if (8 * needed > 7 * tiles * (std::size_t)kc) return {nullptr, nullptr};
-  if (ks_storage.size() < tiles * kKC) ks_storage.resize(tiles * kKC);
-  if (count_storage.size() < tiles) count_storage.resize(tiles);
-  for (std::size_t t = 0; t < tiles; ++t)
-    count_storage[t] = list_from_bits(bit_storage.data() + t * kWords, ks_storage.data() + t * kKC);
-  return {ks_storage.data(), count_storage.data()};
-}
-
-// Rows [i0, i1) and columns [j0, j1) of C (leading dimension N), summed over k in
-// [k_begin, k_end) only: the whole sum, or one half of a deep one.
-void gemm_block(const Product& p, int k_begin, int k_end, float* C, bool accumulate, int i0, int i1, int j0,
-                int j1) {
-  if (i0 >= i1 || j0 >= j1 || k_begin >= k_end) return;
-  float* bp = pack_buffer();
-  const int depth = k_end - k_begin;
-  const int kblocks = (depth + kKC - 1) / kKC;
-  const int kc_even = (depth + kblocks - 1) / kblocks;  // equal blocks; depend on the depth only
-  const bool a_trans = p.form == Form::TN;
-  const std::ptrdiff_t lda = a_trans ? p.M : p.K, ldb = p.form == Form::NT ? p.K : p.N;
-  const int nr = tile_cols(p.N);
-  // Zero skipping pays on the large products only (A = X in this network).
-  const bool skip = g_skip_zeros && p.form != Form::NT && double(p.M) * p.N * p.K >= kThreadMinFma;
-  for (int k0 = k_begin; k0 < k_end; k0 += kc_even) {
-    const int kc = std::min(kc_even, k_end - k0);
-    const bool load_c = accumulate || k0 > k_begin;
-    const NonzeroKs nz = skip ? nonzero_ks(a_trans, p.A, lda, i0, i1, k0, kc) : NonzeroKs{nullptr, nullptr};
-    for (int j = j0; j < j1; j += nr) {
-      const int nc = std::min(nr, j1 - j);
-      pack_b(p.form, p.B, ldb, k0, kc, j, nc, nr, bp);
-      for (int i = i0; i < i1; i += kMR) {
-        const int rows = std::min(kMR, i1 - i), t = (i - i0) / kMR;
-        const int* ks = nz.ks ? nz.ks + (std::size_t)t * kKC : nullptr;  // nullptr: every k
-        const int count = nz.ks ? nz.counts[t] : kc;
-        float* c = C + (std::size_t)i * p.N + j;
-        const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + i : p.A + (std::size_t)i * p.K + k0;
-        if (nr == kNR)
-          micro_tile<2>(a_trans, rows, count, ks, a, lda, bp, c, p.N, nc, load_c);
-        else
-          micro_tile<1>(a_trans, rows, count, ks, a, lda, bp, c, p.N, nc, load_c);
-      }
-    }
-  }
-}
-
-// The scratch buffer for the second half of a deep sum: one per calling thread, grown on
-// first use and kept (a training step allocates nothing).
-float* half_sum_buffer(std::size_t values) {
-  thread_local Values<float> storage;
-  if (storage.size() < values) storage.resize(values);
-  return storage.data();
-}
-
-// Runs work(t) for t in [0, parts), on up to `parts` OpenMP threads.
-template <typename Work>
-void run_parts(int parts, Work&& work) {
-#ifdef CHAINRULE_HAVE_OPENMP
-  if (parts > 1) {
-#pragma omp parallel num_threads(parts)
-    {  // OpenMP may grant fewer threads than asked: then a thread takes several parts
-      for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) work(t);
-    }
-    return;
-  }
-#endif
-  for (int t = 0; t < parts; ++t) work(t);
-}
-
-void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate) std::fill(C, C + (std::size_t)M * N, 0.0f);
-    return;
-  }
-  const Product p{form, M, N, K, A, B};
-  int threads = num_threads();
-  if (double(M) * N * K < kThreadMinFma) threads = 1;
-
-  if (K >= kSplitK) {  // a deep sum: two halves, then one addition per entry of C
-    int k_begin = 0, k_mid = 0;
-    share_range(K, 0, 2, k_begin, k_mid);  // the first half is [0, k_mid)
-    float* second = half_sum_buffer((std::size_t)M * N);
-    const auto half = [&](int t) {
-      if (t == 0) gemm_block(p, 0, k_mid, C, accumulate, 0, M, 0, N);
-      if (t == 1) gemm_block(p, k_mid, K, second, false, 0, M, 0, N);
-    };
-    if (threads >= 2) {
-      run_parts(2, half);
-    } else {
-      half(0);
-      half(1);
-    }
-    const std::size_t n = (std::size_t)M * N;
-    for (std::size_t q = 0; q < n; ++q) C[q] += second[q];
-    return;
-  }
-
-  // Otherwise whole rows per thread (rows of dW1 = X^T dZ1 are input features, split
-  // where X's columns are), or columns when there are too few rows to go round.
-  const int tiles_m = (M + kMR - 1) / kMR;
-  const bool by_rows = tiles_m >= 2 * threads;
-  run_parts(threads, [&](int t) {
-    int i0 = 0, i1 = M, j0 = 0, j1 = N;
-    if (by_rows)
-      share_range(M, t, threads, i0, i1);
-    else
-      share_range(N, t, threads, j0, j1);
-    gemm_block(p, 0, K, C, accumulate, i0, i1, j0, j1);
-  });
-}
-
-}  // namespace
-
-void fast_gemm_nn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  fast_gemm(Form::NN, M, N, K, A, B, C, accumulate);
-}
-void fast_gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  fast_gemm(Form::TN, M, N, K, A, B, C, accumulate);
-}
-void fast_gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-  fast_gemm(Form::NT, M, N, K, A, B, C, accumulate);
-}
-
-// ---- Path and threads ----------------------------------------------------------
-namespace {
-KernelPath g_path = KernelPath::Fast;
-int g_threads = 0;
-}  // namespace
-
-void set_kernel_path(KernelPath path) {
-#ifndef CHAINRULE_HAVE_OPENBLAS
-  if (path == KernelPath::OpenBLAS)
-    throw std::invalid_argument("this chainrule was built without OpenBLAS; reconfigure with -DCHAINRULE_BLAS=OpenBLAS");
-#endif
-  g_path = path;
-}
-KernelPath kernel_path() { return g_path; }
-void set_skip_zeros(bool on) { g_skip_zeros = on; }
-bool skip_zeros() { return g_skip_zeros; }
-const char* kernel_path_name(KernelPath path) {
-  switch (path) {
-    case KernelPath::Reference: return "reference";
-    case KernelPath::Fast: return "fast";
-    case KernelPath::OpenBLAS: return "openblas";
-  }
-  return "?";
-}
-
-void set_num_threads(int threads) {
-  if (threads < 0 || threads > kMaxThreads)  // the last guard: every caller checks its own option first
-    throw std::invalid_argument("thread count " + std::to_string(threads) + " is outside 0.." +
-                                std::to_string(kMaxThreads) + " (0 = automatic)");
-  g_threads = threads;
-#ifdef CHAINRULE_HAVE_OPENMP
-  if (threads > 0) omp_set_num_threads(threads);
-#endif
-}
-// 0 = automatic: one thread, unless OMP_NUM_THREADS asks for OpenMP's count. Measured
-// (docs/performance.md, "Threads"): on a 2-core machine shared with other programs, two
-// threads with OpenMP's default spin-wait made whole epochs 5 to 13 times slower; on an idle
-// one, two threads are faster (0.09 against 0.12 s per epoch at batch 128): --threads 2.
-int automatic_threads() {
-#ifdef CHAINRULE_HAVE_OPENMP
-  static const int threads = std::getenv("OMP_NUM_THREADS") ? std::min(omp_get_max_threads(), kMaxThreads) : 1;
-  return threads;
-#else
-  return 1;
-#endif
-}
-
-int num_threads() {
-#ifdef CHAINRULE_HAVE_OPENMP
-  return g_threads > 0 ? g_threads : automatic_threads();
-#else
-  return 1;
-#endif
-}
-
-// ---- The optional OpenBLAS path (built with -DCHAINRULE_BLAS=OpenBLAS) ------------
-#ifdef CHAINRULE_HAVE_OPENBLAS
-// Declared here rather than through <cblas.h>, whose location differs between systems.
-extern "C" {
-void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-                 const float* b, int ldb, float beta, float* c, int ldc);
-void openblas_set_num_threads(int threads);
-}
-#endif
-
-namespace {
-// C = A B (nn), A^T B (tn) or A B^T (nt) in float, on the selected path.
-void float_gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
-#ifdef CHAINRULE_HAVE_OPENBLAS
-  if (g_path == KernelPath::OpenBLAS) {
-    static thread_local int blas_threads = 0;
-    if (blas_threads != num_threads()) {
-      blas_threads = num_threads();
-      openblas_set_num_threads(blas_threads);
-    }
-    constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;  // the CBLAS enum values
-    const int lda = form == Form::TN ? M : K, ldb = form == Form::NT ? K : N;
-    cblas_sgemm(kRowMajor, form == Form::TN ? kTrans : kNoTrans, form == Form::NT ? kTrans : kNoTrans, M, N, K, 1.0f,
-                A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, N);
-    return;
-  }
-#endif
-  if (g_path == KernelPath::Reference) {
-    if (form == Form::NN) return ref_gemm_nn(M, N, K, A, B, C, accumulate);
-    if (form == Form::TN) return ref_gemm_tn(M, N, K, A, B, C, accumulate);
-    return ref_gemm_nt(M, N, K, A, B, C, accumulate);
-  }
-  fast_gemm(form, M, N, K, A, B, C, accumulate);
-}
-}  // namespace
-
 // ---- Tensor-level products -----------------------------------------------------
 namespace {
 template <typename T>
@@ -598,9 +82,9 @@ void matmul(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumulat
     throw ShapeError("matmul A B: A is " + A.shape() + " and B is " + B.shape() + "; A's columns must equal B's rows");
   prepare_output("matmul A B", C, A.rows, B.cols, accumulate);
   if constexpr (std::is_same_v<T, float>)
-    float_gemm(Form::NN, A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
-  else
-    ref_gemm_nn(A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+    if (kernel_path() != KernelPath::Reference)  // the same product, fast: fast/gemm.cpp
+      return fast::gemm(fast::Form::NN, A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  ref_gemm_nn(A.rows, B.cols, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
 }
 
 template <typename T>
@@ -609,9 +93,9 @@ void matmul_tn(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumu
     throw ShapeError("matmul A^T B: A is " + A.shape() + " and B is " + B.shape() + "; A and B must have the same number of rows");
   prepare_output("matmul A^T B", C, A.cols, B.cols, accumulate);
   if constexpr (std::is_same_v<T, float>)
-    float_gemm(Form::TN, A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
-  else
-    ref_gemm_tn(A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
+    if (kernel_path() != KernelPath::Reference)  // the same product, fast: fast/gemm.cpp
+      return fast::gemm(fast::Form::TN, A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  ref_gemm_tn(A.cols, B.cols, A.rows, A.data.data(), B.data.data(), C.data.data(), accumulate);
 }
 
 template <typename T>
@@ -620,9 +104,9 @@ void matmul_nt(const Tensor<T>& A, const Tensor<T>& B, Tensor<T>& C, bool accumu
     throw ShapeError("matmul A B^T: A is " + A.shape() + " and B is " + B.shape() + "; A and B must have the same number of columns");
   prepare_output("matmul A B^T", C, A.rows, B.rows, accumulate);
   if constexpr (std::is_same_v<T, float>)
-    float_gemm(Form::NT, A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
-  else
-    ref_gemm_nt(A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+    if (kernel_path() != KernelPath::Reference)  // the same product, fast: fast/gemm.cpp
+      return fast::gemm(fast::Form::NT, A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
+  ref_gemm_nt(A.rows, B.rows, A.cols, A.data.data(), B.data.data(), C.data.data(), accumulate);
 }
 
 template void matmul<float>(const Tensor<float>&, const Tensor<float>&, Tensor<float>&, bool);
@@ -632,122 +116,26 @@ template void matmul<double>(const Tensor<double>&, const Tensor<double>&, Tenso
 template void matmul_tn<double>(const Tensor<double>&, const Tensor<double>&, Tensor<double>&, bool);
 template void matmul_nt<double>(const Tensor<double>&, const Tensor<double>&, Tensor<double>&, bool);
 
-// ---- Adam's update -----------------------------------------------------------------
-// The plain loop. The two multiply-adds are written as std::fma (one rounding each) so
-// that every compiler computes the same bits; GCC contracts the plain expressions
-// b1 * m + (1 - b1) * g and b2 * s + (1 - b2) * g * g into exactly these two.
-void ref_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
-  const float one_minus_b1 = 1.0f - k.b1, one_minus_b2 = 1.0f - k.b2;
-  for (std::size_t j = 0; j < n; ++j) {
-    m[j] = std::fma(k.b1, m[j], one_minus_b1 * g[j]);         // b1 m + (1 - b1) g
-    s[j] = std::fma(k.b2, s[j], one_minus_b2 * g[j] * g[j]);  // b2 s + (1 - b2) g^2
-    w[j] -= k.lr * (m[j] / k.c1) / (std::sqrt(s[j] / k.c2) + k.eps);
-  }
-}
+// ---- Which path the float products take --------------------------------------------
+namespace {
+KernelPath g_path = KernelPath::Fast;
+}  // namespace
 
-// The same operations on 16 values at a time. (The compiler does not vectorise the plain
-// loop by itself: std::sqrt must set errno for negative inputs, which needs a scalar call.)
-// The last n % 16 values go through the same vector code with a lane mask, so every value
-// is computed the same way. (The masked square root, rather than _mm512_sqrt_ps, avoids
-// GCC 12's false "maybe uninitialized" warning inside that intrinsic.)
-void fast_adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
-#ifdef __AVX512F__
-  const __m512 b1 = _mm512_set1_ps(k.b1), b2 = _mm512_set1_ps(k.b2);
-  const __m512 one_minus_b1 = _mm512_set1_ps(1.0f - k.b1), one_minus_b2 = _mm512_set1_ps(1.0f - k.b2);
-  const __m512 lr = _mm512_set1_ps(k.lr), c1 = _mm512_set1_ps(k.c1), c2 = _mm512_set1_ps(k.c2);
-  const __m512 eps = _mm512_set1_ps(k.eps);
-  for (std::size_t j = 0; j < n; j += 16) {
-    const std::size_t left = n - j;
-    const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
-    const __m512 gv = _mm512_maskz_loadu_ps(lanes, g + j);
-    const __m512 mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m + j), _mm512_mul_ps(one_minus_b1, gv));
-    const __m512 sv = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, s + j),
-                                      _mm512_mul_ps(_mm512_mul_ps(one_minus_b2, gv), gv));
-    const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, _mm512_div_ps(mv, c1)),
-                                      _mm512_add_ps(_mm512_maskz_sqrt_ps(lanes, _mm512_div_ps(sv, c2)), eps));
-    _mm512_mask_storeu_ps(m + j, lanes, mv);
-    _mm512_mask_storeu_ps(s + j, lanes, sv);
-    _mm512_mask_storeu_ps(w + j, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w + j), step));
-  }
-#else
-  ref_adam_update(n, w, g, m, s, k);
+void set_kernel_path(KernelPath path) {
+#ifndef CHAINRULE_HAVE_OPENBLAS
+  if (path == KernelPath::OpenBLAS)
+    throw std::invalid_argument("this chainrule was built without OpenBLAS; reconfigure with -DCHAINRULE_BLAS=OpenBLAS");
 #endif
+  g_path = path;
 }
-
-namespace {
-// Adam's moments decay towards 0 for every weight whose gradient stays 0, such as the
-// weights of pixels at the border of the digits, which are 0 in almost every image: m
-// shrinks by b1 = 0.9 a step and after some 800 steps passes through the subnormal floats
-// (below 1.2e-38) on its way to 0. About 5% of W1's m is subnormal at any moment, and on
-// this CPU every vector operation that meets a subnormal takes a slow path in microcode:
-// Adam took 62 instead of 26 µs per step at batch 32. A moment that small moves its
-// weight by lr * 1e-38 / eps = 1e-34 at most, far below what a float weight near 0.01 can
-// register, so during Adam's pass the CPU flushes subnormals to 0 (the FTZ and DAZ bits of
-// MXCSR; TensorFlow sets them for all its work). Every other computation keeps IEEE's
-// gradual underflow, and the mode is restored when the pass ends. Both paths run under
-// it, so they still give the same bits (docs/performance.md, "Round 2").
-class FlushSubnormalsToZero {
- public:
-#if defined(__SSE__) || defined(__x86_64__)
-  FlushSubnormalsToZero() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFtz | kDaz); }
-  ~FlushSubnormalsToZero() { _mm_setcsr(saved_); }
-
- private:
-  static constexpr unsigned kFtz = 0x8000, kDaz = 0x0040;  // flush-to-zero, denormals-are-zero
-  unsigned saved_;
-#endif
-};
-}  // namespace
-
-void adam_update(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
-  [[maybe_unused]] const FlushSubnormalsToZero flush;
-  if (g_path == KernelPath::Reference) return ref_adam_update(n, w, g, m, s, k);
-  fast_adam_update(n, w, g, m, s, k);
-}
-
-// ---- Passes split like the products -------------------------------------------------
-namespace {
-constexpr double kThreadMinValues = 16384;  // smaller passes run on one thread
-
-int pass_threads(std::size_t values, int n) {
-  if (g_path != KernelPath::Fast || static_cast<double>(values) < kThreadMinValues) return 1;
-  return std::max(1, std::min(num_threads(), (n + kGrain - 1) / kGrain));
-}
-}  // namespace
-
-namespace {
-// Calls part(begin, end) for the ranges share_range(n, t, parts) that cover [0, n), one
-// per thread when `values` in all pay for threads.
-template <typename Part>
-void for_shares(int n, std::size_t values, Part&& part) {
-  const int parts = pass_threads(values, n);
-  run_parts(parts, [&](int t) {
-    int begin = 0, end = 0;
-    share_range(n, t, parts, begin, end);
-    part(begin, end);
-  });
-}
-}  // namespace
-
-// Rows share_range(rows, t, threads) of a (rows, cols) parameter on thread t: for W1
-// (784, 128) the rows of the input features whose part of dW1 thread t computed.
-void adam_update(int rows, int cols, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
-  const auto width = static_cast<std::size_t>(cols);
-  for_shares(rows, static_cast<std::size_t>(rows) * width, [&](int r0, int r1) {
-    const std::size_t at = static_cast<std::size_t>(r0) * width;
-    adam_update(static_cast<std::size_t>(r1 - r0) * width, w + at, g + at, m + at, s + at, k);
-  });
-}
-
-void zero_fill(int rows, int cols, float* x) {
-  const auto width = static_cast<std::size_t>(cols);
-  for_shares(rows, static_cast<std::size_t>(rows) * width, [&](int r0, int r1) {
-    std::fill(x + static_cast<std::size_t>(r0) * width, x + static_cast<std::size_t>(r1) * width, 0.0f);
-  });
-}
-
-void for_column_shares(int cols, std::size_t values, void (*fill)(void* context, int c0, int c1), void* context) {
-  for_shares(cols, values, [&](int c0, int c1) { fill(context, c0, c1); });
+KernelPath kernel_path() { return g_path; }
+const char* kernel_path_name(KernelPath path) {
+  switch (path) {
+    case KernelPath::Reference: return "reference";
+    case KernelPath::Fast: return "fast";
+    case KernelPath::OpenBLAS: return "openblas";
+  }
+  return "?";
 }
 
 }  // namespace chainrule

@@ -5,7 +5,7 @@
 #include <type_traits>
 
 #include "chainrule/init.hpp"
-#include "chainrule/kernels.hpp"
+#include "chainrule/fast/threads.hpp"
 
 namespace chainrule {
 
@@ -47,14 +47,11 @@ const Tensor<T>& Sequential<T>::output_grad(std::size_t i) const {
   return i + 1 == layers_.size() ? dout_ : grads_[i];
 }
 
+// Every gradient = 0 (p.grad->zero()), each tensor's rows shared out between the threads as
+// the products share them (docs/performance.md, "Notes from the code").
 template <typename T>
 void Sequential<T>::zero_grad() {
-  for (auto& p : params_) {  // the cached list: no allocation per step
-    if constexpr (std::is_same_v<T, float>)
-      zero_fill(p.grad->rows, p.grad->cols, p.grad->data.data());  // shared out between threads like the products
-    else
-      p.grad->zero();
-  }
+  for (auto& p : params_) fast::zero(*p.grad);  // the cached list: no allocation per step
 }
 
 template <typename T>

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "chainrule/fast/adam.hpp"
 #include "chainrule/kernels.hpp"
 
 namespace chainrule {
@@ -104,16 +105,31 @@ void Momentum::step(const std::vector<Param<float>>& params) {
 // at t = 1, M = (1 - b1) G and S = (1 - b2) G^2, so M / sqrt(S) = (1 - b1) / sqrt(1 - b2)
 // = 0.1 / 0.0316 = 3.16 per weight instead of 1; the factor fades over the first few
 // thousand steps as b2^t goes to 0 (the monitor's adam-first-step rule looks for it).
-// The loop over each tensor's values is kernels.hpp's adam_update (one pass, 16 values
-// per instruction, the same bits as the plain loop ref_adam_update written there).
+// The two multiply-adds are written as std::fma (one rounding each): every compiler then
+// computes the same bits.
+// The Fast path runs the same update 16 values at a time, on threads: fast::adam_update.
 void Adam::step(const std::vector<Param<float>>& params) {
   init_slots(params);
   count_step();
   const std::size_t count = params.size();
   const AdamCoefficients k = coefficients();
-  for (std::size_t i = 0; i < count; ++i)
-    adam_update(params[i].value->rows, params[i].value->cols, params[i].value->data.data(), params[i].grad->data.data(),
-                slots_[i].data.data(), slots_[count + i].data.data(), k);
+  for (std::size_t i = 0; i < count; ++i) {
+    float* w = params[i].value->data.data();
+    const float* g = params[i].grad->data.data();
+    float* m = slots_[i].data.data();
+    float* s = slots_[count + i].data.data();
+    if (kernel_path() != KernelPath::Reference) {  // the same bits, fast: src/chainrule/fast/adam.cpp
+      fast::adam_update(params[i].value->rows, params[i].value->cols, w, g, m, s, k);
+      continue;
+    }
+    [[maybe_unused]] const fast::FlushSubnormalsToZero flush;  // as on the Fast path (fast/adam.hpp)
+    const std::size_t n = params[i].value->size();
+    for (std::size_t j = 0; j < n; ++j) {
+      m[j] = std::fma(k.b1, m[j], (1.0f - k.b1) * g[j]);         // M = b1 M + (1 - b1) G
+      s[j] = std::fma(k.b2, s[j], (1.0f - k.b2) * g[j] * g[j]);  // S = b2 S + (1 - b2) G^2
+      w[j] -= k.lr * (m[j] / k.c1) / (std::sqrt(s[j] / k.c2) + k.eps);
+    }
+  }
 }
 
 // lr, b1, b2, eps and the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t of step t.

@@ -11,8 +11,8 @@
 //              P -= lr Mhat / (sqrt(Shat) + eps)
 // Keras's defaults: lr 1e-3, b1 0.9, b2 0.999, eps 1e-7 (PyTorch uses eps 1e-8).
 //
-// Each update is one loop over the tensor's values (Adam's is adam_update in kernels.hpp,
-// the one elementwise pass that needed speed work: docs/performance.md). The optimizer keeps its state
+// Each update is one loop over the tensor's values, in optim.cpp (tutorials/09-optimizers).
+// Adam's also has a fast copy with the same bits (fast/adam.cpp). The optimizer keeps its state
 // ("slots": V for momentum, M and S for Adam) in tensors allocated at the first step;
 // later steps allocate nothing. The slots and t go into checkpoints (io/checkpoint.hpp).
 // Lesson: tutorials/09-optimizers (each update, Adam's bias correction, and what they do to a run).

@@ -1,4 +1,5 @@
 // The minimal tensor: a rows x cols, row-major buffer of T (float for training, double for checks).
+// Lesson: tutorials/01-tensors-and-shapes.
 //
 // Shape letters used across chainrule (docs/notation.md):
 //   N batch size, D input features (784), H hidden units (128), C classes (10).
@@ -7,10 +8,11 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "chainrule/fast/aligned.hpp"
 
 namespace chainrule {
 
@@ -21,26 +23,8 @@ class ShapeError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// Allocates on 64-byte boundaries, the size of a cache line. Threads share out a tensor
-// in whole multiples of 16 floats (kernels.hpp, share_range), so with aligned storage two
-// threads never write the same line. With std::allocator's 16-byte alignment they did:
-// an early split of W1's columns shared one line per row, and passing those lines back
-// and forth made a two-thread Adam update nine times slower than one thread
-// (docs/performance.md, "Step 4: threads").
-template <typename T>
-struct CacheLineAllocator {
-  using value_type = T;
-  static constexpr std::align_val_t kAlignment{64};
-  CacheLineAllocator() = default;
-  template <typename U>
-  CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlignment); }
-  template <typename U>
-  bool operator==(const CacheLineAllocator<U>&) const noexcept { return true; }
-};
-
-// The storage of a tensor's values.
+// The storage of a tensor's values: a std::vector whose first value starts a 64-byte cache
+// line, for the threads of the fast code (fast/aligned.hpp, docs/performance.md).
 template <typename T>
 using Values = std::vector<T, CacheLineAllocator<T>>;
 

@@ -29,7 +29,7 @@ namespace {
 
 // 1000 random 28x28 images with labels 0..9: batches of 32 end with a partial one of 8.
 // 90% of the pixels are 0 (MNIST: 81%), so the products skip zeros as on real images, and
-// the per-thread lists that needs (kernels.cpp, "Zero skipping") are counted too.
+// the per-thread lists that needs (fast/gemm.cpp, "Zero skipping") are counted too.
 data::ImageSet synthetic_images() {
   data::ImageSet set;
   set.count = 1000;
@@ -96,7 +96,7 @@ TEST_CASE("perf: the allocation counter sees an allocation made inside a step") 
   CHECK(t.run(0, 1, 64) > 0);  // a bigger batch needs bigger activations
   set_num_threads(0);
 
-  // Tensors allocate through aligned operator new (tensor.hpp): the counter sees that too.
+  // Tensors allocate through aligned operator new (tensor.hpp, fast/aligned.hpp): the counter sees that too.
   Tensor<float> grown(1, 1);
   const std::size_t before = counting_new::allocations;
   grown.resize(100, 100);

@@ -1,4 +1,4 @@
-// Tests for src/chainrule/kernels.cpp: the fast float products against the reference loops.
+// Tests for src/chainrule/kernels.cpp and fast/gemm.cpp: the fast float products against the reference loops.
 //
 // Tolerance. The fast and the reference kernels add the same K products in different
 // groupings (the fast one uses fused multiply-adds), so they round differently. Each
@@ -181,7 +181,7 @@ TEST_CASE("fast products with empty dimensions") {
   CHECK(C == Values<float>(9, 5.0f));
 }
 
-// Zero skipping (kernels.cpp): the large nn and tn products leave out each k at which a
+// Zero skipping (fast/gemm.cpp): the large nn and tn products leave out each k at which a
 // whole 8-row tile of A is zero. Shapes at or above the size where it starts (3e5
 // multiply-adds), with tile and K-block edges mid-way, and deep sums cut in two halves.
 struct SparseCase {

@@ -1,6 +1,7 @@
 // Tests for the training-step optimisations (docs/performance.md, "Whole training step"):
 // each fast path must give exactly what the readable path gives.
-//   - fast_adam_update (AVX-512) against ref_adam_update (the plain loop): the same bits
+//   - Adam::step on the Fast path (fast/adam.cpp, AVX-512, threads) against the plain loop
+//     that the Reference path runs (optim.cpp): the same bits
 //   - Adam::step against the formula of optim.hpp, one value at a time in double: close
 //   - the one-pass softmax cross-entropy against softmax_rows + the unfused CrossEntropy
 //   - Sequential's cached parameter list against the layers' own lists
@@ -14,10 +15,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/fast/adam.hpp"
+#include "chainrule/fast/threads.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "chainrule/loss.hpp"
@@ -48,26 +52,85 @@ AdamCoefficients coefficients(int t, bool corrected) {
   return k;
 }
 
+// Adam without the bias correction (c1 = c2 = 1), as the adam-no-bias-correction bug runs it.
+class UncorrectedAdam : public Adam {
+ public:
+  using Adam::Adam;
+
+ protected:
+  AdamCoefficients coefficients() const override {
+    AdamCoefficients k = Adam::coefficients();
+    k.c1 = k.c2 = 1.0f;
+    return k;
+  }
+};
+
+// The values of a parameter and Adam's moments before or after a step.
+struct AdamState {
+  Values<float> w, m, s;
+};
+
+// Step t of Adam (or UncorrectedAdam) on a (rows, cols) parameter from state `before`, with
+// gradient g, on `path` and `threads` threads.
+AdamState adam_step(KernelPath path, int threads, int rows, int cols, const AdamState& before, const Values<float>& g,
+                    int t, bool corrected) {
+  const KernelPath path_before = kernel_path();
+  const int threads_before = num_threads();
+  set_kernel_path(path);
+  set_num_threads(threads);
+  Tensor<float> W(rows, cols), G(rows, cols);
+  W.data = before.w;
+  G.data = g;
+  const std::vector<Param<float>> params = {{"w", &W, &G}};
+  std::unique_ptr<Adam> adam = corrected ? std::make_unique<Adam>(OptimizerConfig{})
+                                         : std::make_unique<UncorrectedAdam>(OptimizerConfig{});
+  adam->init_slots(params);
+  adam->slots()[0].data = before.m;
+  adam->slots()[1].data = before.s;
+  adam->set_steps(t - 1);
+  adam->step(params);
+  AdamState after{W.data, adam->slots()[0].data, adam->slots()[1].data};
+  set_kernel_path(path_before);
+  set_num_threads(threads_before);
+  return after;
+}
+
+// Seeded values of w, g, m and s for n values, with the cases that matter for the bits: no
+// gradient, a g whose square underflows, and subnormal moments (m decays through the
+// subnormals for a weight whose gradient stays 0).
+std::pair<AdamState, Values<float>> adam_inputs(std::size_t n) {
+  AdamState st{random_floats(n, -0.5, 0.5, 1 + n), random_floats(n, -0.01, 0.01, 3 + n), random_floats(n, 0.0, 1e-4, 4 + n)};
+  Values<float> g = random_floats(n, -0.1, 0.1, 2 + n);
+  const float subnormals[] = {1e-39f, -3e-40f, 1.4e-45f, 1e-38f};
+  for (std::size_t j = 0; j < n; ++j) {
+    if (j % 7 == 0) g[j] = 0.0f;  // no gradient: only the decay of m and s moves w
+    if (j % 11 == 1) g[j] = 1e-30f;  // g^2 underflows
+    if (j % 5 == 2) st.m[j] = subnormals[j % 4];
+    if (j % 9 == 3) st.s[j] = std::abs(subnormals[(j + 1) % 4]);
+  }
+  return {st, g};
+}
+
 }  // namespace
 
-TEST_CASE("perf: fast_adam_update gives the same bits as ref_adam_update, for every length and tail") {
-  for (std::size_t n : {0, 1, 7, 15, 16, 17, 31, 33, 128, 1280, 100352 + 5}) {
+TEST_CASE("perf: Adam::step gives the same bits on the Fast path as the plain loop of the Reference path") {
+  // (1, n): every length and tail of the 16-value vectors; larger shapes: shared between threads.
+  for (auto [rows, cols] : {std::pair{1, 0}, std::pair{1, 1}, std::pair{1, 7}, std::pair{1, 15}, std::pair{1, 16},
+                            std::pair{1, 17}, std::pair{1, 31}, std::pair{1, 33}, std::pair{1, 128}, std::pair{1, 1280},
+                            std::pair{1, 100352 + 5}, std::pair{784, 128}, std::pair{128, 10}, std::pair{300, 77}}) {
+    const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+    const auto [before, g] = adam_inputs(n);
     for (int t : {1, 2, 10, 1000}) {
       for (bool corrected : {true, false}) {
-        const AdamCoefficients k = coefficients(t, corrected);
-        Values<float> w = random_floats(n, -0.5, 0.5, 1 + n), g = random_floats(n, -0.1, 0.1, 2 + n);
-        Values<float> m = random_floats(n, -0.01, 0.01, 3 + n), s = random_floats(n, 0.0, 1e-4, 4 + n);
-        if (n > 2) {
-          g[0] = 0.0f;     // no gradient: only the decay of m and s moves w
-          g[1] = 1e-30f;   // g^2 underflows
+        const AdamState plain = adam_step(KernelPath::Reference, 1, rows, cols, before, g, t, corrected);
+        for (int threads : {1, 2, 3}) {
+          INFO("(" << rows << ", " << cols << "), t = " << t << ", corrected = " << corrected << ", threads = " << threads);
+          const AdamState fast = adam_step(KernelPath::Fast, threads, rows, cols, before, g, t, corrected);
+          CHECK(fast.w == plain.w);  // exact equality: the same rounding, value for value
+          CHECK(fast.m == plain.m);
+          CHECK(fast.s == plain.s);
+          if (rows == 1 && threads > 1) break;  // one row: one thread whatever the count
         }
-        Values<float> w2 = w, m2 = m, s2 = s;
-        ref_adam_update(n, w.data(), g.data(), m.data(), s.data(), k);
-        fast_adam_update(n, w2.data(), g.data(), m2.data(), s2.data(), k);
-        INFO("n = " << n << ", t = " << t << ", corrected = " << corrected);
-        CHECK(w == w2);  // exact equality: the same rounding, value for value
-        CHECK(m == m2);
-        CHECK(s == s2);
       }
     }
   }
@@ -170,10 +233,10 @@ TEST_CASE("perf: --threads 0 means one thread unless OMP_NUM_THREADS asks for mo
 
 TEST_CASE("perf: share_range cuts 0..n into consecutive whole 16-value grains") {
   int a = -1, b = -1;
-  share_range(784, 0, 2, a, b);
+  fast::share_range(784, 0, 2, a, b);
   CHECK(a == 0);
   CHECK(b == 400);  // 25 of the 49 grains: X's column 400 starts a 64-byte line
-  share_range(784, 1, 2, a, b);
+  fast::share_range(784, 1, 2, a, b);
   CHECK(a == 400);
   CHECK(b == 784);
   for (int n : {0, 1, 15, 16, 17, 128, 784, 1000})
@@ -182,7 +245,7 @@ TEST_CASE("perf: share_range cuts 0..n into consecutive whole 16-value grains") 
       CAPTURE(parts);
       int next = 0;
       for (int t = 0; t < parts; ++t) {
-        share_range(n, t, parts, a, b);
+        fast::share_range(n, t, parts, a, b);
         CHECK(a == next);  // consecutive, no gap and no overlap
         CHECK(b >= a);
         CHECK((a % 16 == 0 || a == n));
@@ -192,27 +255,18 @@ TEST_CASE("perf: share_range cuts 0..n into consecutive whole 16-value grains") 
     }
 }
 
-TEST_CASE("perf: Adam's update and zeroing give the same bits on 1, 2 and 3 threads") {
+TEST_CASE("perf: zeroing clears every value on 1, 2 and 3 threads") {
   const int before = num_threads();
-  const AdamCoefficients k = coefficients(3, true);
   for (auto [rows, cols] : {std::pair{784, 128}, std::pair{1, 128}, std::pair{128, 10}, std::pair{300, 77}}) {
     const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-    const Values<float> g = random_floats(n, -0.1, 0.1, 2);
-    Values<float> w = random_floats(n, -0.5, 0.5, 1), m = random_floats(n, -0.01, 0.01, 3), s = random_floats(n, 0.0, 1e-4, 4);
-    ref_adam_update(n, w.data(), g.data(), m.data(), s.data(), k);  // the plain loop, one flat pass
     for (int threads : {1, 2, 3}) {
       CAPTURE(rows);
       CAPTURE(threads);
       set_num_threads(threads);
-      Values<float> w2 = random_floats(n, -0.5, 0.5, 1), m2 = random_floats(n, -0.01, 0.01, 3),
-                    s2 = random_floats(n, 0.0, 1e-4, 4);
-      adam_update(rows, cols, w2.data(), g.data(), m2.data(), s2.data(), k);
-      CHECK(w2 == w);
-      CHECK(m2 == m);
-      CHECK(s2 == s);
-      Values<float> z = random_floats(n, 1.0, 2.0, 5);
-      zero_fill(rows, cols, z.data());
-      CHECK(std::count(z.begin(), z.end(), 0.0f) == static_cast<std::ptrdiff_t>(n));
+      Tensor<float> z(rows, cols);
+      z.data = random_floats(n, 1.0, 2.0, 5);
+      fast::zero(z);
+      CHECK(std::count(z.data.begin(), z.data.end(), 0.0f) == static_cast<std::ptrdiff_t>(n));
     }
   }
   set_num_threads(before);
@@ -221,7 +275,7 @@ TEST_CASE("perf: Adam's update and zeroing give the same bits on 1, 2 and 3 thre
 namespace {
 // count images of 28x28 with seeded pixels and labels 0..9. Mostly 0, laid out as in
 // MNIST: a border 4 pixels wide is 0, and inside it a third of the pixels are lit; 83% of
-// all pixels are 0, so the products skip zeros (kernels.cpp) as they do on real images.
+// all pixels are 0, so the products skip zeros (fast/gemm.cpp) as they do on real images.
 data::ImageSet random_images(int count) {
   data::ImageSet set;
   set.count = count;
@@ -336,23 +390,31 @@ TEST_CASE("perf: Adam's pass flushes subnormal moments to 0, moves no weight dif
   const float tiny = 1e-39f;
   REQUIRE(std::fpclassify(tiny) == FP_SUBNORMAL);
   const AdamCoefficients k = coefficients(900, true);
+  const int rows = 300, cols = 128;  // big enough to be shared between threads
+  const std::size_t n = static_cast<std::size_t>(rows) * cols;
   for (int threads : {1, 2}) {
     set_num_threads(threads);
-    const int rows = 300, cols = 128;  // big enough to be shared between threads
-    const std::size_t n = static_cast<std::size_t>(rows) * cols;
     Values<float> w(n, 0.01f), g(n, 0.0f), m(n, tiny), s(n, tiny);
-    adam_update(rows, cols, w.data(), g.data(), m.data(), s.data(), k);
+    fast::adam_update(rows, cols, w.data(), g.data(), m.data(), s.data(), k);
     CHECK(std::count(m.begin(), m.end(), 0.0f) == static_cast<std::ptrdiff_t>(n));  // flushed
     CHECK(std::count(s.begin(), s.end(), 0.0f) == static_cast<std::ptrdiff_t>(n));
     CHECK(std::count(w.begin(), w.end(), 0.01f) == static_cast<std::ptrdiff_t>(n));  // as the exact update: unmoved
 
-    // The exact update (the plain loop, outside Adam's pass) keeps the subnormals and lands
-    // on the same weights.
+    // The exact update (Adam's plain loop, outside Adam's pass) keeps the subnormals and
+    // lands on the same weights.
     Values<float> w2(n, 0.01f), m2(n, tiny), s2(n, tiny);
-    ref_adam_update(n, w2.data(), g.data(), m2.data(), s2.data(), k);
+    for (std::size_t j = 0; j < n; ++j) {
+      m2[j] = std::fma(k.b1, m2[j], (1.0f - k.b1) * g[j]);
+      s2[j] = std::fma(k.b2, s2[j], (1.0f - k.b2) * g[j] * g[j]);
+      w2[j] -= k.lr * (m2[j] / k.c1) / (std::sqrt(s2[j] / k.c2) + k.eps);
+    }
     CHECK(std::fpclassify(m2[0]) == FP_SUBNORMAL);
     CHECK(w2 == w);
   }
+  // The Reference path's plain loop runs under the same flush (so both paths keep today's bits).
+  const AdamState before{Values<float>(n, 0.01f), Values<float>(n, tiny), Values<float>(n, tiny)};
+  const AdamState plain = adam_step(KernelPath::Reference, 1, rows, cols, before, Values<float>(n, 0.0f), 900, true);
+  CHECK(std::count(plain.m.begin(), plain.m.end(), 0.0f) == static_cast<std::ptrdiff_t>(n));
   // The mode is restored: float arithmetic outside Adam still underflows gradually.
   volatile float a = 1e-20f, b = 1e-20f;
   CHECK(std::fpclassify(a * b) == FP_SUBNORMAL);

@@ -6,7 +6,8 @@
 #include <string>
 #include <utility>
 
-#include "chainrule/kernels.hpp"
+#include "chainrule/fast/prefetch.hpp"
+#include "chainrule/fast/threads.hpp"
 
 namespace chainrule::data {
 
@@ -34,8 +35,8 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
     labels[static_cast<std::size_t>(i)] = set.labels[static_cast<std::size_t>(s)];
   }
   // Row i of X is sample indices[begin + i]'s pixels, scaled to [0, 1]. With several
-  // threads each converts its share of the pixel columns (kernels.hpp, for_column_shares).
-  for_column_shares(D, static_cast<std::size_t>(N) * static_cast<std::size_t>(D), [&](int j0, int j1) {
+  // threads each converts its share of the pixel columns (fast/threads.hpp).
+  fast::for_shares(D, static_cast<std::size_t>(N) * static_cast<std::size_t>(D), [&](int j0, int j1) {
     for (int i = 0; i < N; ++i) {
       const int s = indices[begin + static_cast<std::size_t>(i)];
       const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(s) * static_cast<std::size_t>(D);
@@ -44,24 +45,10 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
   });
 }
 
-// The shuffled rows lie scattered over 47 MB of pixels; fetched on demand they stalled
-// make_batch (docs/performance.md, "Whole training step").
 void prefetch_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end) {
   end = std::min(end, indices.size());
   if (begin >= end) return;
-  const int D = set.rows * set.cols;
-  for_column_shares(D, (end - begin) * static_cast<std::size_t>(D), [&](int j0, int j1) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const int s = indices[i];
-      if (s < 0 || s >= set.count) continue;
-      const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(s) * static_cast<std::size_t>(D);
-      for (int j = j0; j < j1; j += 64) __builtin_prefetch(pixels + j);  // one 64-byte line at a time
-    }
-    // GCC counts a prefetch as no effect at all, and without this empty statement, which
-    // it must keep, it dropped the whole function as useless (measured: make_batch 22 us
-    // with prefetching, 55 without).
-    __asm__ volatile("" ::: "memory");
-  });
+  fast::prefetch_rows(set.pixels.data(), set.rows * set.cols, set.count, indices.data() + begin, end - begin);
 }
 
 std::vector<int> all_indices(int count) {

@@ -27,7 +27,8 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
 
 // Asks the memory system for the pixels of samples indices[begin..end) (the next batch)
 // while this step computes; each thread asks for the pixel columns it will convert.
-// A hint only: changes no value, skips bad indices (make_batch reports them).
+// A hint only: changes no value, skips bad indices (make_batch reports them). The work is
+// fast/prefetch.cpp's.
 void prefetch_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end);
 
 // 0, 1, ..., count - 1: every sample, in order (e.g. the whole test set).

@@ -1,0 +1,14 @@
+// The fast float products (fast/gemm.cpp): blocked AVX-512 micro-kernels, packing, zero
+// skipping, and the optional OpenBLAS comparison path (docs/performance.md).
+#pragma once
+
+namespace chainrule::fast {
+
+enum class Form { NN, TN, NT };  // C = A B, A^T B, A B^T
+
+// C (M, N) (+)= the product, on the selected path: Fast (the blocked kernels, the same as
+// fast_gemm_nn/tn/nt) or OpenBLAS (cblas_sgemm). A is (M, K), stored (K, M) for tn; B is
+// (K, N), stored (N, K) for nt.
+void gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
+
+}  // namespace chainrule::fast

@@ -1,0 +1,15 @@
+// Asking the memory system for data ahead of time (docs/performance.md, "Round 2",
+// "GCC dropped the prefetch"). A hint only: it changes no value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace chainrule::fast {
+
+// Prefetches rows[0..count) of a table of `limit` rows of `width` bytes (MNIST's pixels:
+// one 784-byte row per image), each thread the columns it will read (for_shares over the
+// width, as make_batch converts them). Skips a row outside 0..limit-1.
+void prefetch_rows(const std::uint8_t* table, int width, int limit, const int* rows, std::size_t count);
+
+}  // namespace chainrule::fast
