@@ -7,24 +7,26 @@ set -u
 src=${1:?usage: check_includes.sh SRC_DIR}
 # unit: the units it may include (besides itself)
 declare -A allowed=(
-  [tensor]=""
+  [aligned]=""
+  [tensor]="aligned"
   [rng]=""
-  [kernels]="tensor"
-  [fast]="tensor kernels"
-  [init]="tensor rng"
-  [layers]="tensor rng kernels fast"
-  [loss]="tensor kernels layers"
-  [model]="tensor rng kernels init layers loss"
-  [optim]="tensor kernels fast layers"
-  [gradcheck]="tensor rng kernels init layers loss model"
-  [data]="tensor rng kernels fast"
-  [io]="tensor rng kernels layers loss model optim data"
-  [bugs]="tensor rng kernels init layers loss model optim data"
-  [train]="tensor rng kernels fast init layers loss model optim data io bugs"
+  [kernels]="aligned tensor"
+  [init]="aligned tensor rng"
+  [layers]="aligned tensor rng kernels"
+  [loss]="aligned tensor kernels layers"
+  [model]="aligned tensor rng kernels init layers loss"
+  [optim]="aligned tensor kernels layers"
+  [gradcheck]="aligned tensor rng kernels init layers loss model"
+  [data]="aligned tensor rng kernels"
+  [io]="aligned tensor rng kernels layers loss model optim data"
+  [bugs]="aligned tensor rng kernels init layers loss model optim data"
+  [train]="aligned tensor rng kernels init layers loss model optim data io bugs"
 )
 unit_of() {  # src/chainrule/layers/dense.cpp -> layers; src/chainrule/loss.cpp -> loss
   local rel=${1#"$src"/chainrule/}
   case "$rel" in
+    fast/aligned.hpp) echo aligned ;;  # the tensor's allocator: a leaf
+    fast/*) echo kernels ;;            # the kernels' fast path, quarantined in its own folder
     */*) echo "${rel%%/*}" ;;
     *) rel=${rel%.*}; echo "$rel" ;;
   esac
