@@ -13,7 +13,7 @@
 //   forward_reference / backward_reference   the plain loops that define the layer
 //   forward / backward                        im2col, then kernels.hpp's products (what trains)
 // Initialise W with he_normal(conv.W, conv.fan_in(), rng) (init.hpp), as make_mlp does for Dense.
-// Derivation: the convolution lesson (issue 19).
+// Derivation: the comments above backward_reference (conv2d.cpp); a lesson is planned (issue 19).
 #pragma once
 
 #include "chainrule/layers/image.hpp"

@@ -11,7 +11,7 @@
 // AvgPool2d (LeNet-5's subsampling):  Y[n, c, i, j] = mean_{u, v} X[n, c, s i + u, s j + v]
 //   dX[window] += dY / k^2: each entry of the window counted 1/k^2 in the mean.
 // When windows overlap (s < k) an entry collects from every window it is in.
-// Derivation: the pooling lesson (issue 19).
+// A lesson on pooling is planned (issue 19).
 #pragma once
 
 #include "chainrule/layers/image.hpp"
