@@ -10,8 +10,10 @@
 
 #include "chainrule/init.hpp"
 #include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/conv2d.hpp"
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"
+#include "chainrule/layers/pool.hpp"
 #include "chainrule/layers/relu.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "chainrule/loss.hpp"
@@ -407,6 +409,117 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool includ
     net.sample = 200;
     reports.push_back(check_model("network 784-128-10", model, X,
                                   random_labels(4, 10, rng), net));
+  }
+  return reports;
+}
+
+// ---- The convolutional layers ---------------------------------------------------------
+
+namespace {
+
+std::string geometry(const ImageShape& in, int kernel, int stride, int padding) {
+  std::ostringstream s;
+  s << in.channels << " x " << in.height << "x" << in.width << ", k " << kernel << ", stride " << stride;
+  if (padding) s << ", pad " << padding;
+  return s.str();
+}
+
+// Copies each chosen window's max onto another entry of the same window: an exact tie.
+void plant_ties(Tensor<double>& X, const ImageShape& in, int k, int s, Rng& rng) {
+  const int Ho = (in.height - k) / s + 1, Wo = (in.width - k) / s + 1;
+  int w = 0;
+  for (int n = 0; n < X.rows; ++n)
+    for (int c = 0; c < in.channels; ++c)
+      for (int i = 0; i < Ho; ++i)
+        for (int j = 0; j < Wo; ++j)
+          if (w++ % 2 == 0) {  // every other window
+            int best = in.index(c, s * i, s * j);
+            for (int u = 0; u < k; ++u)
+              for (int v = 0; v < k; ++v)
+                if (X(n, in.index(c, s * i + u, s * j + v)) > X(n, best)) best = in.index(c, s * i + u, s * j + v);
+            int other;
+            do {
+              const int place = static_cast<int>(rng.below(static_cast<std::uint64_t>(k * k)));
+              other = in.index(c, s * i + place / k, s * j + place % k);
+            } while (other == best);
+            X(n, other) = X(n, best);
+          }
+}
+
+void init_conv(Conv2d<double>& conv, Rng& rng) {
+  he_normal(conv.W, conv.fan_in(), rng);
+  for (auto& b : conv.b.data) b = 0.1 * rng.normal();
+}
+
+void init_dense(Dense<double>& dense, Rng& rng) {
+  he_normal(dense.W, dense.W.rows, rng);
+  for (auto& b : dense.b.data) b = 0.1 * rng.normal();
+}
+
+}  // namespace
+
+std::vector<GradCheckReport> cnn_gradchecks(std::uint64_t seed, bool include_lenet5) {
+  std::vector<GradCheckReport> reports;
+  Rng rng(seed ^ 0xC0417ULL);
+  GradCheckOptions tight;  // conv and pooling are (piecewise) linear in each tensor: h = 1e-5
+  tight.seed = seed;
+  GradCheckOptions wide = tight;  // networks, as in the standard suite
+  wide.h = 1e-4;
+
+  struct ConvCase {
+    ImageShape in;
+    int out, k, s, p;
+  };
+  for (const ConvCase& c : {ConvCase{{2, 5, 7}, 3, 3, 1, 1}, ConvCase{{2, 5, 7}, 3, 3, 2, 2},
+                            ConvCase{{3, 6, 5}, 2, 2, 2, 0}, ConvCase{{1, 7, 5}, 2, 5, 1, 2}}) {
+    Conv2d<double> conv("conv", c.in, c.out, c.k, c.s, c.p);
+    init_conv(conv, rng);
+    reports.push_back(check_layer(conv, random_tensor(2, c.in.size(), rng), tight));
+    reports.back().title = "conv2d (" + geometry(c.in, c.k, c.s, c.p) + " -> " + std::to_string(c.out) + " x " +
+                           std::to_string(conv.out_shape().height) + "x" + std::to_string(conv.out_shape().width) + ")";
+  }
+  for (const ConvCase& c : {ConvCase{{2, 5, 7}, 0, 2, 2, 0}, ConvCase{{2, 7, 5}, 0, 3, 2, 0}}) {
+    MaxPool2d<double> pool("maxpool", c.in, c.k, c.s);
+    Tensor<double> X = random_tensor(2, c.in.size(), rng);
+    plant_ties(X, c.in, c.k, c.s, rng);
+    reports.push_back(check_layer(pool, X, tight));
+    reports.back().title = "maxpool2d (" + geometry(c.in, c.k, c.s, 0) + ", ties in every other window)";
+  }
+  for (const ConvCase& c : {ConvCase{{2, 5, 7}, 0, 2, 2, 0}, ConvCase{{2, 7, 5}, 0, 3, 2, 0}}) {
+    AvgPool2d<double> pool("avgpool", c.in, c.k, c.s);
+    reports.push_back(check_layer(pool, random_tensor(2, c.in.size(), rng), tight));
+    reports.back().title = "avgpool2d (" + geometry(c.in, c.k, c.s, 0) + ")";
+  }
+  {  // conv -> relu -> maxpool -> dense, every entry
+    Sequential<double> model;
+    init_conv(model.add(std::make_unique<Conv2d<double>>("conv1", ImageShape{1, 6, 6}, 2, 3, 1, 1)), rng);
+    model.add(parts<double>().relu("relu1"));
+    model.add(std::make_unique<MaxPool2d<double>>("pool1", ImageShape{2, 6, 6}, 2));
+    init_dense(model.add(parts<double>().dense("dense1", 18, 3)), rng);
+    Tensor<double> X = random_tensor(3, 36, rng);
+    reports.push_back(check_model("network conv-relu-maxpool-dense (every entry)", model, X,
+                                  random_labels(3, 3, rng), wide));
+  }
+  if (include_lenet5) {  // LeNet-5 on 28x28: conv 6@5x5 pad 2, max 2, conv 16@5x5, max 2, 120, 84, 10
+    Sequential<double> model;
+    init_conv(model.add(std::make_unique<Conv2d<double>>("conv1", ImageShape{1, 28, 28}, 6, 5, 1, 2)), rng);
+    model.add(parts<double>().relu("relu1"));
+    model.add(std::make_unique<MaxPool2d<double>>("pool1", ImageShape{6, 28, 28}, 2));
+    init_conv(model.add(std::make_unique<Conv2d<double>>("conv2", ImageShape{6, 14, 14}, 16, 5)), rng);
+    model.add(parts<double>().relu("relu2"));
+    model.add(std::make_unique<MaxPool2d<double>>("pool2", ImageShape{16, 10, 10}, 2));
+    init_dense(model.add(parts<double>().dense("dense1", 400, 120)), rng);
+    model.add(parts<double>().relu("relu3"));
+    init_dense(model.add(parts<double>().dense("dense2", 120, 84)), rng);
+    model.add(parts<double>().relu("relu4"));
+    init_dense(model.add(parts<double>().dense("dense3", 84, 10)), rng);
+    Tensor<double> X(2, 784);
+    for (auto& x : X.data) x = rng.uniform();  // like pixels in [0, 1]
+    // h = 1e-5: with 9408 ReLUs, steps of 4h = 4e-4 on conv1 would cross a kink on most probes.
+    GradCheckOptions net = tight;
+    net.sample = 40;
+    net.full_up_to = 200;
+    reports.push_back(check_model("network LeNet-5", model, X, random_labels(2, 10, rng), net));
   }
   return reports;
 }

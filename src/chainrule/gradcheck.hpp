@@ -117,6 +117,14 @@ NetworkCase small_network_case(std::uint64_t seed);
 // include_784 = false leaves out the (slowest) 784-128-10 network.
 std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed = 1, bool include_784 = true);
 
+// The checks of the convolutional layers, kept apart from the standard suite (whose reports
+// tests and tutorials quote): Conv2d on odd sizes (5x7, 6x5) with stride 1 and 2, padding 0, 1
+// and 2, several channels in and out; MaxPool2d with exact ties planted in its input (the
+// checker skips the probes that move an argmax) and with overlapping windows; AvgPool2d; and
+// a small conv-relu-maxpool-dense network, every entry. include_lenet5 adds the whole
+// LeNet-5 (28x28 input) on sampled entries (a few seconds).
+std::vector<GradCheckReport> cnn_gradchecks(std::uint64_t seed = 1, bool include_lenet5 = false);
+
 // Prints a report as a table; with color, PASS is green and FAIL red.
 void print_report(std::ostream& out, const GradCheckReport& report, bool color = false);
 

@@ -1,0 +1,211 @@
+#include "chainrule/layers/conv2d.hpp"
+
+#include "chainrule/kernels.hpp"
+
+namespace chainrule {
+
+template <typename T>
+Conv2d<T>::Conv2d(std::string name, ImageShape in, int out_channels, int kernel, int stride, int padding)
+    : Layer<T>(std::move(name)), in_(in), k_(kernel), s_(stride), p_(padding) {
+  if (in.channels < 1 || out_channels < 1)
+    throw std::invalid_argument(this->name() + ": needs at least one channel in and out");
+  out_ = {out_channels, window_positions(this->name(), in.height, kernel, stride, padding),
+          window_positions(this->name(), in.width, kernel, stride, padding)};
+  W.resize(fan_in(), out_channels);
+  dW.resize(fan_in(), out_channels);
+  b.resize(1, out_channels);
+  db.resize(1, out_channels);
+}
+
+namespace {
+template <typename T>
+void expect_images(const std::string& op, const Tensor<T>& X, const ImageShape& in) {
+  if (X.cols != in.size())
+    throw ShapeError(op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
+                     std::to_string(in.size()) + " columns");
+}
+}  // namespace
+
+// ---- The definition: plain loops ------------------------------------------------------
+
+// For each image, the 6-deep loop: every output (o, i, j) is b[o] plus the dot product of
+// filter o with the k x k x Cin patch whose top-left corner is (s i - p, s j - p).
+template <typename T>
+void Conv2d<T>::forward_reference(const Tensor<T>& X, Tensor<T>& Y) {
+  expect_images(this->name() + ".forward_reference", X, in_);
+  const int N = X.rows;
+  Y.resize(N, out_.size());
+  for (int n = 0; n < N; ++n)
+    for (int o = 0; o < out_.channels; ++o)
+      for (int i = 0; i < out_.height; ++i)
+        for (int j = 0; j < out_.width; ++j) {
+          T sum = b.data[o];
+          for (int c = 0; c < in_.channels; ++c)
+            for (int u = 0; u < k_; ++u)
+              for (int v = 0; v < k_; ++v) {
+                const int y = s_ * i - p_ + u, x = s_ * j - p_ + v;
+                if (y < 0 || y >= in_.height || x < 0 || x >= in_.width) continue;  // zero padding
+                sum += X(n, in_.index(c, y, x)) * W((c * k_ + u) * k_ + v, o);
+              }
+          Y(n, out_.index(o, i, j)) = sum;
+        }
+  X_ = &X;
+  cols_.resize(0, 0);  // backward (the im2col path) needs forward's patches, not these
+}
+
+// Each gradient entry written as its own sum (the chain rule through the forward sum):
+//
+// dW is a correlation of the input with dY: slide dY (its pixels s apart) over the padded input
+//   dW[(c, u, v), o] += sum_n sum_{i, j} X[n, c, s i - p + u, s j - p + v] dY[n, o, i, j]
+// db: b[o] was added to every pixel of channel o
+//   db[o] += sum_n sum_{i, j} dY[n, o, i, j]
+// dX is a full convolution of dY with the flipped kernel: pixel (y, x) collects from every
+// output whose window covered it, weighted by the kernel entry that touched it,
+//   dX[n, c, y, x] = sum_o sum_{u, v} dY[n, o, (y + p - u) / s, (x + p - v) / s] W[(c, u, v), o]
+// over the (u, v) where s divides y + p - u and x + p - v and the quotients are output pixels.
+// For s = 1 this is dY padded by k - 1 - p, correlated with the kernel turned by 180 degrees.
+template <typename T>
+void Conv2d<T>::backward_reference(const Tensor<T>& dY, Tensor<T>* dX) {
+  const Tensor<T>& X = *X_;
+  const int N = X.rows;
+  expect_shape((this->name() + ".backward_reference").c_str(), "dY", dY, N, out_.size());
+  auto inside = [&](int d, int& q, int n_out) {  // q = d / s when d is a multiple of s inside 0..n_out-1
+    if (d < 0 || d % s_ != 0) return false;
+    q = d / s_;
+    return q < n_out;
+  };
+  for (int o = 0; o < out_.channels; ++o) {
+    for (int c = 0; c < in_.channels; ++c)
+      for (int u = 0; u < k_; ++u)
+        for (int v = 0; v < k_; ++v) {
+          T sum = 0;
+          for (int n = 0; n < N; ++n)
+            for (int i = 0; i < out_.height; ++i)
+              for (int j = 0; j < out_.width; ++j) {
+                const int y = s_ * i - p_ + u, x = s_ * j - p_ + v;
+                if (y < 0 || y >= in_.height || x < 0 || x >= in_.width) continue;
+                sum += X(n, in_.index(c, y, x)) * dY(n, out_.index(o, i, j));
+              }
+          dW((c * k_ + u) * k_ + v, o) += sum;
+        }
+    T sum = 0;
+    for (int n = 0; n < N; ++n)
+      for (int q = 0; q < out_.pixels(); ++q) sum += dY(n, o * out_.pixels() + q);
+    db.data[o] += sum;
+  }
+  if (!dX) return;
+  dX->resize(N, in_.size());
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < in_.channels; ++c)
+      for (int y = 0; y < in_.height; ++y)
+        for (int x = 0; x < in_.width; ++x) {
+          T sum = 0;
+          for (int o = 0; o < out_.channels; ++o)
+            for (int u = 0; u < k_; ++u)
+              for (int v = 0; v < k_; ++v) {
+                int i, j;
+                if (inside(y + p_ - u, i, out_.height) && inside(x + p_ - v, j, out_.width))
+                  sum += dY(n, out_.index(o, i, j)) * W((c * k_ + u) * k_ + v, o);
+              }
+          (*dX)(n, in_.index(c, y, x)) = sum;
+        }
+}
+
+// ---- im2col: the same sums as matrix products ----------------------------------------
+
+template <typename T>
+void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
+  const int Ho = window_positions("im2col", in.height, k, s, p), Wo = window_positions("im2col", in.width, k, s, p);
+  cols.resize(X.rows * Ho * Wo, in.channels * k * k);
+  for (int n = 0; n < X.rows; ++n)
+    for (int i = 0; i < Ho; ++i)
+      for (int j = 0; j < Wo; ++j) {
+        T* patch = cols.row((n * Ho + i) * Wo + j);
+        for (int c = 0; c < in.channels; ++c)
+          for (int u = 0; u < k; ++u)
+            for (int v = 0; v < k; ++v) {
+              const int y = s * i - p + u, x = s * j - p + v;
+              const bool pad = y < 0 || y >= in.height || x < 0 || x >= in.width;
+              *patch++ = pad ? T(0) : X(n, in.index(c, y, x));
+            }
+      }
+}
+
+template <typename T>
+void col2im(const Tensor<T>& dcols, const ImageShape& in, int k, int s, int p, Tensor<T>& dX) {
+  const int Ho = window_positions("col2im", in.height, k, s, p), Wo = window_positions("col2im", in.width, k, s, p);
+  const int N = dcols.rows / (Ho * Wo);
+  expect_shape("col2im", "dcols", dcols, N * Ho * Wo, in.channels * k * k);
+  dX.resize(N, in.size());
+  dX.zero();
+  for (int n = 0; n < N; ++n)
+    for (int i = 0; i < Ho; ++i)
+      for (int j = 0; j < Wo; ++j) {
+        const T* patch = dcols.row((n * Ho + i) * Wo + j);
+        for (int c = 0; c < in.channels; ++c)
+          for (int u = 0; u < k; ++u)
+            for (int v = 0; v < k; ++v, ++patch) {
+              const int y = s * i - p + u, x = s * j - p + v;
+              if (y < 0 || y >= in.height || x < 0 || x >= in.width) continue;
+              dX(n, in.index(c, y, x)) += *patch;
+            }
+      }
+}
+
+// Y = the dense layer on the patches: Yp (N*Ho*Wo, Cout) = cols W + b, then from one pixel
+// per row to one image per row (channel-major).
+template <typename T>
+void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) {
+  expect_images(this->name() + ".forward", X, in_);
+  const int N = X.rows, P = out_.pixels();
+  im2col(X, in_, k_, s_, p_, cols_);  // cols (N*P, Cin*k*k)
+  matmul(cols_, W, Yp_);              // Yp (N*P, Cout) = cols (N*P, Cin*k*k) W (Cin*k*k, Cout)
+  Y.resize(N, out_.size());
+  for (int n = 0; n < N; ++n)
+    for (int q = 0; q < P; ++q) {
+      const T* yp = Yp_.row(n * P + q);
+      for (int o = 0; o < out_.channels; ++o) Y(n, o * P + q) = yp[o] + b.data[o];
+    }
+  X_ = &X;
+}
+
+// Dense's backward on the patches (the sums of backward_reference, grouped as products):
+//   dW += cols^T dYp     (Cin*k*k, Cout) = (N*P, Cin*k*k)^T (N*P, Cout)  the correlation of X with dY
+//   db += colsum(dYp)    (1, Cout)
+//   dX  = col2im(dYp W^T)  dcols (N*P, Cin*k*k) = (N*P, Cout) (Cin*k*k, Cout)^T, each patch's
+//                          gradient added back onto its pixels: the full convolution with the flipped kernel
+template <typename T>
+void Conv2d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
+  const int N = X_->rows, P = out_.pixels();
+  const std::string op = this->name() + ".backward";
+  expect_shape(op.c_str(), "dY", dY, N, out_.size());
+  expect_shape(op.c_str(), "the patches of forward", cols_, N * P, fan_in());
+  dYp_.resize(N * P, out_.channels);
+  for (int n = 0; n < N; ++n)
+    for (int q = 0; q < P; ++q) {
+      T* g = dYp_.row(n * P + q);
+      for (int o = 0; o < out_.channels; ++o) g[o] = dY(n, o * P + q);
+    }
+  matmul_tn(cols_, dYp_, dW, /*accumulate=*/true);  // dW += cols^T dYp
+  for (int r = 0; r < dYp_.rows; ++r) {                // db += sum over every pixel of every image
+    const T* g = dYp_.row(r);
+    for (int o = 0; o < out_.channels; ++o) db.data[o] += g[o];
+  }
+  if (!dX) return;
+  matmul_nt(dYp_, W, dcols_);               // dcols = dYp W^T
+  col2im(dcols_, in_, k_, s_, p_, *dX);     // dX = the patches' gradients added back onto their pixels
+}
+
+template <typename T>
+std::vector<Param<T>> Conv2d<T>::params() {
+  return {{this->name() + ".W", &W, &dW}, {this->name() + ".b", &b, &db}};
+}
+
+template class Conv2d<float>;
+template class Conv2d<double>;
+template void im2col(const Tensor<float>&, const ImageShape&, int, int, int, Tensor<float>&);
+template void im2col(const Tensor<double>&, const ImageShape&, int, int, int, Tensor<double>&);
+template void col2im(const Tensor<float>&, const ImageShape&, int, int, int, Tensor<float>&);
+template void col2im(const Tensor<double>&, const ImageShape&, int, int, int, Tensor<double>&);
+
+}  // namespace chainrule
