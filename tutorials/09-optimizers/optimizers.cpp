@@ -107,7 +107,7 @@ int main() {
   for (int t = 1; t <= 1000; ++t) {
     m = 0.9 * m + 0.1 * 1.0;
     v = 0.999 * v + 0.001 * 1.0;
-    if (t == 1 || t == 2 || t == 5 || t == 10 || t == 100 || t == 1000) {
+    if (t == 1 || t == 2 || t == 5 || t == 10 || t == 100 || t == 250 || t == 1000) {
       const double c1 = 1 - std::pow(0.9, t), c2 = 1 - std::pow(0.999, t);
       std::printf("  %4d   %.4f   %.4f   %.4f         %.6f   %.4f              %.4f\n", t, m, c1, m / c1, v,
                   (m / c1) / std::sqrt(v / c2), m / std::sqrt(v));
