@@ -44,7 +44,7 @@ int main() {
   const Tensor<double> dW1 = dense1.dW, dW2 = dense2.dW, db1 = dense1.db, db2 = dense2.db;
 
   // ---- dW as a sum of outer products ----------------------------------------------------------
-  std::printf("== 1. X^T dZ is a sum of N outer products x_i dz_i^T\n");
+  std::printf("== 1. X^T dZ is a sum of N outer products x_i^T dz_i\n");
   Tensor<double> sum1(D, Hn), sum2(Hn, C);
   for (int i = 0; i < N; ++i) {
     for (int k = 0; k < D; ++k)
