@@ -19,7 +19,7 @@ int main() {
   chainrule::Sequential<double> model = chainrule::make_mlp<double>(chainrule::MlpSpec{});
   auto& dense2 = model.get<chainrule::Dense<double>>("dense2");
   chainrule::Rng rng(1);
-  const int N = 4, Hn = 128, C = 10;
+  const int N = 4, K = 128, C = 10;
   Tensor<double> X(N, 784);
   for (auto& x : X.data) x = rng.uniform();
   const std::vector<int> labels = {3, 1, 4, 1};
@@ -30,18 +30,18 @@ int main() {
   ce.forward(model.forward(X, true), labels);
   ce.backward(dZ2);  // (P - Y)/N, (N, C)
   model.backward(dZ2);
-  const Tensor<double>& H = model.output(1);  // (N, H), dense2's input
-  const Tensor<double>& W2 = dense2.W;        // (H, C)
+  const Tensor<double>& H = model.output(1);  // (N, K), dense2's input
+  const Tensor<double>& W2 = dense2.W;        // (K, C)
 
   // ---- The three formulas as plain loops ----------------------------------------------
-  Tensor<double> dW2(Hn, C), db2(1, C), dH(N, Hn);
-  for (int k = 0; k < Hn; ++k)
+  Tensor<double> dW2(K, C), db2(1, C), dH(N, K);
+  for (int k = 0; k < K; ++k)
     for (int j = 0; j < C; ++j)
       for (int i = 0; i < N; ++i) dW2(k, j) += H(i, k) * dZ2(i, j);  // dW2 = H^T dZ2
   for (int i = 0; i < N; ++i)
     for (int j = 0; j < C; ++j) db2(0, j) += dZ2(i, j);  // db2 = sum over the batch
   for (int i = 0; i < N; ++i)
-    for (int k = 0; k < Hn; ++k)
+    for (int k = 0; k < K; ++k)
       for (int j = 0; j < C; ++j) dH(i, k) += dZ2(i, j) * W2(k, j);  // dH = dZ2 W2^T
 
   std::printf("== 1. Shapes: each product has the shape of what it is the gradient of\n");
@@ -95,9 +95,9 @@ int main() {
   // Why += is right: a gradient is a sum of contributions. Backward on the first two rows,
   // then on the last two, adds up to the backward of all four.
   std::printf("== 5. Why +=: two half-batches accumulate into the whole batch's gradient\n");
-  Tensor<double> Htop(2, Hn), Hbot(2, Hn), dtop(2, C), dbot(2, C), Ztmp;
+  Tensor<double> Htop(2, K), Hbot(2, K), dtop(2, C), dbot(2, C), Ztmp;
   for (int i = 0; i < 2; ++i) {
-    for (int k = 0; k < Hn; ++k) {
+    for (int k = 0; k < K; ++k) {
       Htop(i, k) = H(i, k);
       Hbot(i, k) = H(i + 2, k);
     }

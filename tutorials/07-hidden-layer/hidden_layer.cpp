@@ -20,7 +20,7 @@ int main() {
   auto& relu1 = model.layer(1);
   auto& dense2 = model.layer(2);
   chainrule::Rng rng(1);
-  const int N = 4, D = 784, Hn = 128;
+  const int N = 4, D = 784, K = 128;
   Tensor<double> X(N, D);
   for (auto& x : X.data) x = rng.uniform();
   const std::vector<int> labels = {3, 1, 4, 1};
@@ -31,27 +31,31 @@ int main() {
   ce.forward(model.forward(X, true), labels);
   ce.backward(dZ2);
   model.backward(dZ2);  // need_input_grad = false: dense1 is given dX = nullptr
-  const Tensor<double> dZ1 = model.output_grad(0);  // (N, H), relu1's output to dense1
+  const Tensor<double> dZ1 = model.output_grad(0);  // (N, K), relu1's output to dense1
 
   // ---- The same two formulas as the output layer, one layer down -------------------------
-  Tensor<double> dW1(D, Hn), db1(1, Hn);
+  Tensor<double> dW1(D, K), db1(1, K);
   for (int k = 0; k < D; ++k)
-    for (int j = 0; j < Hn; ++j)
+    for (int j = 0; j < K; ++j)
       for (int i = 0; i < N; ++i) dW1(k, j) += X(i, k) * dZ1(i, j);  // dW1 = X^T dZ1
   for (int i = 0; i < N; ++i)
-    for (int j = 0; j < Hn; ++j) db1(0, j) += dZ1(i, j);  // db1 = column sums of dZ1
+    for (int j = 0; j < K; ++j) db1(0, j) += dZ1(i, j);  // db1 = column sums of dZ1
 
   std::printf("== 1. dW1 = X^T dZ1 and db1 = column sums of dZ1, loops against Dense::backward\n");
   std::printf("  dW1 = X^T dZ1: %s^T x %s -> %s\n", X.shape().c_str(), dZ1.shape().c_str(), dW1.shape().c_str());
   std::printf("  dW1[0][0..3] loops   %+.6f %+.6f %+.6f %+.6f\n", dW1(0, 0), dW1(0, 1), dW1(0, 2), dW1(0, 3));
   std::printf("  dW1[0][0..3] library %+.6f %+.6f %+.6f %+.6f\n", dense1.dW(0, 0), dense1.dW(0, 1),
               dense1.dW(0, 2), dense1.dW(0, 3));
-  int zero_cols = 0;
-  for (int j = 0; j < Hn; ++j) zero_cols += db1(0, j) == 0.0 ? 1 : 0;
+  int zero_cols = 0;  // units j whose db1 entry AND whole column of dW1 are exactly 0
+  for (int j = 0; j < K; ++j) {
+    bool zero = db1(0, j) == 0.0;
+    for (int k = 0; k < D && zero; ++k) zero = dW1(k, j) == 0.0;
+    zero_cols += zero ? 1 : 0;
+  }
   std::printf("  max |loops - library|: dW1 %s, db1 %s\n",
               chainrule::max_abs_diff(dW1, dense1.dW) < 1e-15 ? "< 1e-15" : "LARGE",
               chainrule::max_abs_diff(db1, dense1.db) < 1e-15 ? "< 1e-15" : "LARGE");
-  std::printf("  hidden units whose column of dW1 and entry of db1 are exactly 0: %d of %d\n", zero_cols, Hn);
+  std::printf("  hidden units whose column of dW1 and entry of db1 are exactly 0: %d of %d\n", zero_cols, K);
 
   // ---- Numerically: dZ1 (through relu1, dense2, the loss), then dW1 and db1 ----------------
   std::printf("== 2. dZ1, dW1 and db1 against centered differences (h = 1e-4)\n");
@@ -89,7 +93,7 @@ int main() {
   model.zero_grad();
   model.backward(dZ2, /*need_input_grad=*/true);
   std::printf("  backward(dZ2, true): input_grad() is %s = dZ1 W1^T\n", model.input_grad().shape().c_str());
-  std::printf("  dX would cost N*H*D = %d multiply-adds per batch, as many as X W1 in the forward pass\n",
-              N * Hn * D);
+  std::printf("  dX would cost N*K*D = %d multiply-adds per batch, as many as X W1 in the forward pass\n",
+              N * K * D);
   return 0;
 }

@@ -107,11 +107,37 @@ int main() {
   for (int t = 1; t <= 1000; ++t) {
     m = 0.9 * m + 0.1 * 1.0;
     v = 0.999 * v + 0.001 * 1.0;
-    if (t == 1 || t == 2 || t == 5 || t == 10 || t == 100 || t == 1000) {
+    if (t == 1 || t == 2 || t == 5 || t == 10 || t == 100 || t == 250 || t == 1000) {
       const double c1 = 1 - std::pow(0.9, t), c2 = 1 - std::pow(0.999, t);
       std::printf("  %4d   %.4f   %.4f   %.4f         %.6f   %.4f              %.4f\n", t, m, c1, m / c1, v,
                   (m / c1) / std::sqrt(v / c2), m / std::sqrt(v));
     }
+  }
+  // Both steps divide the same m by the same sqrt(v); only c1 and c2 differ. So, up to eps,
+  // uncorrected / corrected = c1 / sqrt(c2) = (1 - b1^t) / sqrt(1 - b2^t) for ANY gradients.
+  {
+    chainrule::Rng rng(1);
+    double mr = 0, vr = 0, worst = 0;
+    for (int t = 1; t <= 1000; ++t) {  // noisy gradients: mean 0.1, standard deviation 1
+      const double g = 0.1 + rng.normal();
+      mr = 0.9 * mr + 0.1 * g;
+      vr = 0.999 * vr + 0.001 * g * g;
+      const double c1 = 1 - std::pow(0.9, t), c2 = 1 - std::pow(0.999, t);
+      const double corrected = (mr / c1) / std::sqrt(vr / c2), uncorrected = mr / std::sqrt(vr);  // eps = 0
+      worst = std::fmax(worst, std::fabs(uncorrected / corrected - c1 / std::sqrt(c2)));
+    }
+    double largest = 0, smallest = 1e300;
+    int t_largest = 0, t_smallest = 0;
+    for (int t = 1; t <= 10000; ++t) {
+      const double ratio = (1 - std::pow(0.9, t)) / std::sqrt(1 - std::pow(0.999, t));
+      if (ratio > largest) largest = ratio, t_largest = t;
+      if (ratio < smallest) smallest = ratio, t_smallest = t;
+    }
+    std::printf("  uncorrected / corrected step = (1-b1^t)/sqrt(1-b2^t), whatever the gradients:\n");
+    std::printf("    on 1000 noisy gradients (mean 0.1, sd 1), largest difference from that formula < 1e-12: %s\n",
+                worst < 1e-12 ? "yes" : "NO");
+    std::printf("    over t = 1..10000: largest %.4f at t = %d, smallest %.4f at t = %d, never below 1: %s\n", largest,
+                t_largest, smallest, t_smallest, smallest >= 1 ? "yes" : "NO");
   }
 
   // ---- Momentum's terminal velocity --------------------------------------------------------------
@@ -122,5 +148,20 @@ int main() {
     if (t == 1 || t == 2 || t == 10 || t == 50) std::printf("  t = %2d   V = %.4f\n", t, vel);
   }
   std::printf("  limit -lr g / (1 - mu) = %.4f: ten times the plain SGD step\n", -0.1 / (1 - 0.9));
+
+  // ---- Where eps goes: chainrule (on sqrt(v_hat)) against Keras (on the uncorrected sqrt(v)) -------
+  // Keras: theta -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+  //       = lr m_hat / (sqrt(v_hat) + eps / sqrt(1 - b2^t)),  so its eps counts 1/sqrt(1 - b2^t) times more.
+  std::printf("== 5. Where eps goes, at t = 1 (eps = 1e-7): step / lr for a gradient g\n");
+  std::printf("     g        chainrule m_hat/(sqrt(v_hat)+eps)   Keras lr_t m/(sqrt(v)+eps)/lr\n");
+  for (const double g : {1e-2, 1e-4, 1e-6}) {
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-7;
+    const double m1 = (1 - b1) * g, v1 = (1 - b2) * g * g;  // the moments after one step
+    const double ours = (m1 / (1 - b1)) / (std::sqrt(v1 / (1 - b2)) + eps);
+    const double keras = std::sqrt(1 - b2) / (1 - b1) * m1 / (std::sqrt(v1) + eps);
+    std::printf("  %.0e   %.4f                              %.4f\n", g, ours, keras);
+  }
+  std::printf("  Keras's eps acts as eps / sqrt(1 - b2^t): %.2e at t = 1, %.2e at t = 1000\n", 1e-7 / std::sqrt(1 - 0.999),
+              1e-7 / std::sqrt(1 - std::pow(0.999, 1000)));
   return 0;
 }

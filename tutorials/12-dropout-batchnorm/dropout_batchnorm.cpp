@@ -74,14 +74,14 @@ int main() {
 
   // ---- Batch normalisation ---------------------------------------------------------------------
   std::printf("== 3. BatchNorm1d, training mode: each column normalised over the batch\n");
-  const int N = 6, H = 3;
-  chainrule::BatchNorm1d<double> bn("batchnorm", H);
+  const int N = 6, K = 3;
+  chainrule::BatchNorm1d<double> bn("batchnorm", K);
   bn.gamma.data = {1.5, 0.5, 2.0};
   bn.beta.data = {0.0, 1.0, -1.0};
-  Tensor<double> Xb = random(N, H, rng), Yb;
+  Tensor<double> Xb = random(N, K, rng), Yb;
   for (int i = 0; i < N; ++i) Xb(i, 0) = 3.0 + 2.0 * Xb(i, 0);  // column 0: mean ~3, spread ~2
   bn.forward(Xb, Yb, true);
-  for (int j = 0; j < H; ++j) {
+  for (int j = 0; j < K; ++j) {
     double mx = 0, my = 0, vy = 0;
     for (int i = 0; i < N; ++i) {
       mx += Xb(i, j) / N;
@@ -93,11 +93,11 @@ int main() {
   }
 
   std::printf("== 4. BatchNorm's backward: the three terms, by hand against the library\n");
-  Tensor<double> G = random(N, H, rng), dXb, mine(N, H);  // G: an upstream gradient dL/dY
+  Tensor<double> G = random(N, K, rng), dXb, mine(N, K);  // G: an upstream gradient dL/dY
   bn.dgamma.zero();
   bn.dbeta.zero();
   bn.backward(G, &dXb);
-  for (int j = 0; j < H; ++j) {
+  for (int j = 0; j < K; ++j) {
     double mu = 0, var = 0;
     for (int i = 0; i < N; ++i) mu += Xb(i, j) / N;
     for (int i = 0; i < N; ++i) var += (Xb(i, j) - mu) * (Xb(i, j) - mu) / N;
@@ -127,7 +127,7 @@ int main() {
   }
 
   std::printf("== 6. Why the checker multiplies by a random G: with L = sum(Y), dX and dgamma are 0\n");
-  Tensor<double> ones(N, H, 1.0), dX1;
+  Tensor<double> ones(N, K, 1.0), dX1;
   bn.forward(Xb, Yb, true);
   bn.dgamma.zero();
   bn.dbeta.zero();

@@ -33,7 +33,7 @@ int main() {
   auto& dense1 = model.get<chainrule::Dense<double>>("dense1");
   auto& dense2 = model.get<chainrule::Dense<double>>("dense2");
   chainrule::Rng rng(1);
-  const int N = 4, D = 784, Hn = 128, C = 10;
+  const int N = 4, D = 784, K = 128, C = 10;
   Tensor<double> X(N, D);
   for (auto& x : X.data) x = rng.uniform();
   const std::vector<int> labels = {3, 1, 4, 1};
@@ -44,12 +44,12 @@ int main() {
   const Tensor<double> dW1 = dense1.dW, dW2 = dense2.dW, db1 = dense1.db, db2 = dense2.db;
 
   // ---- dW as a sum of outer products ----------------------------------------------------------
-  std::printf("== 1. X^T dZ is a sum of N outer products x_i dz_i^T\n");
-  Tensor<double> sum1(D, Hn), sum2(Hn, C);
+  std::printf("== 1. X^T dZ is a sum of N outer products x_i^T dz_i\n");
+  Tensor<double> sum1(D, K), sum2(K, C);
   for (int i = 0; i < N; ++i) {
     for (int k = 0; k < D; ++k)
-      for (int j = 0; j < Hn; ++j) sum1(k, j) += X(i, k) * dZ1(i, j);  // outer product of row i of X and of dZ1
-    for (int k = 0; k < Hn; ++k)
+      for (int j = 0; j < K; ++j) sum1(k, j) += X(i, k) * dZ1(i, j);  // outer product of row i of X and of dZ1
+    for (int k = 0; k < K; ++k)
       for (int j = 0; j < C; ++j) sum2(k, j) += H(i, k) * dZ2(i, j);
     std::printf("  after sample %d: (sum)[0][2] of dW1 = %+.6f, (sum)[0][1] of dW2 = %+.6f\n", i, sum1(0, 2) + 0.0,
                 sum2(0, 1) + 0.0);
@@ -60,7 +60,7 @@ int main() {
 
   // ---- The batch gradient is the mean of the per-example gradients ---------------------------
   std::printf("== 2. Each sample alone (N = 1), then the mean of the four gradients\n");
-  Tensor<double> mean_dW1(D, Hn), mean_dW2(Hn, C), mean_db1(1, Hn), mean_db2(1, C);
+  Tensor<double> mean_dW1(D, K), mean_dW2(K, C), mean_db1(1, K), mean_db2(1, C);
   double mean_L = 0;
   for (int i = 0; i < N; ++i) {
     Tensor<double> xi(1, D);
