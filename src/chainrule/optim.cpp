@@ -103,8 +103,9 @@ void Momentum::step(const std::vector<Param<float>>& params) {
 // P -= lr (M / c1) / (sqrt(S / c2) + eps),   c1 = 1 - b1^t,  c2 = 1 - b2^t
 // Without the correction (c1 = c2 = 1) the first steps are too LARGE, not too small:
 // at t = 1, M = (1 - b1) G and S = (1 - b2) G^2, so M / sqrt(S) = (1 - b1) / sqrt(1 - b2)
-// = 0.1 / 0.0316 = 3.16 per weight instead of 1; the factor fades over the first few
-// thousand steps as b2^t goes to 0 (the monitor's adam-first-step rule looks for it).
+// = 0.1 / 0.0316 = 3.16 per weight instead of 1; the factor (1 - b1^t) / sqrt(1 - b2^t)
+// grows to 6.57 at t = 12, then fades towards 1 over the first few thousand steps as b2^t
+// goes to 0 (tutorials/09; the monitor's adam-first-step rule looks for it).
 // The two multiply-adds are written as std::fma (one rounding each): every compiler then
 // computes the same bits.
 // The Fast path runs the same update 16 values at a time, on threads: fast::adam_update.
