@@ -57,6 +57,9 @@ chainrule_exercise_mistake(dense-transposed-weight-grad dense
   "chainrule::matmul_tn(X, dY, dW, /*accumulate=*/true);"
   "{ Tensor<double> s; chainrule::matmul_tn(dY, X, s); for (std::size_t k = 0; k < s.size(); ++k) dW.data[k] += s.data[k]; }"
   "dW has the right numbers in the wrong places: transposed?")
+chainrule_exercise_mistake(dense-input-grad-zero dense
+  "if (dX) chainrule::matmul_nt(dY, W, *dX);" "if (dX) *dX = Tensor<double>(X.rows, X.cols);"
+  "dX is all zeros")
 chainrule_exercise_mistake(dense-bias-grad-mean dense
   "db(0, j) += dY(i, j);" "db(0, j) += dY(i, j) / dY.rows;"
   "db is the mean of dY's rows")
