@@ -1,6 +1,8 @@
 // Tests for the IDX reader: every malformed file must fail with a message naming the
 // file, the problem and the fix; raw and .gz, and both name spellings, must load the same data.
 #include <doctest/doctest.h>
+
+#include "../../support/test_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -20,12 +22,7 @@ using Bytes = std::vector<std::uint8_t>;
 namespace {
 
 // A fresh, empty folder under the build tree for one test.
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "idx" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string fresh_dir(const std::string& name) { return chainrule::testing::fresh_dir("idx", name).string(); }
 
 void put_be32(Bytes& out, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));

@@ -1,5 +1,7 @@
 // Tests for src/chainrule/io/checkpoint: bit-exact round trips and every way a file can be bad.
 #include <doctest/doctest.h>
+
+#include "../../support/test_dir.hpp"
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -19,12 +21,7 @@ using namespace chainrule;
 
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "checkpoint" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("checkpoint", name).string(); }
 
 MlpSpec small_spec() {
   MlpSpec s;

@@ -1,5 +1,7 @@
 // Tests for src/chainrule/io/npy: the .npy files that `chainrule inspect` and `export` write.
 #include <doctest/doctest.h>
+
+#include "../../support/test_dir.hpp"
 #include <sys/stat.h>
 
 #include <bit>
@@ -17,12 +19,7 @@ using namespace chainrule;
 
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "npy" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("npy", name).string(); }
 
 std::vector<std::uint8_t> file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,6 +1,8 @@
 // Tests for src/chainrule/io/pgm: the 28x28 images `chainrule predict --pgm FILE` reads.
 #include <doctest/doctest.h>
 
+#include "../../support/test_dir.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -14,12 +16,7 @@ using namespace chainrule;
 
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "pgm" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("pgm", name).string(); }
 
 io::PgmImage parse(const std::string& file) {
   const std::vector<std::uint8_t> bytes(file.begin(), file.end());

@@ -1,6 +1,8 @@
 // Tests for src/chainrule/io/plotdata: the CSV files that tools/plots/*.gp read.
 #include <doctest/doctest.h>
 
+#include "../../support/test_dir.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -17,12 +19,7 @@ using namespace chainrule;
 namespace {
 
 // A fresh folder under the build's test-tmp for one test case.
-std::string tmp_dir(const std::string& name) {
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "plotdata" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("plotdata", name).string(); }
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path);

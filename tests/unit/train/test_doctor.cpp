@@ -1,6 +1,8 @@
 // chainrule doctor's diagnosis (train/doctor.hpp) of small run folders written by hand.
 #include <doctest/doctest.h>
 
+#include "../../support/test_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -43,16 +45,8 @@ TEST_CASE("monitor: diagnose_run reads a run folder; bad folders get a clear err
 }
 
 namespace {
-std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::path(CHAINRULE_TEST_TMP) / "doctor" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+std::filesystem::path fresh_dir(const std::string& name) { return chainrule::testing::fresh_dir("doctor", name); }
+using chainrule::testing::write_text;
 }  // namespace
 
 TEST_CASE("diagnose_run_folder: a header-only history.csv has no epoch to judge") {

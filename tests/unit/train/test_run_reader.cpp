@@ -1,6 +1,8 @@
 // Reading a run folder back (train/run_reader.hpp): CRLF line ends and cut-short last lines.
 #include <doctest/doctest.h>
 
+#include "../../support/test_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,16 +14,8 @@
 using namespace chainrule::train;
 
 namespace {
-std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::path(CHAINRULE_TEST_TMP) / "run_reader" / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+std::filesystem::path fresh_dir(const std::string& name) { return chainrule::testing::fresh_dir("run_reader", name); }
+using chainrule::testing::write_text;
 }  // namespace
 
 TEST_CASE("read_csv: CRLF line ends read like LF ones") {

@@ -1,6 +1,8 @@
 // Tests for src/chainrule/train: the fit loop on a small synthetic data set held in memory
 // (no MNIST needed): the loss falls, resume is bit-exact, non-finite losses stop the run.
 #include <doctest/doctest.h>
+
+#include "../../support/test_dir.hpp"
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,12 +26,7 @@ using namespace chainrule;
 
 namespace {
 
-std::string tmp_dir(const std::string& name) {
-  const fs::path dir = fs::path(CHAINRULE_TEST_TMP) / "trainer" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
+std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("trainer", name).string(); }
 
 // 4x4 images of two classes: class 0 is bright on the left half, class 1 on the right half,
 // with noise everywhere. A linear model separates them; an MLP learns them in a few epochs.
