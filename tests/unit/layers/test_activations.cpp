@@ -136,3 +136,15 @@ TEST_CASE("leaky_relu: the gradient checker skips probes that cross its kink") {
   CHECK(report.rows[0].skipped == 1);
   CHECK(report.passed());
 }
+
+TEST_CASE("sigmoid, tanh, leaky_relu: a dY of the wrong shape is refused, naming the layer") {
+  Sigmoid<double> sigmoid("sigmoid1");
+  Tanh<double> tanh("tanh2");
+  LeakyReLU<double> leaky("leaky_relu3");
+  for (Layer<double>* layer : {static_cast<Layer<double>*>(&sigmoid), static_cast<Layer<double>*>(&tanh),
+                               static_cast<Layer<double>*>(&leaky)}) {
+    Tensor<double> X(2, 3, 0.5), Y, dY(3, 2, 1.0), dX;
+    layer->forward(X, Y, true);
+    CHECK_THROWS_WITH_AS(layer->backward(dY, &dX), doctest::Contains((layer->name() + ".backward").c_str()), ShapeError);
+  }
+}
