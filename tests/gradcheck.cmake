@@ -26,3 +26,11 @@ foreach(slice RANGE 0 3)
   set_tests_properties("gradcheck: seeds ${from}-${to}: 1e-6 slips and every gradient bug fail" PROPERTIES
     LABELS gradcheck TIMEOUT 600)
 endforeach()
+
+# The activations (sigmoid, tanh, leaky ReLU) on the same seeds: small and fast, so one test.
+add_executable(chainrule_gradcheck_activations ${CMAKE_CURRENT_SOURCE_DIR}/gradcheck/activations.cpp)
+target_link_libraries(chainrule_gradcheck_activations PRIVATE chainrule_core)
+add_test(NAME "gradcheck: activations on seeds 1-${last}: every check passes on correct code"
+         COMMAND chainrule_gradcheck_activations 1 ${last})
+set_tests_properties("gradcheck: activations on seeds 1-${last}: every check passes on correct code" PROPERTIES
+  LABELS gradcheck TIMEOUT 600)

@@ -251,12 +251,15 @@ std::vector<int> random_labels(int n, int classes, Rng& rng) {
 
 }  // namespace
 
-NetworkCase small_network_case(std::uint64_t seed) {
+namespace {
+// The 6-5-3 network case with a given hidden activation (small_network_case is its ReLU).
+NetworkCase network_case(std::uint64_t seed, const std::string& activation) {
   MlpSpec spec;
   spec.inputs = 6;
   spec.hidden = {5};
   spec.classes = 3;
   spec.seed = seed;
+  spec.set_activation(activation);
   NetworkCase c{make_mlp<double>(spec), Tensor<double>(4, 6), {}};
   Rng rng(seed ^ 0x653ULL);
   for (auto& p : c.model.params())
@@ -279,6 +282,9 @@ NetworkCase small_network_case(std::uint64_t seed) {
   c.labels = random_labels(c.X.rows, 3, rng);
   return c;
 }
+}  // namespace
+
+NetworkCase small_network_case(std::uint64_t seed) { return network_case(seed, "relu"); }
 
 std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool include_784) {
   std::vector<GradCheckReport> reports;
@@ -409,6 +415,41 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool includ
     net.sample = 200;
     reports.push_back(check_model("network 784-128-10", model, X,
                                   random_labels(4, 10, rng), net));
+  }
+  return reports;
+}
+
+// ---- The activations ---------------------------------------------------------------
+
+std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed) {
+  std::vector<GradCheckReport> reports;
+  Rng rng(seed ^ 0xAC71ULL);
+  GradCheckOptions tight;  // smooth (or piecewise linear) elementwise maps: h = 1e-5
+  tight.seed = seed;
+  GradCheckOptions wide = tight;  // networks, as in the standard suite
+  wide.h = 1e-4;
+
+  {  // Sigmoid, on inputs of scale 3: the middle and the saturated tails (sigma' down to ~1e-4)
+    auto sigmoid = parts<double>().sigmoid("sigmoid");
+    reports.push_back(check_layer(*sigmoid, random_tensor(5, 6, rng, 3.0), tight));
+    reports.back().title = "sigmoid";
+  }
+  {  // Tanh, likewise
+    auto tanh = parts<double>().tanh("tanh");
+    reports.push_back(check_layer(*tanh, random_tensor(5, 6, rng, 3.0), tight));
+    reports.back().title = "tanh";
+  }
+  for (const char* alpha : {"0.01", "0.2"}) {  // Leaky ReLU, on inputs kept at least 0.1 away from the kink
+    auto leaky = parts<double>().leaky_relu("leaky_relu", std::stod(alpha));
+    Tensor<double> X(5, 6);
+    for (auto& x : X.data) x = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.0);
+    reports.push_back(check_layer(*leaky, X, tight));
+    reports.back().title = "leaky_relu (alpha " + std::string(alpha) + ")";
+  }
+  for (const char* activation : {"sigmoid", "tanh", "leaky_relu:0.1"}) {  // a 6-5-3 network, every entry
+    NetworkCase c = network_case(seed, activation);
+    reports.push_back(check_model("network 6-5-3 with " + std::string(activation) + " (every entry)", c.model, c.X,
+                                  c.labels, wide));
   }
   return reports;
 }

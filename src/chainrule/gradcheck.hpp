@@ -117,6 +117,13 @@ NetworkCase small_network_case(std::uint64_t seed);
 // include_784 = false leaves out the (slowest) 784-128-10 network.
 std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed = 1, bool include_784 = true);
 
+// The checks of the hidden activations other than ReLU, kept apart from the standard suite
+// (whose reports tests and tutorials quote): sigmoid and tanh alone (inputs of scale 3, into
+// their saturated tails), leaky ReLU alone with alpha 0.01 and 0.2 (inputs 0.1 away from its
+// kink), and the 6-5-3 network of small_network_case with sigmoid, tanh and leaky_relu:0.1,
+// every entry.
+std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed = 1);
+
 // The checks of the convolutional layers, kept apart from the standard suite (whose reports
 // tests and tutorials quote): Conv2d on odd sizes (5x7, 6x5) with stride 1 and 2, padding 0, 1
 // and 2, several channels in and out; MaxPool2d with exact ties planted in its input (the

@@ -1,5 +1,8 @@
 #include "chainrule/model.hpp"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
@@ -93,9 +96,55 @@ std::string MlpSpec::architecture() const {
   s << inputs;
   for (int h : hidden) s << '-' << h;
   s << '-' << classes;
+  if (activation == "leaky_relu")
+    s << "+leaky_relu" << leaky_alpha;
+  else if (activation != "relu")
+    s << '+' << activation;
   if (dropout > 0) s << "+dropout" << dropout;
   if (batchnorm) s << "+batchnorm";
   return s.str();
+}
+
+namespace {
+std::string shortest(double v) {  // the shortest text that reads back as the same double
+  char buf[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+}  // namespace
+
+std::string MlpSpec::activation_text() const {
+  return activation == "leaky_relu" ? "leaky_relu:" + shortest(leaky_alpha) : activation;
+}
+
+void MlpSpec::check_activation() const {
+  if (activation != "relu" && activation != "sigmoid" && activation != "tanh" && activation != "leaky_relu")
+    throw std::invalid_argument("unknown activation '" + activation + "'; use relu, sigmoid, tanh or leaky_relu[:alpha]");
+  if (!(leaky_alpha >= 0.0 && leaky_alpha < 1.0))
+    throw std::invalid_argument("leaky_relu's alpha must be in [0, 1), got " + shortest(leaky_alpha));
+}
+
+void MlpSpec::set_activation(const std::string& text) {
+  const std::size_t colon = text.find(':');
+  const std::string name = text.substr(0, colon);
+  double alpha = 0.01;
+  if (colon != std::string::npos) {
+    if (name != "leaky_relu")
+      throw std::invalid_argument("activation '" + text + "': only leaky_relu takes a parameter (leaky_relu:ALPHA)");
+    const std::string a = text.substr(colon + 1);
+    char* end = nullptr;
+    alpha = a.empty() ? NAN : std::strtod(a.c_str(), &end);
+    if (a.empty() || end != a.c_str() + a.size() || !(alpha >= 0.0 && alpha < 1.0))
+      throw std::invalid_argument("activation '" + text + "': leaky_relu's alpha must be a number in [0, 1), e.g. leaky_relu:0.1");
+  }
+  MlpSpec checked = *this;
+  checked.activation = name;
+  checked.leaky_alpha = alpha;
+  checked.check_activation();  // leaves *this unchanged when it throws
+  *this = checked;
 }
 
 template <typename T>
@@ -104,6 +153,7 @@ Sequential<T> make_mlp(const MlpSpec& spec) {
     throw std::invalid_argument("make_mlp: inputs and classes must be positive");
   if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
     throw std::invalid_argument("unknown init '" + spec.init + "'; use auto, he or glorot");
+  spec.check_activation();
   Rng rng(spec.seed);
   Sequential<T> model;
   int in = spec.inputs;
@@ -122,7 +172,7 @@ Sequential<T> make_mlp(const MlpSpec& spec) {
     model.add(std::move(dense));
     if (last) break;
     if (spec.batchnorm) model.add(parts<T>().batchnorm("batchnorm" + n, out));
-    model.add(parts<T>().relu("relu" + n));
+    model.add(parts<T>().activation(spec, n));
     if (spec.dropout > 0) model.add(parts<T>().dropout("dropout" + n, spec.dropout, spec.seed * 1000003ULL + k + 1));
     in = out;
   }
@@ -154,6 +204,25 @@ std::unique_ptr<Dense<T>> Parts<T>::dense(std::string name, int in, int out) con
 template <typename T>
 std::unique_ptr<ReLU<T>> Parts<T>::relu(std::string name) const {
   return std::make_unique<ReLU<T>>(std::move(name));
+}
+template <typename T>
+std::unique_ptr<Sigmoid<T>> Parts<T>::sigmoid(std::string name) const {
+  return std::make_unique<Sigmoid<T>>(std::move(name));
+}
+template <typename T>
+std::unique_ptr<Tanh<T>> Parts<T>::tanh(std::string name) const {
+  return std::make_unique<Tanh<T>>(std::move(name));
+}
+template <typename T>
+std::unique_ptr<LeakyReLU<T>> Parts<T>::leaky_relu(std::string name, double alpha) const {
+  return std::make_unique<LeakyReLU<T>>(std::move(name), alpha);
+}
+template <typename T>
+std::unique_ptr<Layer<T>> Parts<T>::activation(const MlpSpec& spec, const std::string& n) const {
+  if (spec.activation == "sigmoid") return sigmoid("sigmoid" + n);
+  if (spec.activation == "tanh") return tanh("tanh" + n);
+  if (spec.activation == "leaky_relu") return leaky_relu("leaky_relu" + n, spec.leaky_alpha);
+  return relu("relu" + n);
 }
 template <typename T>
 std::unique_ptr<Dropout<T>> Parts<T>::dropout(std::string name, double rate, std::uint64_t seed) const {

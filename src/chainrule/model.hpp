@@ -20,8 +20,11 @@
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"
 #include "chainrule/layers/layer.hpp"
+#include "chainrule/layers/leaky_relu.hpp"
 #include "chainrule/layers/relu.hpp"
+#include "chainrule/layers/sigmoid.hpp"
 #include "chainrule/layers/softmax.hpp"
+#include "chainrule/layers/tanh.hpp"
 #include "chainrule/loss.hpp"
 
 namespace chainrule {
@@ -89,8 +92,9 @@ class Sequential {
 };
 
 // The multilayer perceptrons of the MNIST tutorials:
-//   D -> [dense_k -> (batchnorm_k) -> relu_k -> (dropout_k)] for each hidden size -> dense_out
-// Layer names: dense1, batchnorm1, relu1, dropout1, dense2, ...
+//   D -> [dense_k -> (batchnorm_k) -> act_k -> (dropout_k)] for each hidden size -> dense_out
+// act is ReLU by default, or sigmoid, tanh, leaky ReLU (`activation`); it is named after its
+// kind. Layer names: dense1, batchnorm1, relu1 (sigmoid1, tanh1, leaky_relu1), dropout1, dense2, ...
 struct MlpSpec {
   int inputs = 784;
   std::vector<int> hidden = {128};
@@ -99,8 +103,18 @@ struct MlpSpec {
   bool batchnorm = false;  // BatchNorm1d between each hidden dense and its ReLU
   std::string init = "auto";  // "auto" (He before ReLU, Glorot for the output), "he", "glorot"
   std::uint64_t seed = 42;
+  std::string activation = "relu";  // after each hidden dense (and batchnorm): "relu", "sigmoid", "tanh", "leaky_relu"
+  double leaky_alpha = 0.01;        // leaky_relu's slope for x <= 0 (used only by leaky_relu)
 
-  std::string architecture() const;  // e.g. "784-128-10", "784-512-256-10+dropout0.2+batchnorm"
+  // e.g. "784-128-10", "784-512-256-10+dropout0.2+batchnorm", "784-128-10+tanh", "784-128-10+leaky_relu0.1"
+  std::string architecture() const;
+  // The activation as --activation spells it: "relu", "sigmoid", "tanh", "leaky_relu:0.01".
+  std::string activation_text() const;
+  // Sets activation (and leaky_alpha) from that text; throws std::invalid_argument on an unknown
+  // name or a bad alpha (leaky_relu's alpha must be a finite number in [0, 1)).
+  void set_activation(const std::string& text);
+  // Throws std::invalid_argument unless activation and leaky_alpha are valid.
+  void check_activation() const;
 };
 
 template <typename T>
@@ -117,6 +131,11 @@ class Parts {
   virtual ~Parts() = default;
   virtual std::unique_ptr<Dense<T>> dense(std::string name, int in, int out) const;
   virtual std::unique_ptr<ReLU<T>> relu(std::string name) const;
+  virtual std::unique_ptr<Sigmoid<T>> sigmoid(std::string name) const;
+  virtual std::unique_ptr<Tanh<T>> tanh(std::string name) const;
+  virtual std::unique_ptr<LeakyReLU<T>> leaky_relu(std::string name, double alpha) const;
+  // The hidden activation `spec` names, built through the methods above ("relu1", "tanh1", ...).
+  std::unique_ptr<Layer<T>> activation(const MlpSpec& spec, const std::string& n) const;
   virtual std::unique_ptr<Dropout<T>> dropout(std::string name, double rate, std::uint64_t seed) const;
   virtual std::unique_ptr<BatchNorm1d<T>> batchnorm(std::string name, int features) const;
   virtual std::unique_ptr<Softmax<T>> softmax(std::string name) const;

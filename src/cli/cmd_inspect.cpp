@@ -58,6 +58,18 @@ LayerNames name_layer(const Layer<float>& layer, const std::string& in, bool one
     n.out = "H" + hk;
     n.forward = layer.name() + " output: " + n.out + " = max(0, " + in + ")";
     n.backward = "dL/d" + in + " = d" + n.out + " * [" + in + " > 0]  (ReLU'(0) = 0)";
+  } else if (kind == "sigmoid") {
+    n.out = "H" + hk;
+    n.forward = layer.name() + " output: " + n.out + " = 1 / (1 + exp(-" + in + "))";
+    n.backward = "dL/d" + in + " = d" + n.out + " * " + n.out + " * (1 - " + n.out + ")  (from the saved output)";
+  } else if (kind == "tanh") {
+    n.out = "H" + hk;
+    n.forward = layer.name() + " output: " + n.out + " = tanh(" + in + ")";
+    n.backward = "dL/d" + in + " = d" + n.out + " * (1 - " + n.out + "^2)  (from the saved output)";
+  } else if (kind == "leaky_relu") {
+    n.out = "H" + hk;
+    n.forward = layer.name() + " output: " + n.out + " = " + in + " where " + in + " > 0, alpha * " + in + " elsewhere";
+    n.backward = "dL/d" + in + " = d" + n.out + " * (" + in + " > 0 ? 1 : alpha)";
   } else if (kind == "batchnorm") {
     n.out = "BN" + k;
     n.forward = layer.name() + " output: " + n.out + " = gamma" + k + " * (" + in + " - mean) / sqrt(var + eps) + beta" + k;
@@ -181,7 +193,10 @@ Action add_inspect_command(CLI::App& app) {
 
     // Forward, in layer order.
     std::size_t hidden_relus = 0;
-    for (std::size_t i = 0; i < model.size(); ++i) hidden_relus += std::string(model.layer(i).kind()) == "relu";
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      const std::string kind = model.layer(i).kind();  // the hidden activations
+      hidden_relus += kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "leaky_relu";
+    }
     const bool one_hidden = hidden_relus == 1;
     std::vector<LayerNames> names;
     std::vector<std::string> inputs;  // the name of each layer's input

@@ -65,7 +65,7 @@ Action add_train_command(CLI::App& app) {
   struct Options {
     train::TrainConfig config;
     std::string hidden = "128";
-    std::string name, out, log_grads, progress = "auto", bug, seed = "42";
+    std::string name, out, log_grads, progress = "auto", bug, seed = "42", activation = "relu";
     bool overwrite = false;
   };
   auto o = std::make_shared<Options>();
@@ -74,6 +74,9 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--hidden", o->hidden, "Hidden layer sizes, comma-separated, e.g. 512,256")->capture_default_str();
   cmd->add_option("--dropout", c.spec.dropout, "Dropout rate after each hidden ReLU (0 = none)")->capture_default_str();
   cmd->add_flag("--batchnorm", c.spec.batchnorm, "BatchNorm between each hidden dense layer and its ReLU");
+  cmd->add_option("--activation", o->activation,
+                  "Hidden activation: relu, sigmoid, tanh or leaky_relu[:alpha] (alpha in [0, 1), default 0.01)")
+      ->capture_default_str();
   cmd->add_option("--init", c.spec.init, "Weight init: auto (He before ReLU, Glorot for the output), he, glorot")->capture_default_str();
   cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum or adam")->capture_default_str();
   cmd->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
@@ -105,6 +108,11 @@ Action add_train_command(CLI::App& app) {
     activate_bug(o->bug);
     train::TrainConfig config = o->config;
     config.spec.hidden = parse_hidden(o->hidden);
+    try {
+      config.spec.set_activation(o->activation);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError("--activation: " + std::string(e.what()));
+    }
     if (cmd->count("--log-grads") > 0) {
       config.log_grads = 50;
       if (!o->log_grads.empty()) {
@@ -141,6 +149,10 @@ Action add_train_command(CLI::App& app) {
       if (given("--dropout")) saved.spec.dropout = config.spec.dropout;
       if (given("--batchnorm")) saved.spec.batchnorm = config.spec.batchnorm;
       if (given("--init")) saved.spec.init = config.spec.init;
+      if (given("--activation")) {
+        saved.spec.activation = config.spec.activation;
+        saved.spec.leaky_alpha = config.spec.leaky_alpha;
+      }
       if (given("--optimizer")) saved.optimizer.kind = config.optimizer.kind;
       if (given("--lr")) saved.optimizer.lr = config.optimizer.lr;
       if (given("--momentum")) saved.optimizer.momentum = config.optimizer.momentum;

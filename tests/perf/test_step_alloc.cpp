@@ -43,10 +43,11 @@ data::ImageSet synthetic_images() {
 
 // The training step's state; run() returns the operator new calls made by `steps` steps.
 struct Trainer {
-  explicit Trainer(const data::ImageSet& images) : set(images) {}
+  explicit Trainer(const data::ImageSet& images, MlpSpec s = {}) : set(images), spec(std::move(s)) {}
   const data::ImageSet& set;
+  MlpSpec spec;
   std::vector<int> order = data::all_indices(1000);
-  Sequential<float> model = make_mlp<float>(MlpSpec{});
+  Sequential<float> model = make_mlp<float>(spec);
   std::vector<Param<float>> params = model.params();
   std::unique_ptr<Optimizer> optimizer = make_optimizer(OptimizerConfig{});
   Tensor<float> X, dZ;
@@ -83,6 +84,21 @@ TEST_CASE("perf: after the first steps, a training step allocates nothing (1 and
     const std::size_t later = t.run(1, 64, 32); // two passes over the data, partial batches included
     INFO("threads = " << threads);
     CHECK(later == 0);
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("perf: with --activation sigmoid, tanh or leaky_relu a training step allocates nothing either") {
+  const data::ImageSet set = synthetic_images();
+  set_num_threads(1);
+  for (const char* activation : {"sigmoid", "tanh", "leaky_relu:0.1"}) {
+    MlpSpec spec;
+    spec.set_activation(activation);
+    Trainer t(set, spec);
+    CHECK(t.run(0, 1, 32) > 0);
+    t.run(31, 1, 32);
+    INFO("activation = " << activation);
+    CHECK(t.run(1, 40, 32) == 0);
   }
   set_num_threads(0);
 }

@@ -155,6 +155,11 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
   w.f64(c.spec.dropout);
   w.u8(c.spec.batchnorm ? 1 : 0);
   w.str(c.spec.init);
+  const bool relu = c.spec.activation == "relu";  // version 1 has no activation: ReLU
+  if (!relu) {
+    w.str(c.spec.activation);
+    w.f64(c.spec.leaky_alpha);
+  }
   w.u64(c.spec.seed);
   // Tensors
   w.u32(static_cast<std::uint32_t>(c.tensors.size()));
@@ -199,7 +204,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
 
   Writer file;
   file.bytes.assign(kCheckpointMagic, kCheckpointMagic + 8);
-  file.u32(kCheckpointVersion);
+  file.u32(relu ? kCheckpointOldestVersion : kCheckpointVersion);
   file.u64(w.bytes.size());
   file.u32(static_cast<std::uint32_t>(
       crc32(0L, w.bytes.data(), static_cast<uInt>(w.bytes.size()))));  // payloads stay far below 4 GiB
@@ -213,7 +218,8 @@ const char* const kRetrain = "; use another checkpoint (best.ckpt or last.ckpt o
 
 // Checks the 24-byte header against the size of the whole file, before anything the
 // size of the payload is read or allocated. Returns the payload's CRC32.
-std::uint32_t check_header(const std::uint8_t* bytes, std::uint64_t size, const std::string& name) {
+std::uint32_t check_header(const std::uint8_t* bytes, std::uint64_t size, const std::string& name,
+                           std::uint32_t* version_out = nullptr) {
   if (size < kCheckpointHeaderBytes)
     throw CheckpointError(name + ": truncated checkpoint (" + std::to_string(size) + " bytes, the header alone is " +
                           std::to_string(kCheckpointHeaderBytes) + ")" + kRetrain);
@@ -224,9 +230,11 @@ std::uint32_t check_header(const std::uint8_t* bytes, std::uint64_t size, const 
   const std::uint32_t version = header.u32("version");
   const std::uint64_t payload = header.u64("payload size");
   const std::uint32_t crc = header.u32("crc");
-  if (version != kCheckpointVersion)
-    throw CheckpointError(name + ": checkpoint format version " + std::to_string(version) + ", but this chainrule reads version " +
-                          std::to_string(kCheckpointVersion) + "; use the chainrule that wrote it, or train again");
+  if (version < kCheckpointOldestVersion || version > kCheckpointVersion)
+    throw CheckpointError(name + ": checkpoint format version " + std::to_string(version) + ", but this chainrule reads versions " +
+                          std::to_string(kCheckpointOldestVersion) + " to " + std::to_string(kCheckpointVersion) +
+                          "; use the chainrule that wrote it, or train again");
+  if (version_out) *version_out = version;
   const std::uint64_t have = size - kCheckpointHeaderBytes;
   if (payload > kMaxPayload || payload > have)
     throw CheckpointError(name + ": truncated checkpoint (the header announces " + std::to_string(payload) +
@@ -298,7 +306,8 @@ void check_tensors_match_spec(const Checkpoint& c, const std::string& name) {
 }  // namespace
 
 Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
-  const std::uint32_t crc = check_header(bytes, size, name);
+  std::uint32_t version = 0;
+  const std::uint32_t crc = check_header(bytes, size, name, &version);
   const std::uint64_t payload = size - kCheckpointHeaderBytes;
   const std::uint8_t* p = bytes + kCheckpointHeaderBytes;
   const auto actual = static_cast<std::uint32_t>(crc32_z(0L, p, static_cast<z_size_t>(payload)));
@@ -320,6 +329,15 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   if (c.spec.init != "auto" && c.spec.init != "he" && c.spec.init != "glorot")
     throw CheckpointError(name + ": the checkpoint names an unknown init '" + c.spec.init +
                           "' (this chainrule knows auto, he and glorot)" + kRetrain);
+  if (version >= 2) {  // version 1: ReLU, the MlpSpec defaults
+    c.spec.activation = r.str("activation");
+    c.spec.leaky_alpha = r.f64("leaky_relu alpha");
+    try {
+      c.spec.check_activation();
+    } catch (const std::invalid_argument& e) {
+      throw CheckpointError(name + ": the checkpoint names a bad activation: " + e.what() + kRetrain);
+    }
+  }
   c.spec.seed = r.u64("seed");
 
   const std::uint32_t tensors = r.count("tensor", kMaxItems);
@@ -407,10 +425,11 @@ Checkpoint read_checkpoint(const std::string& path) {
 void check_architecture(const Checkpoint& ckpt, const MlpSpec& expected, const std::string& path) {
   const MlpSpec& s = ckpt.spec;
   if (s.inputs == expected.inputs && s.hidden == expected.hidden && s.classes == expected.classes &&
-      s.dropout == expected.dropout && s.batchnorm == expected.batchnorm)
+      s.dropout == expected.dropout && s.batchnorm == expected.batchnorm && s.activation == expected.activation &&
+      (s.activation != "leaky_relu" || s.leaky_alpha == expected.leaky_alpha))
     return;
   throw CheckpointError(path + ": the checkpoint holds a " + s.architecture() + " network, but this run asks for " +
-                        expected.architecture() + "; drop --hidden/--dropout/--batchnorm to continue with the "
+                        expected.architecture() + "; drop --hidden/--dropout/--batchnorm/--activation to continue with the "
                         "checkpoint's architecture (--hidden " + join_hidden(s.hidden) + "), or train a new run without --resume");
 }
 

@@ -33,7 +33,11 @@
 namespace chainrule::io {
 
 inline constexpr char kCheckpointMagic[8] = {'C', 'R', 'U', 'L', 'C', 'K', 'P', 'T'};
-inline constexpr std::uint32_t kCheckpointVersion = 1;
+// Version 2 adds the hidden activation to the architecture (after init: str activation,
+// f64 leaky_relu alpha). A network whose activation is ReLU (the default) is still written
+// as version 1, byte for byte as before; the reader reads both, version 1 as ReLU.
+inline constexpr std::uint32_t kCheckpointVersion = 2;
+inline constexpr std::uint32_t kCheckpointOldestVersion = 1;
 inline constexpr std::size_t kCheckpointHeaderBytes = 24;
 
 // A checkpoint that cannot be used: unreadable, corrupt, truncated, from another format

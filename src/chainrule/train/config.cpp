@@ -86,6 +86,11 @@ void TrainConfig::validate() const {
     throw std::invalid_argument("--dropout must be in [0, 1), got " + num(spec.dropout));
   if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
     throw std::invalid_argument("--init '" + spec.init + "' is unknown; use auto, he or glorot");
+  try {
+    spec.check_activation();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--activation: ") + e.what());
+  }
   if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
     throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
   if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
@@ -117,7 +122,7 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
     if (!hidden.empty()) hidden.push_back(',');
     hidden.append(std::to_string(h));
   }
-  return {{"data_dir", data_dir},
+  std::vector<std::pair<std::string, std::string>> s{{"data_dir", data_dir},
           {"hidden", hidden},
           {"dropout", num(spec.dropout)},
           {"batchnorm", spec.batchnorm ? "1" : "0"},
@@ -136,6 +141,10 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
           {"threads", std::to_string(threads)},
           {"log_grads", std::to_string(log_grads)},
           {"limit", std::to_string(limit)}};
+  // Written only when it is not the default: a ReLU run's config.txt and checkpoints stay
+  // byte for byte what they were before --activation existed (and a missing key reads as relu).
+  if (spec.activation != "relu") s.insert(s.begin() + 5, {"activation", spec.activation_text()});
+  return s;
 }
 
 std::uint64_t parse_seed(const std::string& what, const std::string& text) {
@@ -161,6 +170,13 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     } else if (k == "dropout") c.spec.dropout = parse_double(k, v);
     else if (k == "batchnorm") c.spec.batchnorm = parse_flag(k, v);
     else if (k == "init") c.spec.init = v;
+    else if (k == "activation") {
+      try {
+        c.spec.set_activation(v);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("setting 'activation': " + std::string(e.what()));
+      }
+    }
     else if (k == "optimizer") c.optimizer.kind = v;
     else if (k == "lr") c.optimizer.lr = parse_double(k, v);
     else if (k == "momentum") c.optimizer.momentum = parse_double(k, v);

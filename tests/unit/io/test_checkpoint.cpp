@@ -158,9 +158,13 @@ TEST_CASE("a file without the magic, or from another format version, is refused"
   CHECK_THROWS_WITH_AS(io::decode_checkpoint(wrong_magic.data(), wrong_magic.size(), "model.npy"),
                        doctest::Contains("model.npy: not a chainrule checkpoint"), io::CheckpointError);
   auto wrong_version = bytes;
-  wrong_version[8] = 2;  // the u32 version follows the 8 magic bytes
+  wrong_version[8] = static_cast<std::uint8_t>(io::kCheckpointVersion + 1);  // the u32 version follows the 8 magic bytes
+  CHECK_THROWS_WITH_AS(io::decode_checkpoint(wrong_version.data(), wrong_version.size(), "new.ckpt"),
+                       doctest::Contains(("new.ckpt: checkpoint format version " + std::to_string(io::kCheckpointVersion + 1)).c_str()),
+                       io::CheckpointError);
+  wrong_version[8] = 0;
   CHECK_THROWS_WITH_AS(io::decode_checkpoint(wrong_version.data(), wrong_version.size(), "old.ckpt"),
-                       doctest::Contains("old.ckpt: checkpoint format version 2"), io::CheckpointError);
+                       doctest::Contains("old.ckpt: checkpoint format version 0"), io::CheckpointError);
   const std::string missing = tmp_dir("missing") + "/nothing.ckpt";
   CHECK_THROWS_WITH_AS(io::read_checkpoint(missing), doctest::Contains("no such checkpoint file"), io::CheckpointError);
 }
