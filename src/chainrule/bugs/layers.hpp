@@ -105,7 +105,7 @@ class DropoutMissingScale : public Dropout<T> {
     }
     expect_same_shape((this->name() + ".backward").c_str(), "dY", dY, "mask", this->mask_);
     for (std::size_t k = 0; k < dY.data.size(); ++k)
-      dX->data[k] = this->mask_.data[k] != T(0) ? dY.data[k] : T(0);  // BUG: the mask without its 1/keep
+      dX->data[k] = dY.data[k] * (this->mask_.data[k] != T(0) ? T(1) : T(0));  // BUG: the mask without its 1/keep
   }
 };
 
@@ -134,7 +134,7 @@ class BatchnormMissingMeanTerm : public BatchNorm1d<T> {
         for (int i = 0; i < N; ++i) (*dX)(i, j) = dY(i, j) * g * invstd;
         continue;
       }
-      const T sum_dxhat = T(0);                  // BUG: should be g * sum_dy, the mean's term
+      const T sum_dxhat = dropped_;              // BUG: should be g * sum_dy, the mean's term
       const T sum_dxhat_xhat = g * sum_dy_xhat;  // sum_k dxhat_k xhat_k
       for (int i = 0; i < N; ++i) {
         const T dxhat = dY(i, j) * g;
@@ -142,6 +142,12 @@ class BatchnormMissingMeanTerm : public BatchNorm1d<T> {
       }
     }
   }
+
+ private:
+  // The zero the bug puts in the mean term's place. Read at run time, as the real layer's
+  // g * sum_dy is, so the compiler forms the same fused multiply-adds and every other
+  // value keeps its bits (a literal 0 let it contract the expression differently).
+  T dropped_ = T(0);
 };
 
 }  // namespace chainrule::bugs
