@@ -373,20 +373,21 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   auto loss_fn = parts<float>().softmax_cross_entropy();
   Step step{run.result.model, *loss_fn, run.optimizer(), run.params(), run.pipeline().zero_grads, {}, {}, {}};
   ProgressBar progress(log, config.progress_bar);
+  std::int64_t t = 0;  // the step number, from 1 over the whole run
+  int epoch = 0;
+  step.before_update = [&](double loss) { run.before_update(t, loss); };  // set once: no work per step
+  step.after_update = [&](double loss) { run.after_update(t, epoch, loss, loss_fn->probs()); };
 
-  for (int epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
+  for (epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     order.assign(data.train_indices.begin(), data.train_indices.end());
     data::shuffle(order, run.shuffle_rng());
     progress.begin_epoch(epoch, config.epochs, run.batches());
     double loss_sum = 0, acc_sum = 0;
     for (std::size_t b = 0; b < run.batches(); ++b) {
-      const std::int64_t t = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(run.batches()) +
-                             static_cast<std::int64_t>(b) + 1;  // the step number, from 1
+      t = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(run.batches()) + static_cast<std::int64_t>(b) + 1;
       run.pipeline().train_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
       if (b + 1 < run.batches()) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
-      step.before_update = [&](double loss) { run.before_update(t, loss); };
-      step.after_update = [&](double loss) { run.after_update(t, epoch, loss, loss_fn->probs()); };
 
       const StepResult r = train_step(step, X, labels);
       if (!r.finite) {
