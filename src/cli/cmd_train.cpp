@@ -89,7 +89,18 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed for the weights, the dropout masks and the shuffle (0..18446744073709551615)")
       ->capture_default_str();
-  cmd->add_option("--validation", c.validation, "'test' or a fraction of the training set to hold out, e.g. 0.1")->capture_default_str();
+  cmd->add_option("--validation", c.validation,
+                  "A fraction of the training set to hold out (seeded), or 'test' (the test set: it then overstates accuracy)")
+      ->capture_default_str();
+  cmd->add_option("--monitor", c.monitor, "What best.ckpt and early stopping follow: val_loss or val_accuracy")
+      ->capture_default_str();
+  cmd->add_option("--early-stopping", c.early_stopping,
+                  "Stop after PATIENCE epochs without an improvement of --monitor (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--min-delta", c.min_delta, "An improvement must beat the best by more than this")
+      ->capture_default_str();
+  cmd->add_flag("--restore-best", c.restore_best,
+                "At the end, the model holds the best epoch's weights (best.ckpt); last.ckpt keeps the last epoch's");
   cmd->add_option("--threads", c.threads, "Threads for the matrix kernels, 0.." + std::to_string(kMaxThreads) +
                                               " (0 = automatic: 1, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")
       ->capture_default_str();
@@ -166,6 +177,10 @@ Action add_train_command(CLI::App& app) {
       if (given("--threads")) saved.threads = config.threads;
       if (given("--limit")) saved.limit = config.limit;
       if (given("--log-grads")) saved.log_grads = config.log_grads;
+      if (given("--monitor")) saved.monitor = config.monitor;
+      if (given("--early-stopping")) saved.early_stopping = config.early_stopping;
+      if (given("--min-delta")) saved.min_delta = config.min_delta;
+      if (given("--restore-best")) saved.restore_best = config.restore_best;
       saved.epochs = config.epochs;
       saved.resume = config.resume;
       saved.overwrite = config.overwrite;
@@ -205,17 +220,29 @@ Action add_train_command(CLI::App& app) {
       return 1;
     }
     const auto& last = result.history.back();
-    double best = 0;
-    for (const auto& row : result.history) best = std::max(best, row.val_accuracy);
     // Name only the files that are there (a resume into a new folder may have no best.ckpt yet).
     const std::filesystem::path dir(run_dir);
     std::string files;
     for (const char* f : {"history.csv", "config.txt", "last.ckpt", "best.ckpt", "steps.csv"})
       if (io::is_regular_file((dir / f).string())) files += (files.empty() ? "" : ", ") + std::string(f);
-    const std::string model = io::is_regular_file((dir / "best.ckpt").string()) ? "best.ckpt" : "last.ckpt";
-    std::cout << "Done: val_accuracy " << last.val_accuracy << " after epoch " << last.epoch << " (best " << best
-              << ")\nRun folder: " << run_dir << "/ (" << files << ")\nNext: chainrule evaluate --model " << run_dir
-              << "/" << model << "\n";
+    const bool have_best = io::is_regular_file((dir / "best.ckpt").string());
+    std::cout << "Done: val_loss " << last.val_loss << ", val_accuracy " << last.val_accuracy << " after epoch "
+              << last.epoch;
+    if (result.best_epoch > 0) {
+      const auto& b = result.history[static_cast<std::size_t>(result.best_epoch - 1)];
+      std::cout << "; best " << config.monitor << ": epoch " << result.best_epoch << " (val_loss " << b.val_loss
+                << ", val_accuracy " << b.val_accuracy << ")";
+    }
+    std::cout << "\nRun folder: " << run_dir << "/ (" << files << ")\n";
+    // The test set is for the end, once: a model chosen on the validation part is scored on
+    // it. When the test set was the validation set, best.ckpt was chosen on it: the last
+    // epoch's model is the less biased one to score.
+    if (config.validation == "test")
+      std::cout << "Next: chainrule evaluate --model " << run_dir
+                << "/last.ckpt   (the test set chose best.ckpt, so its test accuracy would overstate)\n";
+    else
+      std::cout << "Next: chainrule evaluate --model " << run_dir << "/" << (have_best ? "best.ckpt" : "last.ckpt")
+                << "   (on the test set, once, at the end)\n";
     return 0;
   };
 }

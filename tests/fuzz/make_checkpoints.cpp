@@ -42,7 +42,7 @@ io::Checkpoint model_checkpoint(const MlpSpec& spec) {
   c.rngs.push_back({"shuffle", Rng(1).state()});
   c.epoch = 1;
   c.best_val_accuracy = 0.5;
-  c.history = {{1, 2.0, 0.5, 2.1, 0.5, 0.1}};
+  c.history = {{1, 2.0, 0.5, 2.1, 0.5, 0.1, 0.001, "epochs"}};
   c.config = {{"data_dir", "data/mnist"}, {"hidden", "2"}, {"batch", "64"}, {"validation", "test"}};
   return c;
 }

@@ -155,11 +155,8 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
   w.f64(c.spec.dropout);
   w.u8(c.spec.batchnorm ? 1 : 0);
   w.str(c.spec.init);
-  const bool relu = c.spec.activation == "relu";  // version 1 has no activation: ReLU
-  if (!relu) {
-    w.str(c.spec.activation);
-    w.f64(c.spec.leaky_alpha);
-  }
+  w.str(c.spec.activation);  // since version 2
+  w.f64(c.spec.leaky_alpha);
   w.u64(c.spec.seed);
   // Tensors
   w.u32(static_cast<std::uint32_t>(c.tensors.size()));
@@ -194,6 +191,8 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
     w.f64(h.val_loss);
     w.f64(h.val_accuracy);
     w.f64(h.seconds);
+    w.f64(h.lr);  // since version 3
+    w.str(h.stop);
   }
   // Settings
   w.u32(static_cast<std::uint32_t>(c.config.size()));
@@ -204,7 +203,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
 
   Writer file;
   file.bytes.assign(kCheckpointMagic, kCheckpointMagic + 8);
-  file.u32(relu ? kCheckpointOldestVersion : kCheckpointVersion);
+  file.u32(kCheckpointVersion);
   file.u64(w.bytes.size());
   file.u32(static_cast<std::uint32_t>(
       crc32(0L, w.bytes.data(), static_cast<uInt>(w.bytes.size()))));  // payloads stay far below 4 GiB
@@ -381,6 +380,12 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
     h.val_loss = r.f64("history val_loss");
     h.val_accuracy = r.f64("history val_accuracy");
     h.seconds = r.f64("history seconds");
+    if (version >= 3) {
+      h.lr = r.f64("history lr");
+      h.stop = r.str("history stop");
+    } else {
+      h.lr = c.optimizer.lr;  // versions 1 and 2 kept no per-epoch rate: the saved one
+    }
     c.history.push_back(h);
   }
   const std::uint32_t settings = r.count("setting", kMaxItems);
@@ -390,6 +395,8 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
     c.config.emplace_back(std::move(key), std::move(value));
   }
   if (!r.done()) r.fail("bytes left over after the last section");
+  // Before version 3, best.ckpt followed val_accuracy: a resume of such a run keeps doing so.
+  if (version < 3 && !c.setting("monitor")) c.config.emplace_back("monitor", "val_accuracy");
   return c;
 }
 

@@ -34,9 +34,12 @@ namespace chainrule::io {
 
 inline constexpr char kCheckpointMagic[8] = {'C', 'R', 'U', 'L', 'C', 'K', 'P', 'T'};
 // Version 2 adds the hidden activation to the architecture (after init: str activation,
-// f64 leaky_relu alpha). A network whose activation is ReLU (the default) is still written
-// as version 1, byte for byte as before; the reader reads both, version 1 as ReLU.
-inline constexpr std::uint32_t kCheckpointVersion = 2;
+// f64 leaky_relu alpha); version 1 reads as ReLU. Version 3 adds to each history row the
+// learning rate of its epoch and why the run stopped there (f64 lr, str stop); the reader
+// gives a version 1 or 2 row the checkpoint's lr and no stop, and, as those files chose
+// best.ckpt by val_accuracy, the setting monitor = val_accuracy when they do not name one.
+// The writer writes version 3, with the activation always present.
+inline constexpr std::uint32_t kCheckpointVersion = 3;
 inline constexpr std::uint32_t kCheckpointOldestVersion = 1;
 inline constexpr std::size_t kCheckpointHeaderBytes = 24;
 

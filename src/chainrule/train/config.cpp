@@ -109,6 +109,13 @@ void TrainConfig::validate() const {
   if (validation != "test" && !is_fraction(validation, fraction))
     throw std::invalid_argument("--validation '" + validation +
                                 "' must be 'test' or a fraction of the training set in (0, 1), e.g. 0.1");
+  if (monitor != "val_loss" && monitor != "val_accuracy")
+    throw std::invalid_argument("--monitor '" + monitor + "' is unknown; use val_loss or val_accuracy");
+  if (early_stopping < 0 || early_stopping > kMaxPatience)
+    throw std::invalid_argument("--early-stopping must be a patience in 0.." + std::to_string(kMaxPatience) +
+                                " epochs (0 = off), got " + std::to_string(early_stopping));
+  if (!(min_delta >= 0.0 && std::isfinite(min_delta)))
+    throw std::invalid_argument("--min-delta must be a number >= 0, got " + num(min_delta));
   if (threads < 0 || threads > kMaxThreads)
     throw std::invalid_argument("--threads must be in 0.." + std::to_string(kMaxThreads) + " (0 = automatic), got " +
                                 std::to_string(threads));
@@ -144,6 +151,11 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   // Written only when it is not the default: a ReLU run's config.txt and checkpoints stay
   // byte for byte what they were before --activation existed (and a missing key reads as relu).
   if (spec.activation != "relu") s.insert(s.begin() + 5, {"activation", spec.activation_text()});
+  // The callbacks, likewise only when they are not the defaults.
+  if (monitor != "val_loss") s.emplace_back("monitor", monitor);
+  if (early_stopping != 0) s.emplace_back("early_stopping", std::to_string(early_stopping));
+  if (min_delta != 0) s.emplace_back("min_delta", num(min_delta));
+  if (restore_best) s.emplace_back("restore_best", "1");
   return s;
 }
 
@@ -191,6 +203,10 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
     else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
     else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
+    else if (k == "monitor") c.monitor = v;
+    else if (k == "early_stopping") c.early_stopping = parse_int_setting(k, v, 0, kMaxPatience);
+    else if (k == "min_delta") c.min_delta = parse_double(k, v);
+    else if (k == "restore_best") c.restore_best = parse_flag(k, v);
   }
   c.spec.seed = c.seed;
   return c;

@@ -22,7 +22,16 @@ struct TrainConfig {
   int epochs = 10;            // total epochs (a resumed run continues up to this number)
   int batch = 128;
   std::uint64_t seed = 42;
-  std::string validation = "test";  // "test" (the 10000 test images) or a fraction in (0, 1) of the training set
+  std::string validation = "0.1";   // a fraction in (0, 1) of the training set, held out (seeded), or "test"
+  // Choosing the best epoch and stopping early, as Keras's ModelCheckpoint(save_best_only) and
+  // EarlyStopping: an epoch improves when its `monitor` beats the best so far by more than
+  // min_delta; best.ckpt holds the last improving epoch; with early_stopping = P > 0 the run
+  // stops after P epochs in a row without an improvement; restore_best puts the best epoch's
+  // weights back at the end (train/callbacks.hpp).
+  std::string monitor = "val_loss";  // "val_loss" (lower is better) or "val_accuracy" (higher is better)
+  int early_stopping = 0;            // patience in epochs; 0 = off
+  double min_delta = 0;              // how much an improvement must beat the best by, >= 0
+  bool restore_best = false;         // at the end, the model holds the best epoch's weights
   int threads = 0;                  // 0 = automatic: one thread, or OMP_NUM_THREADS (docs/performance.md)
   std::string run_dir;              // history.csv, config.txt, steps.csv, *.ckpt; empty = write nothing
   std::string resume;               // checkpoint to continue from
@@ -41,6 +50,7 @@ struct TrainConfig {
 
 // Bounds on what a run may ask for (docs/cli.md). kMaxThreads is in kernels.hpp.
 constexpr int kMaxHidden = 1000000;                          // units in one hidden layer
+constexpr int kMaxPatience = 1000000;                        // --early-stopping epochs
 constexpr double kMaxTrainingBytes = 4.0 * 1024 * 1024 * 1024;  // 4 GiB, see estimate_training_bytes
 
 // About how many bytes training needs: the parameters, their gradients, the optimizer's

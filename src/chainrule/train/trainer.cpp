@@ -17,6 +17,7 @@
 #include "chainrule/io/checkpoint.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/loss.hpp"
+#include "chainrule/train/callbacks.hpp"
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
@@ -68,24 +69,32 @@ std::string diagnose(Sequential<float>& model, const std::vector<Param<float>>& 
   return s.str();
 }
 
-// A resume into a folder without best.ckpt (a new --out) gets the best checkpoint so far:
-// best.ckpt beside the resumed one when it holds the same best epoch, or the resumed
-// checkpoint itself when its last epoch was the best. Otherwise best.ckpt appears with the
-// next improvement.
-void carry_best_checkpoint(const std::string& resume, const io::Checkpoint& ckpt, const std::string& to) {
-  const std::string beside = (std::filesystem::path(resume).parent_path() / "best.ckpt").string();
-  if (io::is_regular_file(beside)) {
-    try {
-      const io::Checkpoint b = io::read_checkpoint(beside);
-      if (b.best_val_accuracy == ckpt.best_val_accuracy && b.epoch <= ckpt.epoch) {
-        io::write_checkpoint(to, b);
-        return;
-      }
-    } catch (const std::exception&) {
-      // an unreadable best.ckpt beside: fall through
-    }
+// The best.ckpt of the run `ckpt` belongs to, when `path` holds it: a checkpoint of epoch
+// best_epoch whose history is that of ckpt up to there (not a best.ckpt of another run).
+bool is_best_of(const std::string& path, const io::Checkpoint& ckpt, int best_epoch, io::Checkpoint& out) {
+  if (best_epoch < 1 || best_epoch > static_cast<int>(ckpt.history.size()) || !io::is_regular_file(path)) return false;
+  try {
+    io::Checkpoint b = io::read_checkpoint(path);
+    if (b.epoch != best_epoch || b.history.size() != static_cast<std::size_t>(best_epoch)) return false;
+    for (std::size_t i = 0; i < b.history.size(); ++i)
+      if (b.history[i].val_loss != ckpt.history[i].val_loss || b.history[i].val_accuracy != ckpt.history[i].val_accuracy)
+        return false;
+    out = std::move(b);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // an unreadable best.ckpt is no best.ckpt
   }
-  if (!ckpt.history.empty() && ckpt.history.back().val_accuracy == ckpt.best_val_accuracy) io::write_checkpoint(to, ckpt);
+}
+
+// A resume into a folder without best.ckpt (a new --out) gets the best checkpoint so far:
+// best.ckpt beside the resumed one when it holds the best epoch, or the resumed checkpoint
+// itself when its last epoch was the best. Otherwise best.ckpt appears with the next
+// improvement.
+void carry_best_checkpoint(const std::string& resume, const io::Checkpoint& ckpt, int best_epoch, const std::string& to) {
+  const std::string beside = (std::filesystem::path(resume).parent_path() / "best.ckpt").string();
+  io::Checkpoint b;
+  if (is_best_of(beside, ckpt, best_epoch, b)) io::write_checkpoint(to, b);
+  else if (best_epoch >= 1 && ckpt.epoch == best_epoch) io::write_checkpoint(to, ckpt);
 }
 
 }  // namespace
@@ -132,7 +141,8 @@ namespace {
 class Run {
  public:
   Run(const TrainConfig& config, const TrainData& data, const RunFolder& folder, std::ostream& log)
-      : config_(config), data_(data), log_(log), dir_(config.run_dir), pipeline_(bugs::pipeline()) {
+      : config_(config), data_(data), log_(log), dir_(config.run_dir), pipeline_(bugs::pipeline()),
+        watch_(config.monitor, config.min_delta, config.early_stopping) {
     spec_ = config.spec;
     spec_.seed = config.seed;
     if (!config.resume.empty()) {  // check the checkpoint before building anything from it
@@ -151,6 +161,7 @@ class Run {
     if (pipeline_.lr_factor != 1) optimizer_->set_lr(config.optimizer.lr * pipeline_.lr_factor);
     batches_ = data::num_batches(data.train_indices.size(), static_cast<std::size_t>(config.batch));
     if (!config.run_dir.empty()) start_folder(folder);
+    if (config.restore_best && !config.resume.empty()) keep_resumed_best();
     print_header();
     start_diagnostics();
   }
@@ -200,9 +211,13 @@ class Run {
     row.val_loss = val.loss;
     row.val_accuracy = val.accuracy;
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    row.lr = optimizer_->config().lr;  // the rate this epoch's steps used
+    best_ = std::max(best_, row.val_accuracy);
+    const bool improved = watch_.observe(row);  // --monitor, --min-delta (train/callbacks.hpp)
+    if (watch_.should_stop()) row.stop = io::kStopEarly;
+    else if (epoch == config_.epochs) row.stop = io::kStopEpochs;
     result.history.push_back(row);
-    const bool improved = row.val_accuracy > best_;
-    if (improved) best_ = row.val_accuracy;
+    if (improved && config_.restore_best) copy_weights(best_weights_);
     if (!config_.run_dir.empty()) {
       if (steps_log_) steps_log_->sync();  // the steps a checkpoint covers are on disk before it
       write_file_atomically((dir_ / "history.csv").string(), history_csv(result.history));
@@ -210,6 +225,36 @@ class Run {
       if (improved) save((dir_ / "best.ckpt").string(), epoch);
     }
     return row;
+  }
+
+  // True when --early-stopping's patience has run out.
+  bool stop_early() const { return watch_.should_stop(); }
+
+  // The end of the run: say why it stopped, and with --restore-best put the best epoch's
+  // weights back into the model (last.ckpt keeps the last epoch's, to resume from).
+  void finish() {
+    result.best_epoch = watch_.best_epoch();
+    if (!result.history.empty()) result.stop = result.history.back().stop;
+    if (watch_.should_stop()) log_ << "Early stopping after epoch " << result.history.back().epoch << ": " << watch_.stop_message() << "\n";
+    if (config_.restore_best && watch_.best_epoch() > 0) {
+      if (best_weights_.empty()) {
+        log_ << "warning: --restore-best: the weights of epoch " << watch_.best_epoch()
+             << " are not at hand (no best.ckpt of this run); keeping the last epoch's\n";
+      } else {
+        put_weights(best_weights_);
+        result.restored = true;
+        log_ << "Restored the weights of epoch " << watch_.best_epoch() << " (best " << watch_.monitor() << ")\n";
+      }
+    }
+    log_ << std::flush;
+  }
+
+  // A non-finite loss in the epoch after the last row: history.csv says so (the checkpoints
+  // stay as they were, so the run can be resumed with other settings).
+  void mark_diverged() {
+    if (result.history.empty() || config_.run_dir.empty()) return;
+    result.history.back().stop = io::kStopDiverged;
+    write_file_atomically((dir_ / "history.csv").string(), history_csv(result.history));
   }
 
   void report_findings() {
@@ -246,11 +291,47 @@ class Run {
     if (!g) throw io::CheckpointError(config_.resume + ": the checkpoint has no shuffle RNG state; it cannot be resumed");
     shuffle_rng_.set_state(g->state);
     result.history = ckpt.history;
+    if (!result.history.empty()) result.history.back().stop.clear();  // it goes on from here
     best_ = ckpt.best_val_accuracy;
     start_epoch_ = ckpt.epoch;
     if (start_epoch_ >= config_.epochs)
       throw std::invalid_argument(config_.resume + " has already trained " + std::to_string(start_epoch_) +
                                   " epochs; pass --epochs with a larger total to continue");
+    watch_.replay(result.history);  // best epoch and patience, as the run left them
+    if (watch_.should_stop())
+      throw std::invalid_argument(config_.resume + " stopped early: " + watch_.stop_message() +
+                                  "; pass a larger --early-stopping (or 0 for none) to continue");
+  }
+
+  // With --restore-best on a resume, the best epoch's weights so far: the resumed
+  // checkpoint's own when its last epoch is the best, else those of the run's best.ckpt.
+  void keep_resumed_best() {
+    const int best = watch_.best_epoch();
+    if (best == 0) return;
+    if (best == start_epoch_) {
+      copy_weights(best_weights_);
+      return;
+    }
+    io::Checkpoint b;
+    for (const std::string& path : {config_.run_dir.empty() ? std::string() : (dir_ / "best.ckpt").string(),
+                                    (std::filesystem::path(config_.resume).parent_path() / "best.ckpt").string()})
+      if (!path.empty() && is_best_of(path, resumed_, best, b)) {
+        best_weights_.clear();
+        for (const auto& t : b.tensors) best_weights_.push_back(t.value);
+        return;
+      }
+  }
+
+  // The model's parameters, then its buffers (as a checkpoint holds them).
+  void copy_weights(std::vector<Tensor<float>>& to) {
+    to.clear();
+    for (const auto& p : result.model.params()) to.push_back(*p.value);
+    for (const auto& b : result.model.buffers()) to.push_back(*b.value);
+  }
+  void put_weights(const std::vector<Tensor<float>>& from) {
+    std::size_t k = 0;
+    for (const auto& p : result.model.params()) p.value->data = from[k++].data;
+    for (const auto& b : result.model.buffers()) b.value->data = from[k++].data;
   }
 
   void start_folder(const RunFolder& folder) {
@@ -269,7 +350,7 @@ class Run {
     for (const auto& line : data::read_checksums(config_.data_dir)) text += "sha256 = " + line + "\n";
     write_file_atomically((dir_ / "config.txt").string(), text);
     if (!config_.resume.empty() && !io::is_regular_file((dir_ / "best.ckpt").string()))
-      carry_best_checkpoint(config_.resume, resumed_, (dir_ / "best.ckpt").string());
+      carry_best_checkpoint(config_.resume, resumed_, watch_.best_epoch(), (dir_ / "best.ckpt").string());
     if (config_.log_grads > 0)
       steps_log_ = std::make_unique<GradStatsLogger>(
           (dir_ / "steps.csv").string(), result.model,
@@ -285,6 +366,10 @@ class Run {
     if (!config_.resume.empty()) log_ << ", resuming from " << config_.resume << " after epoch " << start_epoch_;
     if (!changed_.empty()) log_ << "\n  changed on resume: " << changed_;
     if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
+    if (config_.validation == "test")
+      log_ << "\nwarning: validating on the test set: best.ckpt" << (config_.early_stopping > 0 ? " and early stopping" : "")
+           << " choose by test " << config_.monitor.substr(4)
+           << ", so the test accuracy of what they choose overstates the accuracy on new digits (hold out --validation 0.1 instead)";
     log_ << "\n" << std::flush;
   }
 
@@ -319,11 +404,13 @@ class Run {
   std::ostream& log_;
   const std::filesystem::path dir_;
   const bugs::Pipeline pipeline_;  // the injected pipeline bug, if any, read once
+  EpochWatch watch_;               // the best epoch and early stopping (train/callbacks.hpp)
+  std::vector<Tensor<float>> best_weights_;  // with --restore-best: the best epoch's parameters and buffers
   MlpSpec spec_;
   std::vector<Param<float>> params_;
   std::unique_ptr<Optimizer> optimizer_;
   Rng shuffle_rng_{config_.seed ^ 0x5EEDF00DULL};  // its own stream, apart from the weights' and dropout's
-  double best_ = -1;
+  double best_ = -1;  // the best val_accuracy so far (the checkpoints' best_val_accuracy)
   int start_epoch_ = 0;
   std::size_t batches_ = 0;
   std::string changed_;     // settings this resume changes, "lr 0.001 -> 0.0005, ..."
@@ -392,6 +479,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       const StepResult r = train_step(step, X, labels);
       if (!r.finite) {
         run.diverged(t, r.loss, epoch, b + 1);
+        run.mark_diverged();
         return std::move(run.result);
       }
       loss_sum += r.loss;
@@ -401,7 +489,9 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
     const double batches = static_cast<double>(run.batches());
     progress.end_epoch(run.end_epoch(epoch, loss_sum / batches, acc_sum / batches, t0));
     run.report_findings();
+    if (run.stop_early()) break;
   }
+  run.finish();
   return std::move(run.result);
 }
 

@@ -10,7 +10,7 @@
 //   optimizer.step    P -= update(dL/dP)                          (optim.hpp)
 //
 // After each epoch: validation, a history row, history.csv, last.ckpt, and best.ckpt when
-// val_accuracy improved. Everything random (weights, dropout masks, the shuffle) comes
+// the monitored value improved; then early stopping, if asked (train/callbacks.hpp). Everything random (weights, dropout masks, the shuffle) comes
 // from the seed, so the same seed and thread count give the same run, also across --resume.
 #pragma once
 
@@ -38,7 +38,10 @@ struct TrainResult {
   std::vector<HistoryRow> history;  // every epoch so far, including those before a resume
   bool diverged = false;            // stopped on a non-finite loss
   std::string diagnosis;            // why, which layer, what to try (when diverged)
-  Sequential<float> model;          // the weights after the last step
+  std::string stop;                 // the last row's stop: io::kStopEpochs or io::kStopEarly
+  int best_epoch = 0;               // the epoch best.ckpt holds (--monitor, --min-delta)
+  bool restored = false;            // --restore-best: model holds best_epoch's weights
+  Sequential<float> model;          // the weights after the last step (the best epoch's when restored)
 };
 
 // Trains (or resumes) as configured, printing progress to `log`. Writes the run
