@@ -23,6 +23,11 @@ Action add_doctor_command(CLI::App& app) {
       throw UsageError(e.what());
     }
     std::cout << "chainrule doctor: " << *run_dir << " (" << report.summary << ")\n";
+    if (report.stop == "early_stopping")
+      std::cout << "  the run stopped early after epoch " << report.stop_epoch
+                << ": the monitored validation figure had stopped improving (--early-stopping)\n";
+    else if (report.stop == "diverged")
+      std::cout << "  the run stopped in the epoch after " << report.stop_epoch << ": the loss was not finite\n";
     const bool judged = report.points >= report.needed;
     if (!judged) {  // the trend rules have not run: do not claim that the loss falls
       if (report.points == 0)

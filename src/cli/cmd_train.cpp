@@ -238,11 +238,11 @@ Action add_train_command(CLI::App& app) {
     // it. When the test set was the validation set, best.ckpt was chosen on it: the last
     // epoch's model is the less biased one to score.
     if (config.validation == "test")
-      std::cout << "Next: chainrule evaluate --model " << run_dir
-                << "/last.ckpt   (the test set chose best.ckpt, so its test accuracy would overstate)\n";
+      std::cout << "Next: chainrule evaluate --model " << run_dir << "/last.ckpt\n"
+                << "      (the test set chose best.ckpt here, so best.ckpt's test accuracy would overstate)\n";
     else
-      std::cout << "Next: chainrule evaluate --model " << run_dir << "/" << (have_best ? "best.ckpt" : "last.ckpt")
-                << "   (on the test set, once, at the end)\n";
+      std::cout << "Next: chainrule evaluate --model " << run_dir << "/" << (have_best ? "best.ckpt" : "last.ckpt") << "\n"
+                << "      (the test set, once, at the end: every choice before it is made on the validation set)\n";
     return 0;
   };
 }

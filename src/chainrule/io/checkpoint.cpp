@@ -155,8 +155,14 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
   w.f64(c.spec.dropout);
   w.u8(c.spec.batchnorm ? 1 : 0);
   w.str(c.spec.init);
-  w.str(c.spec.activation);  // since version 2
-  w.f64(c.spec.leaky_alpha);
+  // The oldest version that holds this checkpoint (checkpoint.hpp).
+  bool per_epoch_lr = false;
+  for (const auto& h : c.history) per_epoch_lr = per_epoch_lr || h.lr != c.optimizer.lr;
+  const std::uint32_t version = per_epoch_lr ? 3 : c.spec.activation != "relu" ? 2 : 1;
+  if (version >= 2) {  // version 1 has no activation: ReLU
+    w.str(c.spec.activation);
+    w.f64(c.spec.leaky_alpha);
+  }
   w.u64(c.spec.seed);
   // Tensors
   w.u32(static_cast<std::uint32_t>(c.tensors.size()));
@@ -191,8 +197,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
     w.f64(h.val_loss);
     w.f64(h.val_accuracy);
     w.f64(h.seconds);
-    w.f64(h.lr);  // since version 3
-    w.str(h.stop);
+    if (version >= 3) w.f64(h.lr);
   }
   // Settings
   w.u32(static_cast<std::uint32_t>(c.config.size()));
@@ -203,7 +208,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
 
   Writer file;
   file.bytes.assign(kCheckpointMagic, kCheckpointMagic + 8);
-  file.u32(kCheckpointVersion);
+  file.u32(version);
   file.u64(w.bytes.size());
   file.u32(static_cast<std::uint32_t>(
       crc32(0L, w.bytes.data(), static_cast<uInt>(w.bytes.size()))));  // payloads stay far below 4 GiB
@@ -380,12 +385,7 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
     h.val_loss = r.f64("history val_loss");
     h.val_accuracy = r.f64("history val_accuracy");
     h.seconds = r.f64("history seconds");
-    if (version >= 3) {
-      h.lr = r.f64("history lr");
-      h.stop = r.str("history stop");
-    } else {
-      h.lr = c.optimizer.lr;  // versions 1 and 2 kept no per-epoch rate: the saved one
-    }
+    h.lr = version >= 3 ? r.f64("history lr") : c.optimizer.lr;  // versions 1 and 2: every epoch at the saved lr
     c.history.push_back(h);
   }
   const std::uint32_t settings = r.count("setting", kMaxItems);
@@ -395,8 +395,6 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
     c.config.emplace_back(std::move(key), std::move(value));
   }
   if (!r.done()) r.fail("bytes left over after the last section");
-  // Before version 3, best.ckpt followed val_accuracy: a resume of such a run keeps doing so.
-  if (version < 3 && !c.setting("monitor")) c.config.emplace_back("monitor", "val_accuracy");
   return c;
 }
 

@@ -34,11 +34,12 @@ namespace chainrule::io {
 
 inline constexpr char kCheckpointMagic[8] = {'C', 'R', 'U', 'L', 'C', 'K', 'P', 'T'};
 // Version 2 adds the hidden activation to the architecture (after init: str activation,
-// f64 leaky_relu alpha); version 1 reads as ReLU. Version 3 adds to each history row the
-// learning rate of its epoch and why the run stopped there (f64 lr, str stop); the reader
-// gives a version 1 or 2 row the checkpoint's lr and no stop, and, as those files chose
-// best.ckpt by val_accuracy, the setting monitor = val_accuracy when they do not name one.
-// The writer writes version 3, with the activation always present.
+// f64 leaky_relu alpha). Version 3 adds, after each history row's seconds, the learning
+// rate of its epoch (f64 lr). Each file is written in the oldest version that holds it: a
+// ReLU network whose every epoch ran at the checkpoint's lr is version 1, byte for byte
+// as before either field existed; the reader reads all three, version 1 as ReLU and a
+// version 1 or 2 row as run at the checkpoint's lr. (The history's stop column is not
+// kept: a checkpoint is a point a run can go on from.)
 inline constexpr std::uint32_t kCheckpointVersion = 3;
 inline constexpr std::uint32_t kCheckpointOldestVersion = 1;
 inline constexpr std::size_t kCheckpointHeaderBytes = 24;

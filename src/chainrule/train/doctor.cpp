@@ -94,7 +94,7 @@ RunDiagnosis diagnose_run_folder(const std::string& run_dir) {
   }
   if (have_history) {
     const std::string path = (dir / "history.csv").string();
-    const CsvTable h = read_csv(path);
+    const CsvTable h = read_csv(path, {"stop"});
     if (!have_steps) {
       MonitorSettings by_epoch = settings;  // one loss per epoch: judge from two epochs on
       by_epoch.patience = 0;
@@ -107,6 +107,12 @@ RunDiagnosis diagnose_run_folder(const std::string& run_dir) {
       report.unit = "epochs";
     }
     what << (have_steps ? ", " : "") << h.rows.size() << " epochs from history.csv" << partial(h);
+    const auto stop = h.text.find("stop");  // absent in a history.csv written before the column existed
+    if (stop != h.text.end() && !stop->second.empty()) {
+      report.stop = stop->second.back();
+      const int c_epoch = h.column("epoch");
+      report.stop_epoch = c_epoch >= 0 ? static_cast<int>(h.rows.back()[static_cast<std::size_t>(c_epoch)]) : 0;
+    }
   }
   // Findings that only the live run could see (train writes them to diagnostics.txt).
   for (const std::string& line : live)

@@ -19,6 +19,8 @@ struct RunDiagnosis {
   std::size_t points = 0;   // the losses the trend rules saw (logged steps, or epochs without steps.csv)
   std::size_t needed = 0;   // how many they need before they judge a trend
   std::string unit;         // "logged steps" or "epochs"
+  std::string stop;         // history.csv's last stop cell: why the run ended (empty: it did not, or is running)
+  int stop_epoch = 0;       // the epoch of that row
 };
 RunDiagnosis diagnose_run_folder(const std::string& run_dir);
 // The same, findings only.

@@ -17,7 +17,7 @@ int CsvTable::column(const std::string& name) const {
   return -1;
 }
 
-CsvTable read_csv(const std::string& path) {
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& text_columns) {
   io::require_regular_file(path);  // a FIFO would block the read below
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open the file");
@@ -33,6 +33,13 @@ CsvTable read_csv(const std::string& path) {
   if (!next_line(whole) || line.empty()) throw std::runtime_error(path + ": the file is empty (no header line)");
   std::stringstream header(line);
   for (std::string cell; std::getline(header, cell, ',');) t.columns.push_back(cell);
+  std::vector<bool> is_text(t.columns.size(), false);
+  for (std::size_t j = 0; j < t.columns.size(); ++j)
+    for (const auto& name : text_columns)
+      if (t.columns[j] == name) {
+        is_text[j] = true;
+        t.text[name];
+      }
   std::size_t lineno = 1;
   while (next_line(whole)) {
     ++lineno;
@@ -43,7 +50,13 @@ CsvTable read_csv(const std::string& path) {
     if (line.empty()) continue;
     std::vector<double> row;
     std::stringstream cells(line);
+    std::vector<std::string> texts;
     for (std::string cell; std::getline(cells, cell, ',');) {
+      if (row.size() < is_text.size() && is_text[row.size()]) {
+        texts.push_back(cell);
+        row.push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
       if (cell.empty() || cell == "nan" || cell == "-nan") {
         row.push_back(std::numeric_limits<double>::quiet_NaN());
         continue;
@@ -54,10 +67,16 @@ CsvTable read_csv(const std::string& path) {
         throw std::runtime_error(path + ":" + std::to_string(lineno) + ": '" + cell + "' is not a number");
       row.push_back(v);
     }
-    if (!line.empty() && line.back() == ',') row.push_back(std::numeric_limits<double>::quiet_NaN());
+    if (!line.empty() && line.back() == ',') {
+      if (row.size() < is_text.size() && is_text[row.size()]) texts.emplace_back();
+      row.push_back(std::numeric_limits<double>::quiet_NaN());
+    }
     if (row.size() != t.columns.size())
       throw std::runtime_error(path + ":" + std::to_string(lineno) + ": " + std::to_string(row.size()) +
                                " values for " + std::to_string(t.columns.size()) + " columns");
+    std::size_t k = 0;
+    for (std::size_t j = 0; j < is_text.size(); ++j)
+      if (is_text[j]) t.text[t.columns[j]].push_back(texts[k++]);
     t.rows.push_back(std::move(row));
   }
   return t;

@@ -11,15 +11,17 @@ namespace chainrule::train {
 
 struct CsvTable {
   std::vector<std::string> columns;
-  std::vector<std::vector<double>> rows;  // empty cells and "nan" read as NaN
+  std::vector<std::vector<double>> rows;  // empty cells and "nan" read as NaN; a text column's cells too
+  std::map<std::string, std::vector<std::string>> text;  // a text column's cells, one per row
   bool partial_last_line = false;         // a last line without its newline was ignored
   int column(const std::string& name) const;  // -1 when absent
 };
 // Throws std::runtime_error naming the file and line on unreadable or malformed input, or
 // when path is not a regular file (a FIFO would block). Lines may end in "\n" or "\r\n";
 // a last line without its newline is a row cut short (steps.csv grows by whole lines) and
-// is ignored.
-CsvTable read_csv(const std::string& path);
+// is ignored. Every cell must be a number, except in the columns named in text_columns
+// (history.csv's "stop"), whose cells are kept as text.
+CsvTable read_csv(const std::string& path, const std::vector<std::string>& text_columns = {});
 // config.txt as key -> value (the first value of a repeated key); empty when the file is
 // absent; throws std::runtime_error when it is there but not a regular file.
 std::map<std::string, std::string> read_config(const std::string& path);

@@ -168,7 +168,7 @@ TEST_CASE("fit writes history.csv, config.txt, steps.csv and checkpoints into th
   std::ostringstream log;
   auto result = train::fit(c, s.data(), log);
   const std::string history = read_file(c.run_dir + "/history.csv");
-  CHECK(history.rfind("epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,", 0) == 0);
+  CHECK(history.rfind("epoch,loss,accuracy,val_loss,val_accuracy,seconds,lr,stop\n1,", 0) == 0);
   CHECK(std::count(history.begin(), history.end(), '\n') == 3);
   const std::string config = read_file(c.run_dir + "/config.txt");
   CHECK(config.find("architecture = 16-8-2\n") != std::string::npos);
