@@ -1,5 +1,6 @@
 // chainrule train: fit an MLP on MNIST (Keras-style progress), write runs/NAME/, resume exactly.
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -226,12 +227,15 @@ Action add_train_command(CLI::App& app) {
     for (const char* f : {"history.csv", "config.txt", "last.ckpt", "best.ckpt", "steps.csv"})
       if (io::is_regular_file((dir / f).string())) files += (files.empty() ? "" : ", ") + std::string(f);
     const bool have_best = io::is_regular_file((dir / "best.ckpt").string());
-    std::cout << "Done: val_loss " << last.val_loss << ", val_accuracy " << last.val_accuracy << " after epoch "
-              << last.epoch;
+    char done[160];
+    std::snprintf(done, sizeof done, "Done: val_loss %.4f, val_accuracy %.4f after epoch %d", last.val_loss,
+                  last.val_accuracy, last.epoch);
+    std::cout << done;
     if (result.best_epoch > 0) {
       const auto& b = result.history[static_cast<std::size_t>(result.best_epoch - 1)];
-      std::cout << "; best " << config.monitor << ": epoch " << result.best_epoch << " (val_loss " << b.val_loss
-                << ", val_accuracy " << b.val_accuracy << ")";
+      std::snprintf(done, sizeof done, "; best.ckpt: epoch %d (val_loss %.4f, val_accuracy %.4f, by %s)",
+                    result.best_epoch, b.val_loss, b.val_accuracy, config.monitor.c_str());
+      std::cout << done;
     }
     std::cout << "\nRun folder: " << run_dir << "/ (" << files << ")\n";
     // The test set is for the end, once: a model chosen on the validation part is scored on
