@@ -17,6 +17,16 @@ chainrule_cli_test("train: unknown optimizer" 2 "--optimizer 'adagrad' is unknow
 chainrule_cli_test("train: negative learning rate" 2 "--lr must be a positive" train --lr=-0.1)
 chainrule_cli_test("train: batch 0" 2 "--batch must be at least 1" train --batch 0)
 chainrule_cli_test("train: bad --validation" 2 "--validation '1.5'" train --validation 1.5)
+chainrule_cli_test("train: --validation 0" 2 "--validation '0' must be 'test' or a fraction" train --validation 0)
+chainrule_cli_test("train: unknown --monitor" 2 "--monitor 'accuracy' is unknown; use val_loss or val_accuracy"
+  train --monitor accuracy)
+chainrule_cli_test("train: negative --early-stopping" 2 "--early-stopping must be a patience in 0\\.\\.1000000 epochs"
+  train --early-stopping -1)
+chainrule_cli_test("train: --early-stopping not a number" 2 "--early-stopping: Value five not in range|--early-stopping.*five"
+  train --early-stopping five)
+chainrule_cli_test("train: negative --min-delta" 2 "--min-delta must be a number >= 0, got -0\\.5" train --min-delta -0.5)
+chainrule_cli_test("train: --min-delta not a number" 2 "--min-delta.*abc" train --min-delta abc)
+chainrule_cli_test("train: --help names --restore-best" 0 "--restore-best +At the end, the model holds the best epoch" train --help)
 chainrule_cli_test("train: bad --hidden list" 2 "--hidden '128,x'" train --hidden 128,x)
 chainrule_cli_test("train: empty --hidden entry" 2 "--hidden '128,,64'" train --hidden 128,,64)
 chainrule_cli_test("train: unknown option" 2 "--bogus" train --bogus 3)

@@ -17,3 +17,13 @@ target_link_libraries(chainrule_idx_alloc PRIVATE chainrule_core doctest::doctes
 target_compile_definitions(chainrule_idx_alloc PRIVATE CHAINRULE_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp")
 add_test(NAME "unit: idx: headers declaring huge sizes are refused without allocating" COMMAND chainrule_idx_alloc
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+
+# --early-stopping and --restore-best on real MNIST: a 50-epoch 784-512-256-10 run that stops early.
+add_executable(chainrule_early_stopping_mnist ${CMAKE_CURRENT_SOURCE_DIR}/mnist/test_early_stopping_mnist.cpp)
+target_link_libraries(chainrule_early_stopping_mnist PRIVATE chainrule_core doctest::doctest)
+target_compile_definitions(chainrule_early_stopping_mnist PRIVATE CHAINRULE_MNIST_DIR="${CMAKE_SOURCE_DIR}/data/mnist"
+  CHAINRULE_TEST_TMP="${CMAKE_BINARY_DIR}/test-tmp")
+add_test(NAME "mnist: --early-stopping stops a 50-epoch 784-512-256-10 run and restores the best weights"
+  COMMAND chainrule_early_stopping_mnist WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("mnist: --early-stopping stops a 50-epoch 784-512-256-10 run and restores the best weights"
+  PROPERTIES LABELS mnist SKIP_RETURN_CODE 77 TIMEOUT 300)
