@@ -1,6 +1,6 @@
 # accuracy.gp -- training and validation accuracy per epoch.
 #
-# Reads history.csv (written by `chainrule train`; columns epoch,loss,accuracy,val_loss,val_accuracy,seconds;
+# Reads history.csv (written by `chainrule train`; columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,lr,stop, found by name;
 # accuracies are fractions 0..1 and are drawn in percent).
 #
 #   gnuplot -e "in='runs/NAME/history.csv'; out='runs/NAME/plots/accuracy.png'" tools/plots/accuracy.gp

@@ -1,6 +1,6 @@
 # loss.gp -- training and validation loss per epoch.
 #
-# Reads history.csv (written by `chainrule train`; columns epoch,loss,accuracy,val_loss,val_accuracy,seconds).
+# Reads history.csv (written by `chainrule train`; columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,lr,stop, found by name).
 #
 #   gnuplot -e "in='runs/NAME/history.csv'; out='runs/NAME/plots/loss.png'" tools/plots/loss.gp
 #

@@ -1,6 +1,6 @@
 # loss_accuracy.gp -- loss (left) and accuracy (right) per epoch, side by side, training vs validation.
 #
-# Reads history.csv (written by `chainrule train`; columns epoch,loss,accuracy,val_loss,val_accuracy,seconds).
+# Reads history.csv (written by `chainrule train`; columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,lr,stop, found by name).
 #
 #   gnuplot -e "in='runs/NAME/history.csv'; out='runs/NAME/plots/loss_accuracy.png'" tools/plots/loss_accuracy.gp
 #
