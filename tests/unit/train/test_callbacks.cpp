@@ -16,6 +16,7 @@
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/io/checkpoint.hpp"
 #include "chainrule/train/callbacks.hpp"
+#include "chainrule/train/doctor.hpp"
 #include "chainrule/train/run_reader.hpp"
 #include "chainrule/train/trainer.hpp"
 
@@ -205,6 +206,10 @@ TEST_CASE("early stopping: the run stops, history.csv says why and holds each ep
   CHECK(t.text.at("stop").front().empty());
   CHECK(t.rows[0][static_cast<std::size_t>(t.column("lr"))] == 0.05);
 
+  const train::RunDiagnosis report = train::diagnose_run_folder(c.run_dir);  // chainrule doctor
+  CHECK(report.stop == "early_stopping");
+  CHECK(report.stop_epoch == static_cast<int>(r.history.size()));
+
   const io::Checkpoint best = io::read_checkpoint(c.run_dir + "/best.ckpt");
   const io::Checkpoint last = io::read_checkpoint(c.run_dir + "/last.ckpt");
   CHECK(best.epoch == r.best_epoch);
@@ -307,4 +312,32 @@ TEST_CASE("checkpoint: a run at a constant lr stays version 1; another lr in a r
   CHECK(back.history[1].lr == 0.05);
   CHECK(back.spec.activation == "relu");
   CHECK(io::encode_checkpoint(back) == v3);
+}
+
+TEST_CASE("history lr: a resume with another lr records both rates, and the checkpoint keeps them (version 3)") {
+  Synthetic s;
+  train::TrainConfig c = config();
+  c.early_stopping = 0;
+  c.epochs = 2;
+  c.run_dir = tmp_dir("lr");
+  std::ostringstream log;
+  train::fit(c, s.data(), log);
+  c.epochs = 3;
+  c.optimizer.lr = 0.02;
+  c.resume = c.run_dir + "/last.ckpt";
+  const train::TrainResult r = train::fit(c, s.data(), log);
+  REQUIRE(r.history.size() == 3);
+  CHECK(r.history[0].lr == 0.05);
+  CHECK(r.history[1].lr == 0.05);
+  CHECK(r.history[1].stop.empty());  // the first part's "epochs" mark is cleared on resume
+  CHECK(r.history[2].lr == 0.02);
+  CHECK(r.history[2].stop == "epochs");
+  const std::string bytes = read_file(c.run_dir + "/last.ckpt");
+  CHECK(bytes[8] == 3);
+  const io::Checkpoint ck = io::read_checkpoint(c.run_dir + "/last.ckpt");
+  CHECK(ck.history[0].lr == 0.05);
+  CHECK(ck.history[2].lr == 0.02);
+  const std::string csv = read_file(c.run_dir + "/history.csv");
+  CHECK(csv.find(",0.05,\n") != std::string::npos);
+  CHECK(csv.find(",0.02,epochs\n") != std::string::npos);
 }
