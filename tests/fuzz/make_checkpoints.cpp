@@ -156,6 +156,12 @@ int main(int argc, char** argv) {
     full.dropout = 0.25;
     full.batchnorm = true;
     save("valid-12-6-5-3.ckpt", model_checkpoint(full));
+    // Version 3: a history whose rows ran at other learning rates than the saved one.
+    io::Checkpoint rates = model_checkpoint(full);
+    rates.epoch = 2;
+    rates.history = {{1, 2.0, 0.5, 2.1, 0.5, 0.1, 0.002, ""}, {2, 1.5, 0.6, 1.9, 0.6, 0.1, 0.001, ""}};
+    rates.config = {{"monitor", "val_accuracy"}, {"early_stopping", "3"}, {"min_delta", "0.001"}, {"restore_best", "1"}};
+    save("valid-v3-rates.ckpt", rates);
 
     // Architectures that would need terabytes, declared in a file of about 150 bytes.
     save("huge-hidden.ckpt", declared_only(spec_of(784, {1 << 20}, 10)));
