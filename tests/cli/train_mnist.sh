@@ -69,4 +69,35 @@ expect 0 "--overwrite: removed the earlier run's config.txt, history.csv, steps.
   "$bin" train --data "$data" --limit 500 --epochs 1 --out "$work/run" --overwrite --progress lines
 [[ ! -e "$work/run/steps.csv" && ! -e "$work/run/confusion.csv" ]] || fail "--overwrite left files of the old run"
 [[ $(wc -l <"$work/run/history.csv") -eq 2 ]] || fail "history.csv should hold the new run's 1 epoch"
+echo "== validation: held out by default and test used once at the end; --validation test warns in one line"
+out=$("$bin" train --data "$data" --limit 500 --epochs 1 --progress lines --out "$work/heldout")
+grep -q "450 training images, validation: holdout 0.1 of train (50 images)" <<<"$out" || fail "the default is not a held-out 0.1"
+! grep -q "^warning: validating on the test set" <<<"$out" || fail "a held-out run warned about the test set"
+grep -q "^Next: chainrule evaluate --model $work/heldout/best.ckpt$" <<<"$out" || fail "Next does not name best.ckpt"
+grep -q "the test set, once, at the end" <<<"$out" || fail "Next does not say to evaluate on test once"
+out=$("$bin" train --data "$data" --limit 500 --epochs 1 --progress lines --validation test --out "$work/ontest")
+[[ $(grep -c "^warning: validating on the test set: .* overstates the accuracy on new digits" <<<"$out") -eq 1 ]] ||
+  fail "--validation test should print exactly one warning line"
+grep -q "^Next: chainrule evaluate --model $work/ontest/last.ckpt$" <<<"$out" || fail "Next should name last.ckpt"
+tail -n 1 "$work/ontest/history.csv" | grep -q ",0.001,epochs$" || fail "history.csv's last row lacks lr and stop"
+
+echo "== --early-stopping on resume: stops where a straight run stops; a stopped run is not resumed"
+"$bin" train --data "$data" --limit 1000 --epochs 50 --batch 32 --lr 0.003 --early-stopping 2 --progress lines \
+  --out "$work/es" >/dev/null
+stopped=$(tail -n 1 "$work/es/history.csv" | cut -d, -f1)
+tail -n 1 "$work/es/history.csv" | grep -q ",early_stopping$" || fail "the 50-epoch run did not stop early"
+(( stopped < 50 )) || fail "early stopping ran all 50 epochs"
+expect 2 "stopped early: val_loss did not improve by more than 0 for 2 epochs" \
+  "$bin" train --resume "$work/es/last.ckpt" --epochs 60
+"$bin" train --data "$data" --limit 1000 --epochs $((stopped - 1)) --batch 32 --lr 0.003 --early-stopping 2 \
+  --progress lines --out "$work/es2" >/dev/null
+"$bin" train --resume "$work/es2/last.ckpt" --epochs 50 --progress lines >/dev/null
+cmp <(cut -d, -f1-5,7,8 "$work/es/history.csv") <(cut -d, -f1-5,7,8 "$work/es2/history.csv") ||
+  fail "the resumed run's history differs from the straight one"
+"$bin" export --model "$work/es/last.ckpt" --out "$work/es/npy" >/dev/null
+"$bin" export --model "$work/es2/last.ckpt" --out "$work/es2/npy" >/dev/null
+for f in "$work/es/npy"/*.npy; do cmp "$f" "$work/es2/npy/$(basename "$f")" || fail "$(basename "$f") differs after the resume"; done
+out=$("$bin" doctor "$work/es")
+grep -q "the run stopped early after epoch $stopped" <<<"$out" || fail "doctor does not say the run stopped early"
+
 echo "train_mnist.sh: all checks passed"

@@ -367,9 +367,10 @@ class Run {
     if (!changed_.empty()) log_ << "\n  changed on resume: " << changed_;
     if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
     if (config_.validation == "test")
-      log_ << "\nwarning: validating on the test set: best.ckpt" << (config_.early_stopping > 0 ? " and early stopping" : "")
-           << " choose by test " << config_.monitor.substr(4)
-           << ", so the test accuracy of what they choose overstates the accuracy on new digits (hold out --validation 0.1 instead)";
+      log_ << "\nwarning: validating on the test set: the epoch of best.ckpt"
+           << (config_.early_stopping > 0 ? " and the one early stopping stops at are" : " is") << " chosen by test "
+           << config_.monitor.substr(4)
+           << ", so their test accuracy overstates the accuracy on new digits (hold out --validation 0.1 instead)";
     log_ << "\n" << std::flush;
   }
 
