@@ -233,8 +233,9 @@ Action add_train_command(CLI::App& app) {
     std::cout << done;
     if (result.best_epoch > 0) {
       const auto& b = result.history[static_cast<std::size_t>(result.best_epoch - 1)];
-      std::snprintf(done, sizeof done, "; best.ckpt: epoch %d (val_loss %.4f, val_accuracy %.4f, by %s)",
-                    result.best_epoch, b.val_loss, b.val_accuracy, config.monitor.c_str());
+      std::snprintf(done, sizeof done, "; %s epoch %d (val_loss %.4f, val_accuracy %.4f, by %s)",
+                    have_best ? "best.ckpt:" : "best", result.best_epoch, b.val_loss, b.val_accuracy,
+                    config.monitor.c_str());
       std::cout << done;
     }
     std::cout << "\nRun folder: " << run_dir << "/ (" << files << ")\n";
