@@ -156,8 +156,12 @@ int main(int argc, char** argv) {
     full.dropout = 0.25;
     full.batchnorm = true;
     save("valid-12-6-5-3.ckpt", model_checkpoint(full));
-    // Version 3: a history whose rows ran at other learning rates than the saved one.
-    io::Checkpoint rates = model_checkpoint(full);
+    // Version 4: a history whose rows ran at other learning rates than the saved one (and, with
+    // BatchNorm choices of version 3, every field of the format).
+    MlpSpec tuned = full;
+    tuned.batchnorm_after = true;
+    tuned.bn_momentum = 0.01;
+    io::Checkpoint rates = model_checkpoint(tuned);
     rates.epoch = 2;
     rates.history = {{1, 2.0, 0.5, 2.1, 0.5, 0.1, 0.002, ""}, {2, 1.5, 0.6, 1.9, 0.6, 0.1, 0.001, ""}};
     rates.config = {{"monitor", "val_accuracy"}, {"early_stopping", "3"}, {"min_delta", "0.001"}, {"restore_best", "1"}};
@@ -188,7 +192,7 @@ int main(int argc, char** argv) {
     steps.optimizer_steps = std::numeric_limits<std::int64_t>::max();
     save("steps-int64-max.ckpt", steps);
     io::Checkpoint init = tiny;
-    init.spec.init = "lecun";
+    init.spec.init = "kaiming";
     save("unknown-init.ckpt", init);
     save("three-classes.ckpt", model_checkpoint(spec_of(784, {2}, 3)));
     io::Checkpoint settings = tiny;

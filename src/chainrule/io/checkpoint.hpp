@@ -34,13 +34,16 @@ namespace chainrule::io {
 
 inline constexpr char kCheckpointMagic[8] = {'C', 'R', 'U', 'L', 'C', 'K', 'P', 'T'};
 // Version 2 adds the hidden activation to the architecture (after init: str activation,
-// f64 leaky_relu alpha). Version 3 adds, after each history row's seconds, the learning
-// rate of its epoch (f64 lr). Each file is written in the oldest version that holds it: a
-// ReLU network whose every epoch ran at the checkpoint's lr is version 1, byte for byte
-// as before either field existed; the reader reads all three, version 1 as ReLU and a
-// version 1 or 2 row as run at the checkpoint's lr. (The history's stop column is not
-// kept: a checkpoint is a point a run can go on from.)
-inline constexpr std::uint32_t kCheckpointVersion = 3;
+// f64 leaky_relu alpha). Version 3 adds the BatchNorm choices (after the activation fields:
+// u8 after, f64 momentum, f64 eps). Version 4 adds, after each history row's seconds, the
+// learning rate of its epoch (f64 lr). Each file is written in the oldest version that
+// holds it: 4 when a row's lr differs from the optimizer's saved lr, else 3 for BatchNorm
+// settings other than the defaults (before the activation, momentum 0.1, eps 1e-5), else 2
+// for an activation other than ReLU, else 1, byte for byte as before any of them existed.
+// The reader reads them all: version 1 as ReLU, versions 1 and 2 with the BatchNorm
+// defaults, versions 1 to 3 as every epoch run at the saved lr. (The history's stop column
+// is not kept: a checkpoint is a point a run can go on from.)
+inline constexpr std::uint32_t kCheckpointVersion = 4;
 inline constexpr std::uint32_t kCheckpointOldestVersion = 1;
 inline constexpr std::size_t kCheckpointHeaderBytes = 24;
 
@@ -87,7 +90,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);  // atom
 Checkpoint read_checkpoint(const std::string& path);
 
 // Throws CheckpointError unless the checkpoint holds `expected`'s architecture
-// (inputs, hidden sizes, classes, dropout, batchnorm).
+// (inputs, hidden sizes, classes, dropout, batchnorm and its place, activation).
 void check_architecture(const Checkpoint& ckpt, const MlpSpec& expected, const std::string& path);
 
 // ---- Between a checkpoint and live objects -------------------------------------------

@@ -115,7 +115,7 @@ TEST_CASE("a checkpoint round trip through a file is bit-exact") {
   CHECK(r.best_val_accuracy == 0.75);
   REQUIRE(r.history.size() == 2);
   CHECK(r.history[1].val_accuracy == 0.75);
-  CHECK(r.history[0].lr == 0.001);  // version 3: each row's learning rate
+  CHECK(r.history[0].lr == 0.001);  // version 4: each row's learning rate
   CHECK(r.history[1].lr == 0.0005);
   CHECK(r.history[1].stop.empty());  // a checkpoint does not keep why a run stopped
   CHECK(r.config == c.config);
@@ -291,8 +291,8 @@ TEST_CASE("the decoder range-checks its own fields: step count, epoch and init")
   c.epoch = 2000000000;
   CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("epoch 2000000000 is outside"), io::CheckpointError);
   c = good;
-  c.spec.init = "lecun";
-  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("last.ckpt: the checkpoint names an unknown init 'lecun'"),
+  c.spec.init = "kaiming";
+  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("last.ckpt: the checkpoint names a bad init: unknown init 'kaiming'"),
                        io::CheckpointError);
 }
 

@@ -292,7 +292,7 @@ TEST_CASE("resume across early stopping is bit-exact: stopped at epoch E at once
   }
 }
 
-TEST_CASE("checkpoint: a run at a constant lr stays version 1; another lr in a row makes version 3, read back") {
+TEST_CASE("checkpoint: a run at a constant lr stays version 1; another lr in a row makes version 4, read back") {
   Synthetic s;
   train::TrainConfig c = config();
   c.epochs = 2;
@@ -306,7 +306,7 @@ TEST_CASE("checkpoint: a run at a constant lr stays version 1; another lr in a r
   CHECK(ck.history[0].lr == 0.05);  // version 1: every row at the checkpoint's lr
   ck.history[0].lr = 0.025;
   const auto v3 = io::encode_checkpoint(ck);
-  CHECK(v3[8] == 3);
+  CHECK(v3[8] == 4);
   const io::Checkpoint back = io::decode_checkpoint(v3.data(), v3.size(), "v3.ckpt");
   CHECK(back.history[0].lr == 0.025);
   CHECK(back.history[1].lr == 0.05);
@@ -314,7 +314,7 @@ TEST_CASE("checkpoint: a run at a constant lr stays version 1; another lr in a r
   CHECK(io::encode_checkpoint(back) == v3);
 }
 
-TEST_CASE("history lr: a resume with another lr records both rates, and the checkpoint keeps them (version 3)") {
+TEST_CASE("history lr: a resume with another lr records both rates, and the checkpoint keeps them (version 4)") {
   Synthetic s;
   train::TrainConfig c = config();
   c.early_stopping = 0;
@@ -333,7 +333,7 @@ TEST_CASE("history lr: a resume with another lr records both rates, and the chec
   CHECK(r.history[2].lr == 0.02);
   CHECK(r.history[2].stop == "epochs");
   const std::string bytes = read_file(c.run_dir + "/last.ckpt");
-  CHECK(bytes[8] == 3);
+  CHECK(bytes[8] == 4);
   const io::Checkpoint ck = io::read_checkpoint(c.run_dir + "/last.ckpt");
   CHECK(ck.history[0].lr == 0.05);
   CHECK(ck.history[2].lr == 0.02);
