@@ -34,3 +34,11 @@ add_test(NAME "gradcheck: activations on seeds 1-${last}: every check passes on 
          COMMAND chainrule_gradcheck_activations 1 ${last})
 set_tests_properties("gradcheck: activations on seeds 1-${last}: every check passes on correct code" PROPERTIES
   LABELS gradcheck TIMEOUT 600)
+
+# Weight decay's L2 penalty, alone and in the 6-5-3 network, on the same seeds: one test.
+add_executable(chainrule_gradcheck_penalty ${CMAKE_CURRENT_SOURCE_DIR}/gradcheck/penalty.cpp)
+target_link_libraries(chainrule_gradcheck_penalty PRIVATE chainrule_core)
+add_test(NAME "gradcheck: L2 penalty on seeds 1-${last}: every check passes on correct code"
+         COMMAND chainrule_gradcheck_penalty 1 ${last})
+set_tests_properties("gradcheck: L2 penalty on seeds 1-${last}: every check passes on correct code" PROPERTIES
+  LABELS gradcheck TIMEOUT 600)

@@ -124,6 +124,12 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed = 1, bool in
 // every entry.
 std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed = 1);
 
+// The checks of weight decay's L2 penalty R = lambda/2 ||W||^2 (penalty.hpp), kept apart from
+// the standard suite: the penalty alone on two weight matrices (a bias beside them is left
+// alone), and the 6-5-3 network of small_network_case with L = cross-entropy + R, every entry;
+// lambda is drawn from the seed in [0.01, 0.5].
+std::vector<GradCheckReport> penalty_gradchecks(std::uint64_t seed = 1);
+
 // The checks of the convolutional layers, kept apart from the standard suite (whose reports
 // tests and tutorials quote): Conv2d on odd sizes (5x7, 6x5) with stride 1 and 2, padding 0, 1
 // and 2, several channels in and out; MaxPool2d with exact ties planted in its input (the

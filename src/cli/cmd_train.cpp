@@ -78,13 +78,21 @@ Action add_train_command(CLI::App& app) {
                   "Hidden activation: relu, sigmoid, tanh or leaky_relu[:alpha] (alpha in [0, 1), default 0.01)")
       ->capture_default_str();
   cmd->add_option("--init", c.spec.init, "Weight init: auto (He before ReLU, Glorot for the output), he, glorot")->capture_default_str();
-  cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum or adam")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum, adam or adamw (Adam with decoupled weight decay)")
+      ->capture_default_str();
   cmd->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--momentum", c.optimizer.momentum, "Momentum mu (with --optimizer momentum)")->capture_default_str();
   cmd->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum (with --optimizer momentum)");
   cmd->add_option("--beta1", c.optimizer.beta1, "Adam's beta1")->capture_default_str();
   cmd->add_option("--beta2", c.optimizer.beta2, "Adam's beta2")->capture_default_str();
   cmd->add_option("--eps", c.optimizer.eps, "Adam's epsilon")->capture_default_str();
+  cmd->add_option("--weight-decay", c.optimizer.weight_decay,
+                  "Weight decay lambda >= 0 on the weight matrices (not biases, BatchNorm): the L2 term lambda/2 ||W||^2 "
+                  "in the loss with sgd, momentum, adam; decoupled with adamw (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--lr-schedule", c.lr_schedule,
+                  "The rate of each epoch: constant, step:EVERY:FACTOR, cosine[:T] or plateau:PATIENCE:FACTOR (on val_loss)")
+      ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Total epochs (with --resume: up to this total)")->capture_default_str();
   cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed for the weights, the dropout masks and the shuffle (0..18446744073709551615)")
@@ -160,6 +168,8 @@ Action add_train_command(CLI::App& app) {
       if (given("--beta1")) saved.optimizer.beta1 = config.optimizer.beta1;
       if (given("--beta2")) saved.optimizer.beta2 = config.optimizer.beta2;
       if (given("--eps")) saved.optimizer.eps = config.optimizer.eps;
+      if (given("--weight-decay")) saved.optimizer.weight_decay = config.optimizer.weight_decay;
+      if (given("--lr-schedule")) saved.lr_schedule = config.lr_schedule;
       if (given("--batch")) saved.batch = config.batch;
       if (given("--seed")) saved.seed = config.seed;
       if (given("--validation")) saved.validation = config.validation;

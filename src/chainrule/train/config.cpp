@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/train/schedule.hpp"
 
 namespace chainrule::train {
 
@@ -91,8 +92,8 @@ void TrainConfig::validate() const {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--activation: ") + e.what());
   }
-  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
-    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
+  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam" && optimizer.kind != "adamw")
+    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum, adam or adamw");
   if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
     throw std::invalid_argument("--lr must be a positive learning rate, got " + num(optimizer.lr));
   // Checked whichever optimizer is chosen, and on --resume too.
@@ -104,6 +105,15 @@ void TrainConfig::validate() const {
     throw std::invalid_argument("--beta2 must be in [0, 1), got " + num(optimizer.beta2));
   if (!(optimizer.eps > 0.0 && std::isfinite(optimizer.eps)))
     throw std::invalid_argument("--eps must be a positive number, got " + num(optimizer.eps));
+  // Weight decay and the learning-rate schedule (optim.hpp, penalty.hpp, train/schedule.hpp).
+  if (!(optimizer.weight_decay >= 0.0 && std::isfinite(optimizer.weight_decay)))
+    throw std::invalid_argument("--weight-decay must be a number >= 0 (0 = off), got " + num(optimizer.weight_decay) +
+                                "; e.g. --weight-decay 0.0005");
+  try {
+    parse_lr_schedule(lr_schedule);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--lr-schedule ") + e.what());
+  }
   optimizer.validate();
   double fraction = 0;
   if (validation != "test" && !is_fraction(validation, fraction))
@@ -144,6 +154,9 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   // Written only when it is not the default: a ReLU run's config.txt and checkpoints stay
   // byte for byte what they were before --activation existed (and a missing key reads as relu).
   if (spec.activation != "relu") s.insert(s.begin() + 5, {"activation", spec.activation_text()});
+  // Likewise weight decay and the schedule: only when set (a missing key reads as 0, constant).
+  if (optimizer.weight_decay != 0) s.emplace_back("weight_decay", num(optimizer.weight_decay));
+  if (lr_schedule != "constant") s.emplace_back("lr_schedule", lr_schedule);
   return s;
 }
 
@@ -191,6 +204,8 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
     else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
     else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
+    else if (k == "weight_decay") c.optimizer.weight_decay = parse_double(k, v);
+    else if (k == "lr_schedule") c.lr_schedule = v;
   }
   c.spec.seed = c.seed;
   return c;
@@ -243,7 +258,9 @@ double estimate_training_bytes(const TrainConfig& config, std::size_t train_samp
   }
   params += fan_in * s.classes + s.classes;
   widths += 2.0 * s.classes;  // the logits and the softmax probabilities
-  const double slots = config.optimizer.kind == "adam" ? 2 : config.optimizer.kind == "momentum" ? 1 : 0;
+  const double slots = config.optimizer.kind == "adam" || config.optimizer.kind == "adamw" ? 2
+                      : config.optimizer.kind == "momentum"                                ? 1
+                                                                                           : 0;
   const double copies = 2 + slots + 1 + (config.log_grads > 0 ? 1 : 0);  // P, dL/dP, slots, probe, steps.csv
   const double train_rows = static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(config.batch), train_samples));
   const double rows = std::max(train_rows, static_cast<double>(std::min<std::size_t>(1000, val_samples)));

@@ -18,7 +18,8 @@ namespace chainrule::train {
 struct TrainConfig {
   std::string data_dir = "data/mnist";
   MlpSpec spec;               // hidden sizes, dropout, batchnorm, init; spec.seed is set from seed
-  OptimizerConfig optimizer;  // kind, lr and the rest
+  OptimizerConfig optimizer;  // kind, lr, weight_decay and the rest
+  std::string lr_schedule = "constant";  // --lr-schedule: the rate of each epoch (train/schedule.hpp)
   int epochs = 10;            // total epochs (a resumed run continues up to this number)
   int batch = 128;
   std::uint64_t seed = 42;

@@ -10,12 +10,14 @@ StepResult train_step(Step& s, const Tensor<float>& X, const std::vector<int>& l
   if (s.zero_grads) s.model.zero_grad();              // every dL/dP = 0: backward ADDS into them
   const Tensor<float>& Z = s.model.forward(X, true);  // Z (N, C) logits, training mode
   r.loss = s.loss.forward(Z, labels);                 // L = mean_i -log softmax(Z_i)[y_i]
+  if (s.penalty) r.loss += s.penalty->forward(s.params);  // + lambda/2 ||W||^2 (weight decay)
   if (!std::isfinite(r.loss)) {                       // stop before a NaN reaches the weights
     r.finite = false;
     return r;
   }
   s.loss.backward(s.dZ);                              // dZ = (P - Y) / N
   s.model.backward(s.dZ);                             // dL/dP for every parameter
+  if (s.penalty) s.penalty->backward(s.params);       // dL/dW += lambda W
   if (s.before_update) s.before_update(r.loss);
   s.optimizer.step(s.params);                         // P -= update(dL/dP)
   if (s.after_update) s.after_update(r.loss);

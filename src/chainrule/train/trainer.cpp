@@ -20,6 +20,7 @@
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
+#include "chainrule/train/schedule.hpp"
 #include "chainrule/train/step.hpp"
 
 namespace chainrule::train {
@@ -284,6 +285,13 @@ class Run {
          << data_.val_indices.size() << " images)";
     if (!config_.resume.empty()) log_ << ", resuming from " << config_.resume << " after epoch " << start_epoch_;
     if (!changed_.empty()) log_ << "\n  changed on resume: " << changed_;
+    // --weight-decay and --lr-schedule, when set: what the printed loss holds, and the schedule.
+    if (config_.optimizer.weight_decay > 0 && config_.optimizer.kind == "adamw")
+      log_ << "\n  weight decay: decoupled (adamw), on the weight matrices; loss is the cross-entropy alone";
+    else if (config_.optimizer.weight_decay > 0)
+      log_ << "\n  weight decay: L2 on the weight matrices; loss = cross-entropy + " << config_.optimizer.weight_decay
+           << "/2 ||W||^2 (val_loss is the cross-entropy alone)";
+    if (config_.lr_schedule != "constant") log_ << "\n  lr schedule: " << config_.lr_schedule;
     if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
     log_ << "\n" << std::flush;
   }
@@ -377,9 +385,16 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   int epoch = 0;
   step.before_update = [&](double loss) { run.before_update(t, loss); };  // set once: no work per step
   step.after_update = [&](double loss) { run.after_update(t, epoch, loss, loss_fn->probs()); };
+  // --weight-decay with sgd, momentum or adam: the L2 term in the loss (penalty.hpp); adamw decays in its step.
+  const L2Penalty<float> penalty(config.optimizer.weight_decay);
+  if (config.optimizer.weight_decay > 0 && config.optimizer.kind != "adamw") step.penalty = &penalty;
+  const LrSchedule schedule = parse_lr_schedule(config.lr_schedule);  // --lr-schedule (train/schedule.hpp)
 
   for (epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
+    if (schedule.kind != "constant")  // this epoch's rate, from the settings and the history so far
+      run.optimizer().set_lr(scheduled_lr(schedule, config.optimizer.lr, epoch, config.epochs, run.result.history) *
+                             run.pipeline().lr_factor);
     order.assign(data.train_indices.begin(), data.train_indices.end());
     data::shuffle(order, run.shuffle_rng());
     progress.begin_epoch(epoch, config.epochs, run.batches());
