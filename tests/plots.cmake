@@ -33,8 +33,13 @@ add_plot_test("grad_stats.gp takes any number of tensors" render grad_stats.gp
   ${CHAINRULE_PLOT_FIXTURES}/deep/steps.csv ${CHAINRULE_PLOT_WORK}/deep-grad_stats)
 add_plot_test("weights.gp lays out 128 hidden units as 16 x 8 tiles" weights-128 ${CHAINRULE_PLOT_WORK}/weights-128)
 
+# The learning rate of each epoch, from history.csv's lr column (found by its name).
+add_plot_test("lr.gp renders a PNG" render lr.gp ${CHAINRULE_PLOT_FIXTURES}/lr/history.csv ${CHAINRULE_PLOT_WORK}/render-lr)
+add_plot_test("plot.sh draws lr.png when history.csv has an lr column; lr.gp reads it by name" lr-column
+  ${CHAINRULE_PLOT_FIXTURES}/lr ${CHAINRULE_PLOT_WORK}/lr-column)
+
 # A script given a file that is not there fails and names it.
-foreach(script IN ITEMS loss accuracy loss_accuracy grad_stats grad_norms confusion misclassified digits weights)
+foreach(script IN ITEMS lr loss accuracy loss_accuracy grad_stats grad_norms confusion misclassified digits weights)
   add_plot_test("${script}.gp fails on a missing file" script-missing-input ${script}.gp
     ${CHAINRULE_PLOT_WORK}/missing-${script})
 endforeach()
