@@ -38,8 +38,11 @@ add_plot_test("lr.gp renders a PNG" render lr.gp ${CHAINRULE_PLOT_FIXTURES}/lr/h
 add_plot_test("plot.sh draws lr.png when history.csv has an lr column; lr.gp reads it by name" lr-column
   ${CHAINRULE_PLOT_FIXTURES}/lr ${CHAINRULE_PLOT_WORK}/lr-column)
 
+# A sweep (tools/sweep.sh): val accuracy against lr, a line per weight decay (a real 6 x 3 x 3 grid).
+add_plot_test("sweep.gp renders a PNG" render sweep.gp ${CHAINRULE_PLOT_FIXTURES}/sweep/sweep.csv ${CHAINRULE_PLOT_WORK}/render-sweep)
+
 # A script given a file that is not there fails and names it.
-foreach(script IN ITEMS lr loss accuracy loss_accuracy grad_stats grad_norms confusion misclassified digits weights)
+foreach(script IN ITEMS sweep lr loss accuracy loss_accuracy grad_stats grad_norms confusion misclassified digits weights)
   add_plot_test("${script}.gp fails on a missing file" script-missing-input ${script}.gp
     ${CHAINRULE_PLOT_WORK}/missing-${script})
 endforeach()
