@@ -10,11 +10,11 @@ StepResult train_step(Step& s, const Tensor<float>& X, const std::vector<int>& l
   if (s.zero_grads) s.model.zero_grad();              // every dL/dP = 0: backward ADDS into them
   const Tensor<float>& Z = s.model.forward(X, true);  // Z (N, C) logits, training mode
   r.loss = s.loss.forward(Z, labels);                 // L = mean_i -log softmax(Z_i)[y_i]
-  if (s.penalty) r.loss += s.penalty->forward(s.params);  // + lambda/2 ||W||^2 (weight decay)
   if (!std::isfinite(r.loss)) {                       // stop before a NaN reaches the weights
     r.finite = false;
     return r;
   }
+  if (s.penalty) r.penalty = s.penalty->forward(s.params);  // R = lambda/2 ||W||^2 (weight decay)
   s.loss.backward(s.dZ);                              // dZ = (P - Y) / N
   s.model.backward(s.dZ);                             // dL/dP for every parameter
   if (s.penalty) s.penalty->backward(s.params);       // dL/dW += lambda W

@@ -409,7 +409,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
         run.diverged(t, r.loss, epoch, b + 1);
         return std::move(run.result);
       }
-      loss_sum += r.loss;
+      loss_sum += r.loss + r.penalty;  // history's loss includes --weight-decay's L2 term (0 without it)
       acc_sum += static_cast<double>(r.correct) / static_cast<double>(labels.size());
       progress.step(b + 1, loss_sum / static_cast<double>(b + 1), acc_sum / static_cast<double>(b + 1));
     }

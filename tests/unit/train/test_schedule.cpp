@@ -289,4 +289,8 @@ TEST_CASE("with L2 weight decay the logged loss is the cross-entropy plus lambda
   const double expected = 0.15 * weight_norm2(plain.model);  // the weights barely moved
   CHECK(decayed.history[0].loss - plain.history[0].loss == doctest::Approx(expected).epsilon(1e-5));
   CHECK(decayed.history[0].val_loss == doctest::Approx(plain.history[0].val_loss).epsilon(1e-9));  // val_loss is the cross-entropy alone
+  // The diagnostics judge the cross-entropy: a penalty of 0.15 ||W0||^2 (about 3 here, above
+  // 2 ln 2 + 1) must not read as a first loss "far above what an untrained network gives".
+  CHECK(expected > 2 * std::log(2.0) + 1);
+  CHECK(log.str().find("initial-loss-high") == std::string::npos);
 }
