@@ -11,6 +11,7 @@
 #   loss, accuracy, loss_accuracy   history.csv        chainrule train
 #   lr                              history.csv        chainrule train (its lr column: the rate of each epoch)
 #   grad_stats, grad_norms          steps.csv          chainrule train --log-grads EVERY
+#   signals                         steps.csv          the same, with its act_std and dz_std columns
 #   confusion                       confusion.csv      chainrule evaluate
 #   misclassified                   misclassified.csv  chainrule evaluate
 #   digits                          digits.csv         chainrule export
@@ -74,6 +75,7 @@ pictures=(
   "loss_accuracy|loss_accuracy.gp|history.csv|chainrule train"
   "grad_stats|grad_stats.gp|steps.csv|chainrule train --log-grads EVERY"
   "grad_norms|grad_norms.gp|steps.csv|chainrule train --log-grads EVERY"
+  "signals|signals.gp|steps.csv|chainrule train --log-grads EVERY"
   "confusion|confusion.gp|confusion.csv|chainrule evaluate"
   "misclassified|misclassified.gp|misclassified.csv|chainrule evaluate"
   "digits|digits.gp|digits.csv|chainrule export"
@@ -101,6 +103,11 @@ for entry in "${pictures[@]}"; do
   fi
   if [[ -n "$column" ]] && ! head -n 1 "$in_file" | tr -d '\r' | tr ',' '\n' | grep -qx "$column"; then
     echo "skipped  $name.$mode: $input has no $column column (an older run)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  if [[ "$name" == signals ]] && ! head -n 1 "$in_file" | grep -q ':dz_std'; then
+    echo "skipped  $name.$mode: $input has no act_std/dz_std columns (written by an older chainrule train --log-grads; train again)"
     skipped=$((skipped + 1))
     continue
   fi
