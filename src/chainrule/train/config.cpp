@@ -114,6 +114,11 @@ void TrainConfig::validate() const {
                                 std::to_string(threads));
   if (log_grads < 0) throw std::invalid_argument("--log-grads must be >= 0, got " + std::to_string(log_grads));
   if (limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(limit));
+  if (shards < 1 || shards > kMaxShards)
+    throw std::invalid_argument("--shards must be in 1.." + std::to_string(kMaxShards) + ", got " + std::to_string(shards));
+  if (shards > batch)
+    throw std::invalid_argument("--shards " + std::to_string(shards) + " is more than --batch " + std::to_string(batch) +
+                                ": every shard needs at least one sample of a batch; give a larger --batch or fewer shards");
 }
 
 std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
@@ -144,6 +149,7 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   // Written only when it is not the default: a ReLU run's config.txt and checkpoints stay
   // byte for byte what they were before --activation existed (and a missing key reads as relu).
   if (spec.activation != "relu") s.insert(s.begin() + 5, {"activation", spec.activation_text()});
+  if (shards != 1) s.emplace_back("shards", std::to_string(shards));  // likewise: only when sharded
   return s;
 }
 
@@ -191,6 +197,7 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
     else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
     else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
+    else if (k == "shards") c.shards = parse_int_setting(k, v, 1, kMaxShards);
   }
   c.spec.seed = c.seed;
   return c;

@@ -20,6 +20,7 @@
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
+#include "chainrule/train/shards.hpp"
 #include "chainrule/train/step.hpp"
 
 namespace chainrule::train {
@@ -285,6 +286,9 @@ class Run {
     if (!config_.resume.empty()) log_ << ", resuming from " << config_.resume << " after epoch " << start_epoch_;
     if (!changed_.empty()) log_ << "\n  changed on resume: " << changed_;
     if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
+    if (config_.shards > 1 || config_.rank >= 0)
+      log_ << "\n  data parallel: each batch in " << config_.shards << " shard(s), "
+           << (config_.rank >= 0 ? "one per MPI rank" : "all in this process") << ", gradients added in shard order";
     log_ << "\n" << std::flush;
   }
 
@@ -363,6 +367,8 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log, const RunFolder& folder) {
   config.validate();
   check_data(config, data, folder);
+  const bool sharded = config.shards > 1 || config.rank >= 0;  // --shards P or --data-parallel
+  if (sharded) check_shardable(config);
   set_num_threads(config.threads);
   Run run(config, data, folder, log);
 
@@ -377,6 +383,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   int epoch = 0;
   step.before_update = [&](double loss) { run.before_update(t, loss); };  // set once: no work per step
   step.after_update = [&](double loss) { run.after_update(t, epoch, loss, loss_fn->probs()); };
+  ShardedStep shards{step, config.shards, config.rank, config.exchange, {}, {}, {}, {}};  // train/shards.hpp
 
   for (epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -389,7 +396,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       run.pipeline().train_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
       if (b + 1 < run.batches()) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
 
-      const StepResult r = train_step(step, X, labels);
+      const StepResult r = sharded ? sharded_step(shards, X, labels) : train_step(step, X, labels);
       if (!r.finite) {
         run.diverged(t, r.loss, epoch, b + 1);
         return std::move(run.result);
