@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/train/shards.hpp"
 
 namespace chainrule::train {
 
@@ -119,6 +120,7 @@ void TrainConfig::validate() const {
   if (shards > batch)
     throw std::invalid_argument("--shards " + std::to_string(shards) + " is more than --batch " + std::to_string(batch) +
                                 ": every shard needs at least one sample of a batch; give a larger --batch or fewer shards");
+  if (shards > 1 || rank >= 0) check_shardable(*this);  // no dropout, batchnorm or injected bug (train/shards.hpp)
 }
 
 std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {

@@ -52,6 +52,7 @@ struct ShardedStep {
 // step.loss.probs() holds shard 0's probabilities afterwards.
 StepResult sharded_step(ShardedStep& s, const Tensor<float>& X, const std::vector<int>& labels);
 
+// TrainConfig::validate calls it for --shards P > 1 and --data-parallel.
 // Throws std::invalid_argument when the run cannot be sharded: dropout (its masks are drawn
 // from one stream in batch order) and batchnorm (per-shard statistics would give other
 // numbers than one batch) are refused, and so is an injected bug.

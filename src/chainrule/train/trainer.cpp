@@ -368,7 +368,6 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   config.validate();
   check_data(config, data, folder);
   const bool sharded = config.shards > 1 || config.rank >= 0;  // --shards P or --data-parallel
-  if (sharded) check_shardable(config);
   set_num_threads(config.threads);
   Run run(config, data, folder, log);
 
