@@ -26,3 +26,10 @@ add_test(NAME "mnist: cli --shards: = plain for 1, within rounding for 2, record
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties("mnist: cli --shards: = plain for 1, within rounding for 2, recorded only when not 1, resume bit-exact"
   PROPERTIES LABELS "mnist;cli" SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# A sharded step allocates nothing after the first ones (label "perf", as tests/perf.cmake).
+add_executable(chainrule_shards_alloc ${CMAKE_CURRENT_SOURCE_DIR}/perf/test_shards_alloc.cpp)
+target_link_libraries(chainrule_shards_alloc PRIVATE chainrule_core doctest::doctest)
+add_test(NAME "perf: a sharded training step allocates nothing after the first ones" COMMAND chainrule_shards_alloc
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("perf: a sharded training step allocates nothing after the first ones" PROPERTIES LABELS perf)
