@@ -16,6 +16,9 @@ rm -rf "$work" && mkdir -p "$work"
 fail() { echo "data_parallel.sh: $*" >&2; exit 1; }
 mpi=(mpirun -np "$P" --oversubscribe)          # 4 ranks on 2 cores is fine
 [[ "$(id -u)" == 0 ]] && mpi+=(--allow-run-as-root)  # CI runs as root
+# In containers the kernel may refuse the cross-process memory copies Open MPI's shared-memory
+# transport tries first (it prints "Read -1, expected ..."): copy through shared memory instead.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 common=(--data "$data" --limit 2000 --batch 128 --seed 7 --progress lines --threads 1)
 strip() { cut -d, -f1-5 "$1"; }  # history.csv without its seconds column
 same_weights() {  # same_weights RUN_A RUN_B: the exported .npy files are identical byte for byte
