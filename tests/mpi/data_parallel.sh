@@ -5,6 +5,7 @@
 #   tests/mpi/data_parallel.sh ... resume P   a P-rank run resumed by P ranks, and by one process, = --shards P straight
 #   tests/mpi/data_parallel.sh ... kill P     killing one rank ends the whole run within 10 s, non-zero
 #   tests/mpi/data_parallel.sh ... fail P     a rank that fails (a bad option on rank 0 only) stops every rank, naming it
+#   tests/mpi/data_parallel.sh ... mismatch P --shards other than P is refused by every rank
 # Exits 77 (skipped) when MNIST is missing, unless CHAINRULE_REQUIRE_MNIST=1 (then fails).
 set -euo pipefail
 bin=$1 data=$2 work=$3 check=$4 P=$5
@@ -100,6 +101,19 @@ case "$check" in
     [[ $code != 124 ]] || fail "the run hung (killed by timeout after 60 s)"
     [[ $code != 0 ]] || fail "the run exited 0 although rank 0 failed"
     grep -q "chainrule: rank 0 of $P failed" "$work/fail.log" || fail "no message names rank 0"
+    ;;
+  mismatch)
+    # Every rank refuses --shards that is not the number of ranks, before any data is read.
+    set +e
+    timeout 60 "${mpi[@]}" "$bin" train "${common[@]}" --epochs 1 --data-parallel --shards $((P + 1)) \
+      --out "$work/mismatch" >"$work/mismatch.log" 2>&1
+    code=$?
+    set -e
+    cat "$work/mismatch.log"
+    [[ $code != 124 && $code != 0 ]] || fail "exit code $code: expected a prompt failure"
+    grep -q -- "--shards $((P + 1)) with --data-parallel under $P MPI rank(s)" "$work/mismatch.log" ||
+      fail "the message does not explain the --shards mismatch"
+    [[ ! -e "$work/mismatch/history.csv" ]] || fail "a refused run wrote history.csv"
     ;;
   *) fail "unknown check '$check'" ;;
 esac
