@@ -1,6 +1,7 @@
 #include "mpi.hpp"
 
 #include <climits>
+#include <cstdio>
 #include <iostream>
 #include <string>
 
@@ -23,6 +24,10 @@ bool mpi_built() { return true; }
 
 Ranks start_mpi() {
   if (!started) {
+    // Whole lines on stderr (line-buffered, and std::cerr no longer flushing at every <<), so
+    // that the messages of several ranks do not interleave in the middle of a line.
+    std::setvbuf(stderr, nullptr, _IOLBF, BUFSIZ);
+    std::cerr.unsetf(std::ios_base::unitbuf);
     MPI_Init(nullptr, nullptr);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);  // an MPI error stops every rank
     MPI_Comm_rank(MPI_COMM_WORLD, &ranks.rank);
@@ -49,8 +54,8 @@ int finish_mpi(int code) {
     MPI_Finalize();
     return 0;
   }
-  std::cerr << "chainrule: rank " << ranks.rank << " of " << ranks.size << " failed (exit code " << code
-            << "); stopping every rank\n"
+  std::cerr << ("chainrule: rank " + std::to_string(ranks.rank) + " of " + std::to_string(ranks.size) +
+                " failed (exit code " + std::to_string(code) + "); stopping every rank\n")
             << std::flush;
   MPI_Abort(MPI_COMM_WORLD, code);
   return code;  // not reached: MPI_Abort ends this process
