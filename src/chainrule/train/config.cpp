@@ -10,6 +10,7 @@
 
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/train/schedule.hpp"
+#include "chainrule/train/shards.hpp"
 
 namespace chainrule::train {
 
@@ -142,6 +143,12 @@ void TrainConfig::validate() const {
                                 std::to_string(threads));
   if (log_grads < 0) throw std::invalid_argument("--log-grads must be >= 0, got " + std::to_string(log_grads));
   if (limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(limit));
+  if (shards < 1 || shards > kMaxShards)
+    throw std::invalid_argument("--shards must be in 1.." + std::to_string(kMaxShards) + ", got " + std::to_string(shards));
+  if (shards > batch)
+    throw std::invalid_argument("--shards " + std::to_string(shards) + " is more than --batch " + std::to_string(batch) +
+                                ": every shard needs at least one sample of a batch; give a larger --batch or fewer shards");
+  if (shards > 1 || rank >= 0) check_shardable(*this);  // no dropout, batchnorm or injected bug (train/shards.hpp)
 }
 
 std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
@@ -185,6 +192,7 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   // Likewise weight decay and the schedule: only when set (a missing key reads as 0, constant).
   if (optimizer.weight_decay != 0) s.emplace_back("weight_decay", num(optimizer.weight_decay));
   if (lr_schedule != "constant") s.emplace_back("lr_schedule", lr_schedule);
+  if (shards != 1) s.emplace_back("shards", std::to_string(shards));  // likewise: only when sharded
   return s;
 }
 
@@ -241,6 +249,7 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
     else if (k == "weight_decay") c.optimizer.weight_decay = parse_double(k, v);
     else if (k == "lr_schedule") c.lr_schedule = v;
+    else if (k == "shards") c.shards = parse_int_setting(k, v, 1, kMaxShards);
   }
   c.spec.seed = c.seed;
   return c;

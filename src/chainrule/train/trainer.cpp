@@ -21,6 +21,7 @@
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
 #include "chainrule/train/schedule.hpp"
+#include "chainrule/train/shards.hpp"
 #include "chainrule/train/step.hpp"
 
 namespace chainrule::train {
@@ -293,6 +294,9 @@ class Run {
            << "/2 ||W||^2 (val_loss is the cross-entropy alone)";
     if (config_.lr_schedule != "constant") log_ << "\n  lr schedule: " << config_.lr_schedule;
     if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
+    if (config_.shards > 1 || config_.rank >= 0)
+      log_ << "\n  data parallel: each batch in " << config_.shards << " shard(s), "
+           << (config_.rank >= 0 ? "one per MPI rank" : "all in this process") << ", gradients added in shard order";
     log_ << "\n" << std::flush;
   }
 
@@ -371,6 +375,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log, const RunFolder& folder) {
   config.validate();
   check_data(config, data, folder);
+  const bool sharded = config.shards > 1 || config.rank >= 0;  // --shards P or --data-parallel
   set_num_threads(config.threads);
   Run run(config, data, folder, log);
 
@@ -389,6 +394,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   const L2Penalty<float> penalty(config.optimizer.weight_decay);
   if (config.optimizer.weight_decay > 0 && config.optimizer.kind != "adamw") step.penalty = &penalty;
   const LrSchedule schedule = parse_lr_schedule(config.lr_schedule);  // --lr-schedule (train/schedule.hpp)
+  ShardedStep shards{step, config.shards, config.rank, config.exchange, {}, {}, {}, {}};  // train/shards.hpp
 
   for (epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -404,7 +410,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       run.pipeline().train_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
       if (b + 1 < run.batches()) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
 
-      const StepResult r = train_step(step, X, labels);
+      const StepResult r = sharded ? sharded_step(shards, X, labels) : train_step(step, X, labels);
       if (!r.finite) {
         run.diverged(t, r.loss, epoch, b + 1);
         return std::move(run.result);
