@@ -35,6 +35,14 @@ add_test(NAME "gradcheck: activations on seeds 1-${last}: every check passes on 
 set_tests_properties("gradcheck: activations on seeds 1-${last}: every check passes on correct code" PROPERTIES
   LABELS gradcheck TIMEOUT 600)
 
+# Weight decay's L2 penalty, alone and in the 6-5-3 network, on the same seeds: one test.
+add_executable(chainrule_gradcheck_penalty ${CMAKE_CURRENT_SOURCE_DIR}/gradcheck/penalty.cpp)
+target_link_libraries(chainrule_gradcheck_penalty PRIVATE chainrule_core)
+add_test(NAME "gradcheck: L2 penalty on seeds 1-${last}: every check passes on correct code"
+         COMMAND chainrule_gradcheck_penalty 1 ${last})
+set_tests_properties("gradcheck: L2 penalty on seeds 1-${last}: every check passes on correct code" PROPERTIES
+  LABELS gradcheck TIMEOUT 600)
+
 # The BatchNorm choices (eps 1e-3, momentum 0.01, before and after the activation) on the same
 # seeds; the batchnorm-missing-mean-term bug must fail every seed.
 add_executable(chainrule_gradcheck_batchnorm ${CMAKE_CURRENT_SOURCE_DIR}/gradcheck/batchnorm.cpp)

@@ -40,8 +40,16 @@ add_plot_test("signals.gp renders a PNG" render signals.gp ${CHAINRULE_PLOT_FIXT
 add_plot_test("plot.sh draws signals from a steps.csv with signal columns" plot-signals
   ${CHAINRULE_PLOT_FIXTURES}/signals ${CHAINRULE_PLOT_WORK}/plot-signals)
 
+# The learning rate of each epoch, from history.csv's lr column (found by its name).
+add_plot_test("lr.gp renders a PNG" render lr.gp ${CHAINRULE_PLOT_FIXTURES}/lr/history.csv ${CHAINRULE_PLOT_WORK}/render-lr)
+add_plot_test("plot.sh draws lr.png when history.csv has an lr column; lr.gp reads it by name" lr-column
+  ${CHAINRULE_PLOT_FIXTURES}/lr ${CHAINRULE_PLOT_WORK}/lr-column)
+
+# A sweep (tools/sweep.sh): val accuracy against lr, a line per weight decay (a real 6 x 3 x 3 grid).
+add_plot_test("sweep.gp renders a PNG" render sweep.gp ${CHAINRULE_PLOT_FIXTURES}/sweep/sweep.csv ${CHAINRULE_PLOT_WORK}/render-sweep)
+
 # A script given a file that is not there fails and names it.
-foreach(script IN ITEMS loss accuracy loss_accuracy grad_stats grad_norms signals confusion misclassified digits weights)
+foreach(script IN ITEMS sweep lr loss accuracy loss_accuracy grad_stats grad_norms signals confusion misclassified digits weights)
   add_plot_test("${script}.gp fails on a missing file" script-missing-input ${script}.gp
     ${CHAINRULE_PLOT_WORK}/missing-${script})
 endforeach()

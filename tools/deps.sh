@@ -43,3 +43,28 @@ chainrule_ensure_packages() {
     exit 1
   fi
 }
+
+# Open MPI is optional (mpirun ... chainrule train --data-parallel, tests/mpi.cmake): tools/test.sh
+# installs it as root; otherwise, when it is absent, the MPI build and its tests are skipped.
+CHAINRULE_MPI_PACKAGES=(libopenmpi-dev openmpi-bin)
+
+# Returns 0 when Open MPI is installed (installing it first as root), 1 when it is not.
+chainrule_ensure_mpi() {
+  local missing=() p
+  for p in "${CHAINRULE_MPI_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+    echo "== installing Open MPI for the MPI build: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    missing=()
+  fi
+  if [ ${#missing[@]} -gt 0 ] || ! command -v mpirun >/dev/null 2>&1; then
+    echo "== Open MPI is not installed: the MPI build and its tests are skipped" \
+         "(to run them: sudo apt-get install -y ${CHAINRULE_MPI_PACKAGES[*]})"
+    return 1
+  fi
+  return 0
+}

@@ -9,6 +9,7 @@
 #
 # Which picture needs which file, and which chainrule command writes that file:
 #   loss, accuracy, loss_accuracy   history.csv        chainrule train
+#   lr                              history.csv        chainrule train (its lr column: the rate of each epoch)
 #   grad_stats, grad_norms          steps.csv          chainrule train --log-grads EVERY
 #   signals                         steps.csv          the same, with its act_std and dz_std columns
 #   confusion                       confusion.csv      chainrule evaluate
@@ -66,9 +67,10 @@ if [[ "$mode" == "term" ]]; then
   exit 0
 fi
 
-# ---- Pictures: name | script | input file | the command that writes the input ---------------------
+# ---- Pictures: name | script | input file | the command that writes the input | a column it needs --
 pictures=(
   "loss|loss.gp|history.csv|chainrule train"
+  "lr|lr.gp|history.csv|chainrule train|lr"
   "accuracy|accuracy.gp|history.csv|chainrule train"
   "loss_accuracy|loss_accuracy.gp|history.csv|chainrule train"
   "grad_stats|grad_stats.gp|steps.csv|chainrule train --log-grads EVERY"
@@ -86,7 +88,7 @@ drawn=0
 skipped=0
 failed=0
 for entry in "${pictures[@]}"; do
-  IFS='|' read -r name script input writer <<< "$entry"
+  IFS='|' read -r name script input writer column <<< "$entry"
   in_file="$run_dir/$input"
   out_file="$out_dir/$name.$mode"
   if [[ ! -f "$in_file" ]]; then
@@ -96,6 +98,11 @@ for entry in "${pictures[@]}"; do
   fi
   if ! has_rows "$in_file"; then
     echo "skipped  $name.$mode: $input has no data rows yet (written by: $writer)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  if [[ -n "$column" ]] && ! head -n 1 "$in_file" | tr -d '\r' | tr ',' '\n' | grep -qx "$column"; then
+    echo "skipped  $name.$mode: $input has no $column column (an older run)"
     skipped=$((skipped + 1))
     continue
   fi

@@ -17,6 +17,7 @@
 #include "chainrule/layers/relu.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "chainrule/loss.hpp"
+#include "chainrule/penalty.hpp"
 #include "chainrule/rng.hpp"
 
 namespace chainrule {
@@ -494,6 +495,54 @@ std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed) {
     NetworkCase c = network_case(seed, activation);
     reports.push_back(check_model("network 6-5-3 with " + std::string(activation) + " (every entry)", c.model, c.X,
                                   c.labels, wide));
+  }
+  return reports;
+}
+
+// ---- Weight decay: the L2 penalty -----------------------------------------------------
+
+std::vector<GradCheckReport> penalty_gradchecks(std::uint64_t seed) {
+  std::vector<GradCheckReport> reports;
+  Rng rng(seed ^ 0x12ULL);
+  GradCheckOptions tight;  // a quadratic: h = 1e-5
+  tight.seed = seed;
+  GradCheckOptions wide = tight;  // networks, as in the standard suite
+  wide.h = 1e-4;
+  const double lambda = rng.uniform(0.01, 0.5);
+  std::ostringstream lam;
+  lam << "lambda = " << format_g(lambda);
+
+  {  // The penalty alone: R = lambda/2 (||W1||^2 + ||W2||^2), with a bias it must leave alone
+    Tensor<double> W1 = random_tensor(5, 4, rng), W2 = random_tensor(4, 3, rng), b1 = random_tensor(1, 4, rng);
+    Tensor<double> dW1(5, 4), dW2(4, 3), db1(1, 4);
+    const std::vector<Param<double>> params{{"dense1.W", &W1, &dW1}, {"dense1.b", &b1, &db1}, {"dense2.W", &W2, &dW2}};
+    const L2Penalty<double> penalty(lambda);
+    penalty.backward(params);  // the gradients start at 0: dR/dW = lambda W
+    reports.push_back(check_gradients("L2 penalty lambda/2 ||W||^2", lam.str() + ", h = " + format_g(tight.h) +
+                                          ", the penalty itself is the scalar",
+                                      [&] { return penalty.forward(params); }, [](std::vector<std::uint8_t>&) {},
+                                      {{"dense1.W", &W1, &dW1}, {"dense2.W", &W2, &dW2}}, tight));
+  }
+  {  // The 6-5-3 network with the penalty: L = cross-entropy + lambda/2 ||W||^2, every entry
+    NetworkCase c = small_network_case(seed);
+    SoftmaxCrossEntropy<double> ce;
+    const L2Penalty<double> penalty(lambda);
+    const std::vector<Param<double>> params = c.model.params();
+    Tensor<double> dZ;
+    c.model.zero_grad();
+    ce.forward(c.model.forward(c.X, true), c.labels);
+    ce.backward(dZ);
+    c.model.backward(dZ, /*need_input_grad=*/true);
+    penalty.backward(params);  // dL/dW += lambda W, as train_step does
+    const Tensor<double> dX = c.model.input_grad();
+    std::vector<CheckedTensor> tensors{{"X", &c.X, &dX}};
+    for (const auto& p : params) tensors.push_back({p.name, p.value, p.grad});
+    auto loss = [&] { return ce.forward(c.model.forward(c.X, true), c.labels) + penalty.forward(params); };
+    auto kinks = [&](std::vector<std::uint8_t>& bits) { c.model.kink_pattern(bits); };
+    reports.push_back(check_gradients("network 6-5-3 + L2 penalty (every entry)",
+                                      "N = 4, " + lam.str() + ", h = " + format_g(wide.h) +
+                                          ", softmax cross-entropy + lambda/2 ||W||^2",
+                                      loss, kinks, tensors, wide));
   }
   return reports;
 }

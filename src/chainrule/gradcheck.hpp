@@ -124,6 +124,12 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed = 1, bool in
 // every entry.
 std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed = 1);
 
+// The checks of weight decay's L2 penalty R = lambda/2 ||W||^2 (penalty.hpp), kept apart from
+// the standard suite: the penalty alone on two weight matrices (a bias beside them is left
+// alone), and the 6-5-3 network of small_network_case with L = cross-entropy + R, every entry;
+// lambda is drawn from the seed in [0.01, 0.5].
+std::vector<GradCheckReport> penalty_gradchecks(std::uint64_t seed = 1);
+
 // The checks of the BatchNorm choices, likewise apart: BatchNorm1d alone in training mode with
 // eps 1e-3 and momentum 0.01 (Keras's defaults), and 6-5-3 tanh networks with BatchNorm before
 // and after the activation (eps 1e-3), every entry.

@@ -6,12 +6,13 @@
 
 #include "chainrule/fast/adam.hpp"
 #include "chainrule/kernels.hpp"
+#include "chainrule/penalty.hpp"
 
 namespace chainrule {
 
 void OptimizerConfig::validate() const {
-  if (kind != "sgd" && kind != "momentum" && kind != "adam")
-    throw std::invalid_argument("unknown optimizer '" + kind + "'; use sgd, momentum or adam");
+  if (kind != "sgd" && kind != "momentum" && kind != "adam" && kind != "adamw")
+    throw std::invalid_argument("unknown optimizer '" + kind + "'; use sgd, momentum, adam or adamw");
   if (!(lr > 0.0 && std::isfinite(lr)))
     throw std::invalid_argument("learning rate must be a positive number, got " + std::to_string(lr));
   if (!(momentum >= 0.0 && momentum < 1.0))
@@ -19,13 +20,16 @@ void OptimizerConfig::validate() const {
   if (!(beta1 >= 0.0 && beta1 < 1.0)) throw std::invalid_argument("beta1 must be in [0, 1), got " + std::to_string(beta1));
   if (!(beta2 >= 0.0 && beta2 < 1.0)) throw std::invalid_argument("beta2 must be in [0, 1), got " + std::to_string(beta2));
   if (!(eps > 0.0 && std::isfinite(eps))) throw std::invalid_argument("eps must be positive, got " + std::to_string(eps));
+  if (!(weight_decay >= 0.0 && std::isfinite(weight_decay)))
+    throw std::invalid_argument("weight decay must be a number >= 0, got " + std::to_string(weight_decay));
 }
 
 std::string OptimizerConfig::describe() const {
   std::ostringstream s;
   s << kind << "(lr=" << lr;
   if (kind == "momentum") s << ", momentum=" << momentum << ", nesterov=" << (nesterov ? "true" : "false");
-  if (kind == "adam") s << ", beta1=" << beta1 << ", beta2=" << beta2 << ", eps=" << eps;
+  if (kind == "adam" || kind == "adamw") s << ", beta1=" << beta1 << ", beta2=" << beta2 << ", eps=" << eps;
+  if (weight_decay != 0) s << ", weight_decay=" << weight_decay;
   s << ")";
   return s.str();
 }
@@ -41,6 +45,11 @@ void Optimizer::count_step() {
   if (t_ >= kMaxOptimizerSteps)
     throw std::overflow_error("optimizer: the step count reached its limit " + std::to_string(kMaxOptimizerSteps));
   ++t_;
+}
+
+void Optimizer::check_step_limit() const {
+  if (t_ >= kMaxOptimizerSteps)
+    throw std::overflow_error("optimizer: the step count reached its limit " + std::to_string(kMaxOptimizerSteps));
 }
 
 void Optimizer::init_slots(const std::vector<Param<float>>& params) {
@@ -133,6 +142,29 @@ void Adam::step(const std::vector<Param<float>>& params) {
   }
 }
 
+// AdamW: P -= lr (Mhat / (sqrt(Shat) + eps) + lambda P)     (Loshchilov and Hutter)
+// The decay is decoupled from the gradient: lambda P never enters M or S, so every weight
+// shrinks by the same fraction lr lambda per step, however large or small its gradient
+// (with Adam and an L2 term instead, lambda P would be divided by sqrt(Shat) like G).
+// Written as two passes, the way PyTorch's AdamW does it:
+//   1. the decay, on the weight matrices only (not biases, not BatchNorm's gamma, beta):
+//        P = P (1 - lr lambda)
+//   2. Adam::step, unchanged:  P -= lr Mhat / (sqrt(Shat) + eps)
+// Since the Adam term does not depend on P, the two passes give the formula above.
+// With lambda = 0 the decay multiplies by 1 and the run is Adam's to the bit.
+void AdamW::step(const std::vector<Param<float>>& params) {
+  init_slots(params);
+  check_step_limit();  // refuse before the decay changes any weight, as Adam::step does
+  const float keep = static_cast<float>(1.0 - config_.lr * config_.weight_decay);  // 1 - lr lambda
+  for (const auto& p : params) {                           // 1. the decoupled decay
+    if (!weight_decay_applies(p.name)) continue;
+    float* w = p.value->data.data();
+    const std::size_t n = p.value->size();
+    for (std::size_t j = 0; j < n; ++j) w[j] *= keep;      // P = P (1 - lr lambda)
+  }
+  Adam::step(params);                                      // 2. P -= lr Mhat / (sqrt(Shat) + eps)
+}
+
 // lr, b1, b2, eps and the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t of step t.
 AdamCoefficients Adam::coefficients() const {
   const double t = static_cast<double>(t_);
@@ -156,6 +188,7 @@ std::unique_ptr<Optimizer> make_real_optimizer(const OptimizerConfig& config) {
   config.validate();
   if (config.kind == "sgd") return std::make_unique<Sgd>(config);
   if (config.kind == "momentum") return std::make_unique<Momentum>(config);
+  if (config.kind == "adamw") return std::make_unique<AdamW>(config);
   return std::make_unique<Adam>(config);
 }
 

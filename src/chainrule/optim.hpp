@@ -9,6 +9,9 @@
 //              S  = b2 S + (1 - b2) G^2                       (S is Adam's v; G^2 elementwise)
 //              Mhat = M / (1 - b1^t),  Shat = S / (1 - b2^t)  (bias correction: M and S start at 0)
 //              P -= lr Mhat / (sqrt(Shat) + eps)
+//   AdamW      Adam's update, with the weights also shrunk, decoupled from the gradient
+//              (Loshchilov and Hutter):  P -= lr (Mhat / (sqrt(Shat) + eps) + lambda P),
+//              on the weight matrices only (penalty.hpp: weight_decay_applies)
 // Keras's defaults: lr 1e-3, b1 0.9, b2 0.999, eps 1e-7 (PyTorch uses eps 1e-8).
 //
 // Each update is one loop over the tensor's values, in optim.cpp (tutorials/09-optimizers).
@@ -34,17 +37,22 @@ namespace chainrule {
 inline constexpr std::int64_t kMaxOptimizerSteps = std::int64_t{1} << 53;
 
 struct OptimizerConfig {
-  std::string kind = "adam";  // "sgd", "momentum" or "adam"
+  std::string kind = "adam";  // "sgd", "momentum", "adam" or "adamw"
   double lr = 1e-3;
   double momentum = 0.9;      // mu, for "momentum"
   bool nesterov = false;      // for "momentum"
   double beta1 = 0.9;         // for "adam"
   double beta2 = 0.999;
   double eps = 1e-7;
+  // lambda, >= 0. For "adamw" the optimizer's decoupled decay; for the others the L2 penalty
+  // lambda/2 ||W||^2 that train_step adds to the loss (penalty.hpp), not the optimizer's.
+  // Not in the checkpoint's optimizer record: the run's settings carry it (weight_decay).
+  double weight_decay = 0;
 
   // Throws std::invalid_argument naming the bad setting (unknown kind, lr <= 0, beta outside [0, 1), ...).
   void validate() const;
   std::string describe() const;  // e.g. "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07)"
+                                 // (", weight_decay=..." added when it is not 0)
 };
 
 class Optimizer {
@@ -79,6 +87,9 @@ class Optimizer {
 
   // ++t_, or std::overflow_error (before any weight changes) at kMaxOptimizerSteps.
   void count_step();
+  // std::overflow_error, as count_step, but without counting: for an update that changes
+  // weights before it counts its step (AdamW's decay).
+  void check_step_limit() const;
 };
 
 class Sgd : public Optimizer {
@@ -108,11 +119,19 @@ class Adam : public Optimizer {
   virtual AdamCoefficients coefficients() const;  // of the current step t
 };
 
+// Adam plus the decoupled weight decay. Its step is the decay loop (optim.cpp), then
+// Adam::step unchanged: Adam's bits, and its fast path, are Adam's.
+class AdamW : public Adam {
+ public:
+  using Adam::Adam;
+  void step(const std::vector<Param<float>>& params) override;
+};
+
 // Validates the config and builds the optimizer it names. It is the one seam through
 // which an injected optimizer bug enters (src/chainrule/bugs/optim.hpp installs a maker
 // with use_optimizer_maker); --resume builds its optimizer here too.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
-std::unique_ptr<Optimizer> make_real_optimizer(const OptimizerConfig& config);  // Sgd, Momentum or Adam
+std::unique_ptr<Optimizer> make_real_optimizer(const OptimizerConfig& config);  // Sgd, Momentum, Adam or AdamW
 using OptimizerMaker = std::unique_ptr<Optimizer> (*)(const OptimizerConfig& config);
 void use_optimizer_maker(OptimizerMaker maker);  // nullptr: make_real_optimizer
 

@@ -13,6 +13,7 @@
 #include "chainrule/kernels.hpp"
 #include "chainrule/train/trainer.hpp"
 #include "commands.hpp"
+#include "mpi.hpp"
 
 namespace chainrule::cli {
 
@@ -69,6 +70,7 @@ Action add_train_command(CLI::App& app) {
     std::string name, out, log_grads, progress = "auto", bug, seed = "42", activation = "relu";
     std::string batchnorm;  // --batchnorm [before|after]
     bool overwrite = false;
+    bool data_parallel = false;
   };
   auto o = std::make_shared<Options>();
   auto& c = o->config;
@@ -80,13 +82,21 @@ Action add_train_command(CLI::App& app) {
                   "Hidden activation: relu, sigmoid, tanh or leaky_relu[:alpha] (alpha in [0, 1), default 0.01)")
       ->capture_default_str();
   add_init_options(*cmd, c.spec);
-  cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum or adam")->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum, adam or adamw (Adam with decoupled weight decay)")
+      ->capture_default_str();
   cmd->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--momentum", c.optimizer.momentum, "Momentum mu (with --optimizer momentum)")->capture_default_str();
   cmd->add_flag("--nesterov", c.optimizer.nesterov, "Nesterov momentum (with --optimizer momentum)");
   cmd->add_option("--beta1", c.optimizer.beta1, "Adam's beta1")->capture_default_str();
   cmd->add_option("--beta2", c.optimizer.beta2, "Adam's beta2")->capture_default_str();
   cmd->add_option("--eps", c.optimizer.eps, "Adam's epsilon")->capture_default_str();
+  cmd->add_option("--weight-decay", c.optimizer.weight_decay,
+                  "Weight decay lambda >= 0 on the weight matrices (not biases, BatchNorm): the L2 term lambda/2 ||W||^2 "
+                  "in the loss with sgd, momentum, adam; decoupled with adamw (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--lr-schedule", c.lr_schedule,
+                  "The rate of each epoch: constant, step:EVERY:FACTOR, cosine[:T] or plateau:PATIENCE:FACTOR (on val_loss)")
+      ->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "Total epochs (with --resume: up to this total)")->capture_default_str();
   cmd->add_option("--batch", c.batch, "Batch size")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed for the weights, the dropout masks and the shuffle (0..18446744073709551615)")
@@ -114,6 +124,12 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--log-grads", o->log_grads, "Write steps.csv with gradient statistics every EVERY steps (default 50)")
       ->expected(0, 1);
   cmd->add_option("--progress", o->progress, "auto (a bar on a terminal), bar, or lines (one line per epoch)")->capture_default_str();
+  cmd->add_option("--shards", c.shards, "Cut each batch into P shards, add their gradients in shard order: the numbers "
+                                        "of 'mpirun -np P chainrule train --data-parallel' in one process (1.." +
+                                            std::to_string(train::kMaxShards) + ")")
+      ->capture_default_str();
+  cmd->add_flag("--data-parallel", o->data_parallel,
+                "Under 'mpirun -np P': each rank trains on its shard of every batch (needs -DCHAINRULE_MPI=ON)");
   add_bug_option(*cmd, o->bug);
 
   return [cmd, o]() -> int {
@@ -146,6 +162,13 @@ Action add_train_command(CLI::App& app) {
     config.seed = train::parse_seed("--seed", o->seed);
     config.overwrite = o->overwrite;
     if (cmd->count("--name") > 0) check_run_name(o->name);
+    Ranks ranks;  // --data-parallel: this process is rank ranks.rank of mpirun's ranks.size (mpi.hpp)
+    if (o->data_parallel) {
+      ranks = start_mpi();
+      if (cmd->count("--shards") > 0 && config.shards != ranks.size)
+        throw UsageError("--shards " + std::to_string(config.shards) + " with --data-parallel under " +
+                         std::to_string(ranks.size) + " MPI rank(s): the shards are the ranks; drop --shards");
+    }
 
     std::string run_dir = o->out;
     if (!config.resume.empty()) {
@@ -180,12 +203,15 @@ Action add_train_command(CLI::App& app) {
       if (given("--beta1")) saved.optimizer.beta1 = config.optimizer.beta1;
       if (given("--beta2")) saved.optimizer.beta2 = config.optimizer.beta2;
       if (given("--eps")) saved.optimizer.eps = config.optimizer.eps;
+      if (given("--weight-decay")) saved.optimizer.weight_decay = config.optimizer.weight_decay;
+      if (given("--lr-schedule")) saved.lr_schedule = config.lr_schedule;
       if (given("--batch")) saved.batch = config.batch;
       if (given("--seed")) saved.seed = config.seed;
       if (given("--validation")) saved.validation = config.validation;
       if (given("--threads")) saved.threads = config.threads;
       if (given("--limit")) saved.limit = config.limit;
       if (given("--log-grads")) saved.log_grads = config.log_grads;
+      if (given("--shards")) saved.shards = config.shards;
       if (given("--monitor")) saved.monitor = config.monitor;
       if (given("--early-stopping")) saved.early_stopping = config.early_stopping;
       if (given("--min-delta")) saved.min_delta = config.min_delta;
@@ -206,6 +232,15 @@ Action add_train_command(CLI::App& app) {
     if (run_dir.empty()) run_dir = "runs/" + (o->name.empty() ? timestamp_name() : o->name);
     config.run_dir = run_dir;
     config.progress_bar = o->progress == "bar" || (o->progress == "auto" && stdout_is_terminal());
+    if (o->data_parallel) {  // one shard per rank; only rank 0 writes the run folder and prints
+      config.shards = ranks.size;
+      config.rank = ranks.rank;
+      config.exchange = allgather_shards;
+      if (ranks.rank > 0) {
+        config.run_dir.clear();
+        config.progress_bar = false;
+      }
+    }
     try {
       config.validate();
     } catch (const std::invalid_argument& e) {
@@ -215,14 +250,18 @@ Action add_train_command(CLI::App& app) {
     // One run per folder: lock it and check it before the data is loaded (train/run_folder.hpp).
     train::RunFolder folder;
     try {
-      folder = train::RunFolder(run_dir);
-      folder.check(config.resume, config.overwrite);
+      if (!config.run_dir.empty()) {  // (empty on MPI ranks other than 0)
+        folder = train::RunFolder(run_dir);
+        folder.check(config.resume, config.overwrite);
+      }
     } catch (const train::RunFolderError& e) {
       throw UsageError(folder_option + ": " + e.what());
     }
     const data::Mnist mnist = data::load_mnist(config.data_dir);
     const train::TrainData data = train::select_data(config, mnist);
-    const train::TrainResult result = train::fit(config, data, std::cout, folder);
+    std::ostream silent(nullptr);  // what ranks other than 0 print: nothing
+    const train::TrainResult result = train::fit(config, data, ranks.rank == 0 ? std::cout : silent, folder);
+    if (ranks.rank > 0) return result.diverged ? 1 : 0;
     if (result.diverged) {
       std::cout << std::flush;
       std::cerr << result.diagnosis;

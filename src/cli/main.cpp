@@ -14,6 +14,7 @@
 #include "chainrule/bugs/bugs.hpp"
 #include "chainrule/data/idx.hpp"
 #include "commands.hpp"
+#include "mpi.hpp"
 
 namespace chainrule::cli {
 
@@ -65,7 +66,9 @@ bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
 
 }  // namespace chainrule::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace chainrule::cli;
 #ifdef CHAINRULE_TRAP_FPE
   // The debug preset stops at the first invalid operation, division by zero or overflow
@@ -116,3 +119,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+}  // namespace
+
+// Under mpirun (train --data-parallel), a rank that fails stops every rank (mpi.hpp).
+int main(int argc, char** argv) { return chainrule::cli::finish_mpi(run(argc, argv)); }

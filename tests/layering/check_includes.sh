@@ -14,13 +14,14 @@ declare -A allowed=(
   [init]="aligned tensor rng"
   [layers]="aligned tensor rng kernels"
   [loss]="aligned tensor kernels layers"
+  [penalty]="aligned tensor layers"
   [model]="aligned tensor rng kernels init layers loss"
-  [optim]="aligned tensor kernels layers"
-  [gradcheck]="aligned tensor rng kernels init layers loss model"
+  [optim]="aligned tensor kernels layers penalty"
+  [gradcheck]="aligned tensor rng kernels init layers loss penalty model"
   [data]="aligned tensor rng kernels"
   [io]="aligned tensor rng kernels layers loss model optim data"
-  [bugs]="aligned tensor rng kernels init layers loss model optim data"
-  [train]="aligned tensor rng kernels init layers loss model optim data io bugs"
+  [bugs]="aligned tensor rng kernels init layers loss penalty model optim data"
+  [train]="aligned tensor rng kernels init layers loss penalty model optim data io bugs"
 )
 unit_of() {  # src/chainrule/layers/dense.cpp -> layers; src/chainrule/loss.cpp -> loss
   local rel=${1#"$src"/chainrule/}

@@ -18,6 +18,7 @@
 #include <string>
 #include <memory>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "chainrule/data/dataset.hpp"
@@ -25,6 +26,8 @@
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/optim.hpp"
+#include "chainrule/penalty.hpp"
+#include "chainrule/train/step.hpp"
 #include "chainrule/train/gradstats.hpp"
 #include "../support/counting_new.hpp"
 
@@ -104,6 +107,39 @@ TEST_CASE("perf: with --activation sigmoid, tanh or leaky_relu a training step a
     t.run(31, 1, 32);
     INFO("activation = " << activation);
     CHECK(t.run(1, 40, 32) == 0);
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("perf: train_step with --weight-decay (the L2 penalty with sgd, adamw's decay) allocates nothing either") {
+  const data::ImageSet set = synthetic_images();
+  set_num_threads(1);
+  for (const char* kind : {"sgd", "adamw"}) {
+    Sequential<float> model = make_mlp<float>(MlpSpec{});
+    SoftmaxCrossEntropy<float> loss_fn;
+    OptimizerConfig c;
+    c.kind = kind;
+    c.weight_decay = 0.01;
+    auto optimizer = make_optimizer(c);
+    const L2Penalty<float> penalty(c.weight_decay);
+    train::Step step{model, loss_fn, *optimizer, model.params(), true, {}, {}, {}, nullptr};
+    if (std::string(kind) != "adamw") step.penalty = &penalty;  // as fit() does
+    const std::vector<int> order = data::all_indices(1000);
+    Tensor<float> X;
+    std::vector<int> labels;
+    auto run = [&](std::size_t first, std::size_t steps) {
+      const std::size_t before = counting_new::allocations;
+      for (std::size_t k = 0; k < steps; ++k) {
+        const std::size_t b = (first + k) % 32;
+        data::make_batch(set, order, b * 32, std::min<std::size_t>(1000, (b + 1) * 32), X, labels);
+        train::train_step(step, X, labels);
+      }
+      return counting_new::allocations - before;
+    };
+    CHECK(run(0, 1) > 0);
+    run(31, 1);
+    INFO("optimizer = " << kind);
+    CHECK(run(1, 40) == 0);
   }
   set_num_threads(0);
 }

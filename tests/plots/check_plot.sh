@@ -13,6 +13,8 @@
 #   check_plot.sh plot-no-gnuplot WORK             no gnuplot on PATH: the apt-get line, non-zero exit
 #   check_plot.sh script-missing-input SCRIPT WORK a script given a missing file: its name, non-zero exit
 #   check_plot.sh weights-128 WORK                 weights.gp lays out H = 128 units as 16 x 8 tiles
+#   check_plot.sh lr-column FIXTURE_RUN WORK       plot.sh draws lr.png from a history.csv with an lr column,
+#                                                  lr.gp refuses one without it, naming the column
 #
 # Environment: PLOTS_DIR (tools/plots) and PLOT_SH (tools/plot.sh). Exit 0 = pass, 1 = fail,
 # 77 = skipped because gnuplot is not installed.
@@ -106,7 +108,8 @@ case "$check" in
     log=$("$PLOT_SH" "$run") || fail "plot.sh failed although history.csv is there"
     printf '%s\n' "$log"
     [[ $(grep -c '^drew' <<< "$log") -eq 3 ]] || fail "expected 3 pictures from history.csv alone"
-    [[ $(grep -c '^skipped' <<< "$log") -eq 7 ]] || fail "expected 7 skipped pictures"
+    [[ $(grep -c '^skipped' <<< "$log") -eq 8 ]] || fail "expected 8 skipped pictures"
+    grep -q 'skipped  lr.png: history.csv has no lr column' <<< "$log" || fail "the skip note for the lr column is missing"
     grep -q 'no steps.csv (written by: chainrule train --log-grads EVERY)' <<< "$log" || fail "the skip note for steps.csv is missing"
     grep -q 'no confusion.csv (written by: chainrule evaluate)' <<< "$log" || fail "the skip note for confusion.csv is missing"
     grep -q 'no weights1.csv (written by: chainrule export)' <<< "$log" || fail "the skip note for weights1.csv is missing"
@@ -161,6 +164,22 @@ case "$check" in
     is_png "$out"
     # 16 x 8 tiles of 60 screen pixels plus margins: 200 + 16*60 wide, 120 + 8*60 high.
     [[ "$(png_size "$out")" == "1160x600" ]] || fail "expected a 1160x600 picture (16 x 8 tiles), got $(png_size "$out")"
+    ;;
+
+  lr-column)
+    run="$2"; fresh "$run"; cp "$1"/history.csv "$run"/
+    log=$("$PLOT_SH" "$run") || fail "plot.sh failed"
+    printf '%s\n' "$log"
+    grep -q "^drew .*lr.png" <<< "$log" || fail "plot.sh did not draw lr.png"
+    is_png "$run/plots/lr.png"
+    # the lr column by its name, not its place: move it to the front
+    awk -F, -v OFS=, '{ print $7, $1, $2, $3, $4, $5, $6 }' "$1"/history.csv > "$run/moved.csv"
+    gnuplot -e "in='$run/moved.csv'; out='$run/moved.png'" "$PLOTS_DIR/lr.gp" || fail "lr.gp failed on a moved lr column"
+    is_png "$run/moved.png"
+    cut -d, -f1-6 "$1"/history.csv > "$run/no_lr.csv"
+    if msg=$(gnuplot -e "in='$run/no_lr.csv'; out='$run/x.png'" "$PLOTS_DIR/lr.gp" 2>&1); then fail "lr.gp succeeded without an lr column"; fi
+    printf '%s\n' "$msg"
+    grep -q "has no lr column" <<< "$msg" || fail "lr.gp does not say the lr column is missing"
     ;;
 
   *) fail "unknown check '$check'" ;;

@@ -1,6 +1,7 @@
-// Tests for src/chainrule/optim: each optimizer against two steps worked out by hand.
+// Tests for src/chainrule/optim: each optimizer (and AdamW's decoupled decay) against two steps worked out by hand.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -156,4 +157,90 @@ TEST_CASE("the injected bug adam-no-bias-correction enters through make_optimize
     CHECK(dynamic_cast<Sgd*>(make_optimizer(cfg("sgd", 0.1)).get()) != nullptr);  // only Adam has the mistake
   }
   CHECK(dynamic_cast<bugs::AdamNoBiasCorrection*>(make_optimizer(cfg("adam", 0.1)).get()) == nullptr);
+}
+
+// ---- AdamW: Adam with decoupled weight decay --------------------------------------------
+
+TEST_CASE("AdamW: P -= lr (Mhat / (sqrt(Shat) + eps) + lambda P), two steps by hand, in double") {
+  OneParam p;  // P = (1, -2), named dense1.W: a weight matrix, so it decays
+  OptimizerConfig c = cfg("adamw", 0.1);
+  c.weight_decay = 0.5;
+  AdamW opt(c);
+  // t = 1, G = (0.5, -1): Mhat = G, Shat = G^2, so the Adam term is G / (|G| + 1e-7) = (0.9999998, -0.9999999)
+  // P -= 0.1 (Adam term + 0.5 P):  1 - 0.1 (0.9999998 + 0.5) = 0.85000002,  -2 - 0.1 (-0.9999999 - 1) = -1.80000001
+  p.step(opt, 0.5f, -1.0f);
+  check(p.w, 0.85000002, -1.80000001);
+  // t = 2, G = (0.1, 2): the Adam term is (0.289474 / 0.360472, ...) = (0.803041, 0.533896) as in Adam's test;
+  // P0 = 0.85 - 0.1 (0.803041 + 0.5 * 0.85) = 0.72719594
+  p.step(opt, 0.1f, 2.0f);
+  check(p.w, 0.72719594, -1.74661036);
+  // The same two steps of the formula, computed in double here, from the same G and settings.
+  double P[2] = {1.0, -2.0}, M[2] = {0, 0}, S[2] = {0, 0};
+  const double G[2][2] = {{0.5, -1.0}, {0.1, 2.0}};
+  for (int t = 1; t <= 2; ++t)
+    for (int j = 0; j < 2; ++j) {
+      const double g = static_cast<double>(static_cast<float>(G[t - 1][j]));
+      M[j] = 0.9 * M[j] + 0.1 * g;
+      S[j] = 0.999 * S[j] + 0.001 * g * g;
+      const double mhat = M[j] / (1 - std::pow(0.9, t)), shat = S[j] / (1 - std::pow(0.999, t));
+      P[j] -= 0.1 * (mhat / (std::sqrt(shat) + 1e-7) + 0.5 * P[j]);
+    }
+  check(p.w, P[0], P[1]);
+  check(opt.slots()[0], 0.055, 0.11);  // M and S are Adam's: the decay never enters them
+  check(opt.slots()[1], 0.00025975, 0.004999);
+}
+
+TEST_CASE("AdamW decays weight matrices only; biases and BatchNorm's gamma, beta get Adam's bits exactly") {
+  Tensor<float> W(1, 2), b(1, 2), gamma(1, 2), beta(1, 2), gW(1, 2), gb(1, 2), ggamma(1, 2), gbeta(1, 2);
+  for (Tensor<float>* t : {&W, &b, &gamma, &beta}) t->data = {1.0f, -2.0f};
+  for (Tensor<float>* t : {&gW, &gb, &ggamma, &gbeta}) t->data = {0.5f, -1.0f};
+  std::vector<Param<float>> params{{"dense1.W", &W, &gW}, {"dense1.b", &b, &gb}, {"bn1.gamma", &gamma, &ggamma},
+                                   {"bn1.beta", &beta, &gbeta}};
+  // The same tensors through plain Adam.
+  Tensor<float> W2 = W, b2 = b, gamma2 = gamma, beta2 = beta;
+  std::vector<Param<float>> plain{{"dense1.W", &W2, &gW}, {"dense1.b", &b2, &gb}, {"bn1.gamma", &gamma2, &ggamma},
+                                  {"bn1.beta", &beta2, &gbeta}};
+  OptimizerConfig c = cfg("adamw", 0.1);
+  c.weight_decay = 0.5;
+  AdamW adamw(c);
+  Adam adam(cfg("adam", 0.1));
+  for (int k = 0; k < 3; ++k) {
+    adamw.step(params);
+    adam.step(plain);
+  }
+  CHECK(b.data == b2.data);  // bit for bit
+  CHECK(gamma.data == gamma2.data);
+  CHECK(beta.data == beta2.data);
+  CHECK(W.data[0] < W2.data[0]);  // the weights shrank further towards 0
+  CHECK(W.data[1] > W2.data[1]);
+}
+
+TEST_CASE("AdamW with weight decay 0 is Adam to the bit; weight_decay is validated and described") {
+  OneParam a, w;
+  Adam adam(cfg("adam", 0.01));
+  AdamW adamw(cfg("adamw", 0.01));
+  for (int k = 0; k < 5; ++k) {
+    a.step(adam, 0.3f * static_cast<float>(k) - 0.5f, 0.7f);
+    w.step(adamw, 0.3f * static_cast<float>(k) - 0.5f, 0.7f);
+  }
+  CHECK(a.w.data == w.w.data);
+  CHECK(dynamic_cast<AdamW*>(make_optimizer(cfg("adamw", 0.1)).get()) != nullptr);
+  CHECK(make_optimizer(cfg("adamw", 0.1))->slot_names() == std::vector<std::string>{"m", "v"});
+  OptimizerConfig c = cfg("adamw", 0.1);
+  c.weight_decay = -0.1;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("weight decay"), std::invalid_argument);
+  c.weight_decay = 0.01;
+  CHECK(c.describe() == "adamw(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-07, weight_decay=0.01)");
+  CHECK(cfg("adam", 0.1).describe() == "adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-07)");  // unchanged without it
+}
+
+TEST_CASE("AdamW at the step limit throws before its decay changes any weight") {
+  OneParam p;
+  OptimizerConfig c = cfg("adamw", 0.1);
+  c.weight_decay = 0.5;
+  AdamW opt(c);
+  opt.set_steps(kMaxOptimizerSteps);
+  const auto before = p.w.data;
+  CHECK_THROWS_AS(p.step(opt, 1.0f, -1.0f), std::overflow_error);
+  CHECK(p.w.data == before);
 }

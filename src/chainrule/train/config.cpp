@@ -9,6 +9,8 @@
 #include <stdexcept>
 
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/train/schedule.hpp"
+#include "chainrule/train/shards.hpp"
 
 namespace chainrule::train {
 
@@ -109,8 +111,8 @@ void TrainConfig::validate() const {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--activation: ") + e.what());
   }
-  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
-    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
+  if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam" && optimizer.kind != "adamw")
+    throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum, adam or adamw");
   if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
     throw std::invalid_argument("--lr must be a positive learning rate, got " + num(optimizer.lr));
   // Checked whichever optimizer is chosen, and on --resume too.
@@ -122,6 +124,15 @@ void TrainConfig::validate() const {
     throw std::invalid_argument("--beta2 must be in [0, 1), got " + num(optimizer.beta2));
   if (!(optimizer.eps > 0.0 && std::isfinite(optimizer.eps)))
     throw std::invalid_argument("--eps must be a positive number, got " + num(optimizer.eps));
+  // Weight decay and the learning-rate schedule (optim.hpp, penalty.hpp, train/schedule.hpp).
+  if (!(optimizer.weight_decay >= 0.0 && std::isfinite(optimizer.weight_decay)))
+    throw std::invalid_argument("--weight-decay must be a number >= 0 (0 = off), got " + num(optimizer.weight_decay) +
+                                "; e.g. --weight-decay 0.0005");
+  try {
+    parse_lr_schedule(lr_schedule);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--lr-schedule ") + e.what());
+  }
   optimizer.validate();
   double fraction = 0;
   if (validation != "test" && !is_fraction(validation, fraction))
@@ -139,6 +150,12 @@ void TrainConfig::validate() const {
                                 std::to_string(threads));
   if (log_grads < 0) throw std::invalid_argument("--log-grads must be >= 0, got " + std::to_string(log_grads));
   if (limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(limit));
+  if (shards < 1 || shards > kMaxShards)
+    throw std::invalid_argument("--shards must be in 1.." + std::to_string(kMaxShards) + ", got " + std::to_string(shards));
+  if (shards > batch)
+    throw std::invalid_argument("--shards " + std::to_string(shards) + " is more than --batch " + std::to_string(batch) +
+                                ": every shard needs at least one sample of a batch; give a larger --batch or fewer shards");
+  if (shards > 1 || rank >= 0) check_shardable(*this);  // no dropout, batchnorm or injected bug (train/shards.hpp)
 }
 
 std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
@@ -179,6 +196,10 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   if (spec.bn_eps != 1e-5) s.insert(after("batchnorm"), {"bn_eps", num(spec.bn_eps)});
   if (spec.bn_momentum != 0.1) s.insert(after("batchnorm"), {"bn_momentum", num(spec.bn_momentum)});
   if (spec.batchnorm_after) s.insert(after("batchnorm"), {"batchnorm_position", "after"});
+  // Likewise weight decay and the schedule: only when set (a missing key reads as 0, constant).
+  if (optimizer.weight_decay != 0) s.emplace_back("weight_decay", num(optimizer.weight_decay));
+  if (lr_schedule != "constant") s.emplace_back("lr_schedule", lr_schedule);
+  if (shards != 1) s.emplace_back("shards", std::to_string(shards));  // likewise: only when sharded
   // The callbacks, likewise only when they are not the defaults.
   if (monitor != "val_loss") s.emplace_back("monitor", monitor);
   if (early_stopping != 0) s.emplace_back("early_stopping", std::to_string(early_stopping));
@@ -238,6 +259,9 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     else if (k == "threads") c.threads = parse_int_setting(k, v, 0, kMaxThreads);
     else if (k == "log_grads") c.log_grads = parse_int_setting(k, v, 0);
     else if (k == "limit") c.limit = parse_int_setting(k, v, 0);
+    else if (k == "weight_decay") c.optimizer.weight_decay = parse_double(k, v);
+    else if (k == "lr_schedule") c.lr_schedule = v;
+    else if (k == "shards") c.shards = parse_int_setting(k, v, 1, kMaxShards);
     else if (k == "monitor") c.monitor = v;
     else if (k == "early_stopping") c.early_stopping = parse_int_setting(k, v, 0, kMaxPatience);
     else if (k == "min_delta") c.min_delta = parse_double(k, v);
@@ -294,7 +318,9 @@ double estimate_training_bytes(const TrainConfig& config, std::size_t train_samp
   }
   params += fan_in * s.classes + s.classes;
   widths += 2.0 * s.classes;  // the logits and the softmax probabilities
-  const double slots = config.optimizer.kind == "adam" ? 2 : config.optimizer.kind == "momentum" ? 1 : 0;
+  const double slots = config.optimizer.kind == "adam" || config.optimizer.kind == "adamw" ? 2
+                      : config.optimizer.kind == "momentum"                                ? 1
+                                                                                           : 0;
   const double copies = 2 + slots + 1 + (config.log_grads > 0 ? 1 : 0);  // P, dL/dP, slots, probe, steps.csv
   const double train_rows = static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(config.batch), train_samples));
   const double rows = std::max(train_rows, static_cast<double>(std::min<std::size_t>(1000, val_samples)));

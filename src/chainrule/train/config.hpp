@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +19,8 @@ namespace chainrule::train {
 struct TrainConfig {
   std::string data_dir = "data/mnist";
   MlpSpec spec;               // hidden sizes, dropout, batchnorm, init; spec.seed is set from seed
-  OptimizerConfig optimizer;  // kind, lr and the rest
+  OptimizerConfig optimizer;  // kind, lr, weight_decay and the rest
+  std::string lr_schedule = "constant";  // --lr-schedule: the rate of each epoch (train/schedule.hpp)
   int epochs = 10;            // total epochs (a resumed run continues up to this number)
   int batch = 128;
   std::uint64_t seed = 42;
@@ -39,6 +41,13 @@ struct TrainConfig {
   int limit = 0;                    // train on the first N training images only (0 = all)
   bool progress_bar = false;        // redraw a bar in place (a terminal); else one line per epoch
   bool overwrite = false;           // run_dir may hold an earlier run: delete its files first (never saved)
+  // Data parallelism (train/shards.hpp): the global batch is cut into `shards` shards whose
+  // gradients are added in shard order. Saved only when not 1. rank -1: this process computes
+  // every shard (--shards); rank r >= 0: it is MPI rank r of `shards` (--data-parallel), computes
+  // shard r and gets the others' through `exchange` (src/cli/mpi.cpp). rank and exchange are never saved.
+  int shards = 1;
+  int rank = -1;
+  std::function<void(std::vector<float>& grads, std::vector<double>& stats)> exchange;
 
   // Throws std::invalid_argument naming the bad setting.
   void validate() const;
@@ -50,6 +59,7 @@ struct TrainConfig {
 
 // Bounds on what a run may ask for (docs/cli.md). kMaxThreads is in kernels.hpp.
 constexpr int kMaxHidden = 1000000;                          // units in one hidden layer
+constexpr int kMaxShards = 1024;                             // --shards, and MPI ranks for --data-parallel
 constexpr int kMaxPatience = 1000000;                        // --early-stopping epochs
 constexpr double kMaxTrainingBytes = 4.0 * 1024 * 1024 * 1024;  // 4 GiB, see estimate_training_bytes
 

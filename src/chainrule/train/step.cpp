@@ -14,8 +14,10 @@ StepResult train_step(Step& s, const Tensor<float>& X, const std::vector<int>& l
     r.finite = false;
     return r;
   }
+  if (s.penalty) r.penalty = s.penalty->forward(s.params);  // R = lambda/2 ||W||^2 (weight decay)
   s.loss.backward(s.dZ);                              // dZ = (P - Y) / N
   s.model.backward(s.dZ);                             // dL/dP for every parameter
+  if (s.penalty) s.penalty->backward(s.params);       // dL/dW += lambda W
   if (s.before_update) s.before_update(r.loss);
   s.optimizer.step(s.params);                         // P -= update(dL/dP)
   if (s.after_update) s.after_update(r.loss);

@@ -9,6 +9,7 @@
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/optim.hpp"
+#include "chainrule/penalty.hpp"
 
 namespace chainrule::train {
 
@@ -20,12 +21,15 @@ struct Step {
   std::vector<Param<float>> params;   // model.params(), listed once
   bool zero_grads = true;             // false only for the injected bug grads-not-zeroed
   std::function<void(double loss)> before_update;  // the diagnostics: after backward, before the update
+                                                   // (both get the cross-entropy, without the penalty)
   std::function<void(double loss)> after_update;   // and after it (either may be empty)
   Tensor<float> dZ;                   // (N, C) dL/dZ, reused by every step
+  const L2Penalty<float>* penalty = nullptr;  // --weight-decay as an L2 term (not with adamw), or none
 };
 
 struct StepResult {
   double loss = 0;   // the batch's mean cross-entropy, before the update
+  double penalty = 0;  // lambda/2 ||W||^2 before the update (0 without it): the loss minimised is loss + penalty
   int correct = 0;   // samples whose largest probability is at their label
   bool finite = true;  // false: the loss is NaN or infinite, and nothing was updated
 };

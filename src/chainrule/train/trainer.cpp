@@ -21,6 +21,8 @@
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
+#include "chainrule/train/schedule.hpp"
+#include "chainrule/train/shards.hpp"
 #include "chainrule/train/step.hpp"
 
 namespace chainrule::train {
@@ -365,7 +367,17 @@ class Run {
          << data_.val_indices.size() << " images)";
     if (!config_.resume.empty()) log_ << ", resuming from " << config_.resume << " after epoch " << start_epoch_;
     if (!changed_.empty()) log_ << "\n  changed on resume: " << changed_;
+    // --weight-decay and --lr-schedule, when set: what the printed loss holds, and the schedule.
+    if (config_.optimizer.weight_decay > 0 && config_.optimizer.kind == "adamw")
+      log_ << "\n  weight decay: decoupled (adamw), on the weight matrices; loss is the cross-entropy alone";
+    else if (config_.optimizer.weight_decay > 0)
+      log_ << "\n  weight decay: L2 on the weight matrices; loss = cross-entropy + " << config_.optimizer.weight_decay
+           << "/2 ||W||^2 (val_loss is the cross-entropy alone)";
+    if (config_.lr_schedule != "constant") log_ << "\n  lr schedule: " << config_.lr_schedule;
     if (active_bug() != Bug::None) log_ << "\n  injected bug: " << bug_name(active_bug());
+    if (config_.shards > 1 || config_.rank >= 0)
+      log_ << "\n  data parallel: each batch in " << config_.shards << " shard(s), "
+           << (config_.rank >= 0 ? "one per MPI rank" : "all in this process") << ", gradients added in shard order";
     if (config_.validation == "test")
       log_ << "\nwarning: validating on the test set: the epoch of best.ckpt"
            << (config_.early_stopping > 0 ? " and the one early stopping stops at are" : " is") << " chosen by test "
@@ -451,6 +463,7 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
 TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& log, const RunFolder& folder) {
   config.validate();
   check_data(config, data, folder);
+  const bool sharded = config.shards > 1 || config.rank >= 0;  // --shards P or --data-parallel
   set_num_threads(config.threads);
   Run run(config, data, folder, log);
 
@@ -465,9 +478,17 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
   int epoch = 0;
   step.before_update = [&](double loss) { run.before_update(t, loss); };  // set once: no work per step
   step.after_update = [&](double loss) { run.after_update(t, epoch, loss, loss_fn->probs()); };
+  // --weight-decay with sgd, momentum or adam: the L2 term in the loss (penalty.hpp); adamw decays in its step.
+  const L2Penalty<float> penalty(config.optimizer.weight_decay);
+  if (config.optimizer.weight_decay > 0 && config.optimizer.kind != "adamw") step.penalty = &penalty;
+  const LrSchedule schedule = parse_lr_schedule(config.lr_schedule);  // --lr-schedule (train/schedule.hpp)
+  ShardedStep shards{step, config.shards, config.rank, config.exchange, {}, {}, {}, {}};  // train/shards.hpp
 
   for (epoch = run.start_epoch() + 1; epoch <= config.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
+    if (schedule.kind != "constant")  // this epoch's rate, from the settings and the history so far
+      run.optimizer().set_lr(scheduled_lr(schedule, config.optimizer.lr, epoch, config.epochs, run.result.history) *
+                             run.pipeline().lr_factor);
     order.assign(data.train_indices.begin(), data.train_indices.end());
     data::shuffle(order, run.shuffle_rng());
     progress.begin_epoch(epoch, config.epochs, run.batches());
@@ -477,13 +498,13 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
       run.pipeline().train_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
       if (b + 1 < run.batches()) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
 
-      const StepResult r = train_step(step, X, labels);
+      const StepResult r = sharded ? sharded_step(shards, X, labels) : train_step(step, X, labels);
       if (!r.finite) {
         run.diverged(t, r.loss, epoch, b + 1);
         run.mark_diverged();
         return std::move(run.result);
       }
-      loss_sum += r.loss;
+      loss_sum += r.loss + r.penalty;  // history's loss includes --weight-decay's L2 term (0 without it)
       acc_sum += static_cast<double>(r.correct) / static_cast<double>(labels.size());
       progress.step(b + 1, loss_sum / static_cast<double>(b + 1), acc_sum / static_cast<double>(b + 1));
     }

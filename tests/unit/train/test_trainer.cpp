@@ -252,7 +252,7 @@ TEST_CASE("TrainConfig: settings round-trip and bad values are named") {
   bad([](train::TrainConfig& b) { b.epochs = 0; }, "--epochs");
   bad([](train::TrainConfig& b) { b.validation = "1.5"; }, "--validation");
   bad([](train::TrainConfig& b) { b.validation = "tset"; }, "--validation");
-  bad([](train::TrainConfig& b) { b.optimizer.kind = "adamw"; }, "adamw");
+  bad([](train::TrainConfig& b) { b.optimizer.kind = "adagrad"; }, "adagrad");
   bad([](train::TrainConfig& b) { b.optimizer.lr = -1; }, "learning rate");
   bad([](train::TrainConfig& b) { b.spec.dropout = 1.0; }, "--dropout");
 }
