@@ -5,6 +5,8 @@
 //                             [--limit N (first N training images; 0 = all)] [--val 1 (0: skip validation)]
 //                             [--prefetch 1 (0: without the trainer's prefetch of the next batch's images)]
 //                             [--skip-zeros 1 (0: the products visit every k, as before zero skipping)]
+//                             [--info 1 (print the "kernels" and "threads" lines only, and stop)]
+// CHAINRULE_KERNELS=avx512|avx2|portable forces an instruction-set path (kernels.hpp).
 //
 // The step is the one train::fit runs (src/chainrule/train/trainer.cpp), call for call:
 // make_batch (and the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
@@ -13,6 +15,7 @@
 // images) is timed on its own, apart from the training epoch.
 //
 // Prints "key value" lines (bench.sh reads them):
+//   kernels K              the kernel path and instruction set, "fast (avx512)"
 //   epoch_s E S            training seconds of epoch E (wall clock, no validation)
 //   epoch_cpu_s E S        the CPU seconds of all threads during that epoch
 //   val_s E S              validation seconds after epoch E
@@ -33,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,7 +79,7 @@ const char* kPhaseNames[kPhases] = {"make_batch", "zero_grad", "forward", "loss_
 
 int main(int argc, char** argv) {
   std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
-  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1;
+  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1, info = 0;
   unsigned long long seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
@@ -87,6 +91,7 @@ int main(int argc, char** argv) {
     else if (key == "--prefetch") prefetch = std::atoi(value.c_str());
     else if (key == "--skip-zeros") skip = std::atoi(value.c_str());
     else if (key == "--val") validate = std::atoi(value.c_str());
+    else if (key == "--info") info = std::atoi(value.c_str());
     else if (key == "--seed") seed = std::strtoull(value.c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "bench_train: unknown option %s\n", key.c_str());
@@ -98,8 +103,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const data::Mnist mnist = data::load_mnist(data_dir);
   set_num_threads(threads);
+  try {
+    std::printf("kernels %s\n", kernel_description().c_str());
+  } catch (const std::exception& e) {  // a bad CHAINRULE_KERNELS
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return 2;
+  }
+  if (info) {
+    std::printf("threads %d\n", num_threads());
+    return 0;
+  }
+  const data::Mnist mnist = data::load_mnist(data_dir);
   set_skip_zeros(skip != 0);
   MlpSpec spec;
   spec.seed = seed;
