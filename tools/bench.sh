@@ -107,11 +107,11 @@ if "$python" -c "import torch, numpy" 2>/dev/null; then
   # With OPENBLAS_CORETYPE unset: the core OpenBLAS picks for this CPU by itself.
   env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2 OPENBLAS_NUM_THREADS=1 "$python" tools/bench/torch_mnist.py --blas-info \
     >"$work/blas" 2>"$work/blas.err" || true
-  blas_lib="$(awk '$1 == "blas_library" { $1 = ""; print substr($0, 2) }' "$work/blas")"
+  blas_lib="$(awk '$1 == "blas_library" { $1 = ""; printf "%s%s", sep, substr($0, 2); sep = ", " }' "$work/blas")"
   echo "PyTorch $(awk '$1 == "torch" { print $2 }' "$work/blas"), BLAS: ${blas_lib:-none found}"
   if grep -q '^openblas_config' "$work/blas"; then
     honest=1
-    echo "  $(awk '$1 == "openblas_config" { $1 = ""; print "OpenBLAS" $0 }' "$work/blas")"
+    echo "  $(awk '$1 == "openblas_config" { $1 = ""; print substr($0, 2); exit }' "$work/blas")"
     echo "  the core OpenBLAS chooses by itself (OPENBLAS_VERBOSE=2): $(grep -m1 -i 'core' "$work/blas.err" | sed 's/^ *//' || echo '?')"
     [ -z "${OPENBLAS_CORETYPE:-}" ] ||
       echo "  (this environment sets OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE; the runs below set it for each path)"

@@ -19,12 +19,11 @@ inline __m256i first_lanes(int n) {
 }
 
 // C block (R x nc) (+)= A rows (R x kc) * 16 columns of the packed panel (kc rows, bstride
-// floats apart), R <= 4, nc <= 16. Sixteen ymm registers hold 2R accumulators, the two
-// vectors of B's row k and A(r, k) broadcast: 4 x 16 is the largest block that fits
-// (8 accumulators, each FMA's B loaded once for 4 rows).
+// floats apart), R <= 6, nc <= 16. Sixteen ymm registers hold 2R accumulators, the two
+// vectors of B's row k and A(r, k) broadcast: 6 x 16 is the largest block that fits.
 // kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
 template <int R, bool kATrans, bool kList>
-void block_4x16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride, float* c,
+void block_rx16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride, float* c,
                 std::ptrdiff_t ldc, int nc, bool load_c) {
   const bool full = nc >= 16;
   const __m256i mask0 = first_lanes(nc), mask1 = first_lanes(nc - 8);
@@ -64,28 +63,37 @@ void block_4x16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const
   }
 }
 
+// An 8-row tile as two blocks of 4 rows. Blocks of 6 + 2 rows (12 accumulators, which hide
+// the FMA's latency better) measured slower on MNIST batches: the 2-row block pays the walk
+// over the k list and B's loads again for a third of the work (docs/performance.md,
+// "The AVX2 path").
+constexpr int kBlockRows = 4;
+static_assert(kBlockRows >= 1 && kBlockRows <= 6, "a block fits the 16 ymm registers");
+
 template <bool kATrans, bool kList>
 void block(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride,
            float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   switch (rows) {
-    case 4: return block_4x16<4, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
-    case 3: return block_4x16<3, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
-    case 2: return block_4x16<2, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
-    default: return block_4x16<1, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 6: return block_rx16<6, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 5: return block_rx16<5, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 4: return block_rx16<4, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 3: return block_rx16<3, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 2: return block_rx16<2, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    default: return block_rx16<1, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
   }
 }
 
-// A micro-tile of up to 8 rows x nr columns as blocks of 4 rows x 16 columns, each over the
-// tile's whole list of k (the k where some row of the 8 is nonzero): every entry of C gets
-// the same multiply-adds, in the same order, as on the AVX-512 path.
+// A micro-tile of up to 8 rows x nr columns as blocks of up to kBlockRows rows x 16
+// columns, each over the tile's whole list of k (the k where some row of the 8 is nonzero):
+// every entry of C gets the same multiply-adds, in the same order, as on the AVX-512 path.
 template <bool kATrans, bool kList>
 void rows_tile(int nr, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
                float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
-  for (int r0 = 0; r0 < rows; r0 += 4) {
+  for (int r0 = 0; r0 < rows; r0 += kBlockRows) {
     const float* ar = kATrans ? a + r0 : a + r0 * lda;
     for (int j = 0; j < nc; j += 16)
-      block<kATrans, kList>(imin(4, rows - r0), kc, ks, ar, lda, bp + j, nr, c + r0 * ldc + j, ldc, imin(16, nc - j),
-                            load_c);
+      block<kATrans, kList>(imin(kBlockRows, rows - r0), kc, ks, ar, lda, bp + j, nr, c + r0 * ldc + j, ldc,
+                            imin(16, nc - j), load_c);
   }
 }
 
