@@ -86,8 +86,10 @@ std::string kernel_description();
 void set_skip_zeros(bool on);
 bool skip_zeros();
 
-// 0 = automatic: 1 thread, or OpenMP's count when OMP_NUM_THREADS is set (on a busy machine
-// two threads that spin-wait are far slower than one: docs/performance.md, "Threads").
+// 0 = automatic: OMP_NUM_THREADS when set, else the physical cores that are idle when first
+// asked (sampled over 30 ms from /proc/stat; at least 1). The threads are a persistent pool
+// that spins briefly after a pass, then sleeps; a pool thread whose core is taken by another
+// program is not waited for, the others take its part (docs/performance.md, "Threads").
 // The products give the same bits for every thread count. At most kMaxThreads
 // (docs/performance.md, "Notes from the code"). set_num_threads throws
 // std::invalid_argument for a count outside 0..kMaxThreads, and the automatic count

@@ -91,7 +91,7 @@ Action add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--validation", c.validation, "'test' or a fraction of the training set to hold out, e.g. 0.1")->capture_default_str();
   cmd->add_option("--threads", c.threads, "Threads for the matrix kernels, 0.." + std::to_string(kMaxThreads) +
-                                              " (0 = automatic: 1, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")
+                                              " (0 = automatic: the idle physical cores, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")
       ->capture_default_str();
   cmd->add_option("--limit", c.limit, "Train on the first N training images only (0 = all)")->capture_default_str();
   cmd->add_option("--name", o->name, "Run name: writes runs/NAME/ (default: the date and time)");

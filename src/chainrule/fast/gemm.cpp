@@ -115,10 +115,18 @@ struct NonzeroKs {
   const int* ks;
   const int* counts;
 };
+thread_local std::vector<std::uint64_t> bit_storage;
+thread_local Values<int> ks_storage;
+thread_local std::vector<int> count_storage;
+
+// Sizes this thread's zero-skipping storage for `tiles` tiles.
+void size_nonzero_storage(std::size_t tiles) {
+  if (bit_storage.size() < tiles * kWords) bit_storage.resize(tiles * kWords);
+  if (ks_storage.size() < tiles * kKC) ks_storage.resize(tiles * kKC);
+  if (count_storage.size() < tiles) count_storage.resize(tiles);
+}
+
 NonzeroKs nonzero_ks(const IsaKernels& isa, bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc) {
-  thread_local std::vector<std::uint64_t> bit_storage;
-  thread_local Values<int> ks_storage;
-  thread_local std::vector<int> count_storage;
   const auto tiles = (std::size_t)((i1 - i0 + kMR - 1) / kMR);
   if (bit_storage.size() < tiles * kWords) bit_storage.resize(tiles * kWords);
   std::uint64_t* bits = bit_storage.data();
@@ -187,6 +195,19 @@ float* half_sum_buffer(std::size_t values) {
 }
 
 
+
+}  // namespace
+
+// A pool thread may run any part of a product, the first time long after the first step:
+// its buffers are sized when it starts, for products of up to 1024 rows per part (the
+// network's largest is the validation batch's X W1, 1000 rows), so that a training step
+// allocates nothing later.
+void warm_thread_buffers() {
+  pack_buffer();
+  size_nonzero_storage(1024 / kMR);
+}
+
+namespace {
 
 void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate) {
   if (M <= 0 || N <= 0) return;
