@@ -172,15 +172,46 @@ for l in "${labels[@]}"; do
   both[$l]="$(pooled_sum "$l" | median)"
 done
 
+# Single-core FP32 peak of a path: FMA units x lanes x 2 FLOP x clock. PEAK_GHZ defaults to
+# the clock /proc/cpuinfo reports (a virtual machine may not show the boost clock).
+ghz="${PEAK_GHZ:-$(awk -F: '/cpu MHz/ { printf "%.2f", $2 / 1000; exit }' /proc/cpuinfo)}"
+fma_units="${FMA_UNITS:-2}"
+peak_of() {  # GFLOP/s of one core on a path's vectors (empty for the portable path)
+  case "$1" in
+    *avx512*) awk -v g="$ghz" -v u="$fma_units" 'BEGIN { printf "%.0f", u * 16 * 2 * g }' ;;
+    *avx2*) awk -v g="$ghz" -v u="$fma_units" 'BEGIN { printf "%.0f", u * 8 * 2 * g }' ;;
+    *) echo "" ;;
+  esac
+}
+# The FLOPs of steps+validation: nominal (every multiply-add of the shapes) and done (after
+# zero skipping; bench_train counts them on its batches). PyTorch does the nominal work.
+flops_of() {  # flops_of LABEL nominal|done
+  local ours="$1"
+  [[ "$ours" == torch-* ]] && ours="ours-${1#torch-}" && ours="${ours%-default}" && ours="${ours%-t1}-t1"
+  if [ "$2" = nominal ] || [[ "$1" == torch-* ]]; then
+    awk -v a="$(first gflop_per_epoch "$ours")" -v b="$(first gflop_val "$ours")" 'BEGIN { print a + b }'
+  else
+    awk -v a="$(first gflop_done_per_epoch "$ours")" -v b="$(first gflop_val_done "$ours")" 'BEGIN { print a + b }'
+  fi
+}
 echo
-printf '%-28s %8s %10s %8s %9s %8s %8s\n' "run (medians)" "steps s" "+val s" "threads" "step us" "GFLOP/s" "RSS MiB"
+echo "GFLOP per epoch of steps+validation (${labels[0]}): nominal $(flops_of "${labels[0]}" nominal)," \
+  "done after zero skipping $(flops_of "${labels[0]}" done); single-core FP32 peak at $ghz GHz with $fma_units FMA units: AVX-512 $(peak_of avx512), AVX2 $(peak_of avx2) GFLOP/s"
+printf '%-28s %8s %9s %7s %8s %9s %9s %9s %8s\n' "run (medians)" "steps s" "+val s" "threads" "step us" \
+  "GFLOP/s" "done/s" "%peak" "RSS MiB"
 for l in "${labels[@]}"; do
   steps_per_epoch="$(first steps_per_epoch "$l")"
-  printf '%-28s %8s %10s %8s %9s %8s %8s\n' "$l" "${steps[$l]}" "${both[$l]}" "$(first threads "$l")" \
+  nominal="$(flops_of "$l" nominal)" done_="$(flops_of "$l" done)" peak="$(peak_of "$l")"
+  printf '%-28s %8s %9s %7s %8s %9s %9s %9s %8s\n' "$l" "${steps[$l]}" "${both[$l]}" "$(first threads "$l")" \
     "$(awk -v s="${steps[$l]}" -v n="$steps_per_epoch" 'BEGIN { printf "%.1f", 1e6 * s / n }')" \
-    "$(awk -v s="${steps[$l]}" -v g="$(first gflop_per_epoch "$l")" 'BEGIN { printf "%.1f", g / s }')" \
+    "$(awk -v s="${both[$l]}" -v g="$nominal" 'BEGIN { printf "%.1f", g / s }')" \
+    "$(awk -v s="${both[$l]}" -v g="$done_" 'BEGIN { printf "%.1f", g / s }')" \
+    "$(awk -v s="${both[$l]}" -v g="$nominal" -v d="$done_" -v p="$peak" \
+        'BEGIN { if (p == "") print "-"; else printf "%.0f/%.0f", 100 * g / s / p, 100 * d / s / p }')" \
     "$(cat "$work/$l".* | awk '$1 == "peak_rss_mib" && $2 > m { m = $2 } END { print m }')"
 done
+echo "(GFLOP/s: nominal FLOPs of steps+validation / their time; done/s: the FLOPs done after zero skipping;"
+echo " %peak: both as a share of one core's peak on the path's vectors, nominal/done)"
 
 # Where chainrule's one-thread step goes, per phase (bench_train's phase_us, median of the rounds).
 echo
