@@ -9,7 +9,7 @@
 #   KERNELS="avx2" tools/bench.sh         one path only (avx512, avx2, portable)
 #   BUILD=build/portable-bench tools/bench.sh   an existing build folder instead of build/release
 #   PORTABLE=1 tools/bench.sh             also the portable binary (a build without
-#                                          -march=native, build/bench-portable) against this one
+#                                          -march=native: build/portable) against this one
 #
 # The anchor. PyTorch (Debian's python3-torch, the system /usr/bin/python3) runs its products
 # through whatever libblas.so.3 the system resolves; with only libblas3 installed that is the
@@ -47,10 +47,9 @@ if [ "$build" = build/release ]; then
 else
   quiet_build "$build" --target chainrule bench_train
 fi
-portable_build=build/bench-portable
+portable_build=build/portable  # the portable preset: release without -march=native
 if [ "${PORTABLE:-0}" = 1 ]; then
-  [ -f "$portable_build/build.ninja" ] ||
-    cmake -S . -B "$portable_build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHAINRULE_NATIVE=OFF >/dev/null
+  [ -f "$portable_build/build.ninja" ] || cmake --preset portable >/dev/null
   quiet_build "$portable_build" --target bench_train
 fi
 data=data/mnist

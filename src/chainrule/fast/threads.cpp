@@ -154,7 +154,13 @@ void run_parts_on_pool(int parts, PartFunction part, void* context) {
     return;
   }
   static Pool* pool = new Pool;  // never destroyed: its threads sleep until the program ends
+  static std::atomic<bool> in_use{false};
+  if (in_use.exchange(true, std::memory_order_acquire)) {  // another thread's job is running:
+    for (int t = 0; t < parts; ++t) part(context, t);     // the pool takes one caller at a time
+    return;
+  }
   pool->run(std::min(parts, kMaxThreads), part, context);
+  in_use.store(false, std::memory_order_release);
 }
 
 void zero(Tensor<float>& t) {
