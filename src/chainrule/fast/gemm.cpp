@@ -54,25 +54,8 @@ constexpr int kSplitK = 512;           // sums over at least this many k are cut
 
 bool g_skip_zeros = true;  // set_skip_zeros
 
-// Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded.
-// ldb: the distance between B's stored rows (N, or K for nt where B is stored (N, K)).
-void pack_b(Form form, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp) {
-  if (form == Form::NT) {  // B stored (N, K): walk each stored row (one column of the panel)
-    for (int k = 0; k < kc; ++k)
-      for (int j = nc; j < nr; ++j) bp[k * nr + j] = 0.0f;
-    for (int j = 0; j < nc; ++j) {
-      const float* src = B + (j0 + j) * ldb + k0;
-      for (int k = 0; k < kc; ++k) bp[k * nr + j] = src[k];
-    }
-    return;
-  }
-  for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
-    const float* src = B + (k0 + k) * ldb + j0;
-    float* dst = bp + k * nr;
-    for (int j = 0; j < nc; ++j) dst[j] = src[j];
-    for (int j = nc; j < nr; ++j) dst[j] = 0.0f;
-  }
-}
+// IsaKernels::pack (fast/isa.hpp) copies a panel of B into the packing buffer: compiled for
+// each path, like the other loops over many values.
 
 // The packing buffer: one per thread, allocated on first use, 64-byte aligned.
 float* pack_buffer() {
@@ -98,14 +81,6 @@ struct Product {
 // docs/performance.md, "Notes from the code").
 // IsaKernels::nonzero_bits (fast/isa.hpp) records, for each tile of kMR rows, one bit per k
 // of a K block.
-
-// The set bits of a tile's mask as a list of q, in increasing order; returns its length.
-int list_from_bits(const std::uint64_t* words, int* list) {
-  int n = 0;
-  for (int w = 0; w < kWords; ++w)
-    for (std::uint64_t b = words[w]; b != 0; b &= b - 1) list[n++] = 64 * w + std::countr_zero(b);
-  return n;
-}
 
 // For each tile of rows [i0, i1): the k of [k0, k0 + kc) to visit (ks + t * kKC, counts[t]
 // long). Returns {nullptr, nullptr} when A has too few zeros there to be worth skipping
@@ -140,16 +115,16 @@ NonzeroKs nonzero_ks(const IsaKernels& isa, bool a_trans, const float* A, std::p
     isa.nonzero_bits(false, A, lda, i0, std::min(i1, i0 + kMR), k0, kc, bits);
     probe = (std::size_t)kc;
   }
-  for (std::size_t w = 0; w < (a_trans ? tiles : 1) * kWords; ++w) seen += (std::size_t)std::popcount(bits[w]);
+  seen = isa.count_bits(bits, (a_trans ? tiles : 1) * kWords);
   if (8 * seen > 7 * probe) return {nullptr, nullptr};
   isa.nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, bits);
   std::size_t needed = 0;
-  for (std::size_t w = 0; w < tiles * kWords; ++w) needed += (std::size_t)std::popcount(bit_storage[w]);
+  needed = isa.count_bits(bit_storage.data(), tiles * kWords);
   if (8 * needed > 7 * tiles * (std::size_t)kc) return {nullptr, nullptr};
   if (ks_storage.size() < tiles * kKC) ks_storage.resize(tiles * kKC);
   if (count_storage.size() < tiles) count_storage.resize(tiles);
   for (std::size_t t = 0; t < tiles; ++t)
-    count_storage[t] = list_from_bits(bit_storage.data() + t * kWords, ks_storage.data() + t * kKC);
+    count_storage[t] = isa.list_from_bits(bit_storage.data() + t * kWords, ks_storage.data() + t * kKC);
   return {ks_storage.data(), count_storage.data()};
 }
 
@@ -173,7 +148,7 @@ void gemm_block(const IsaKernels& isa, const Product& p, int k_begin, int k_end,
     const NonzeroKs nz = skip ? nonzero_ks(isa, a_trans, p.A, lda, i0, i1, k0, kc) : NonzeroKs{nullptr, nullptr};
     for (int j = j0; j < j1; j += nr) {
       const int nc = std::min(nr, j1 - j);
-      pack_b(p.form, p.B, ldb, k0, kc, j, nc, nr, bp);
+      isa.pack(p.form == Form::NT, p.B, ldb, k0, kc, j, nc, nr, bp);
       for (int i = i0; i < i1; i += kMR) {
         const int rows = std::min(kMR, i1 - i), t = (i - i0) / kMR;
         const int* ks = nz.ks ? nz.ks + (std::size_t)t * kKC : nullptr;  // nullptr: every k

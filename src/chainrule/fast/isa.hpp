@@ -42,6 +42,13 @@ struct IsaKernels {
   void (*adam)(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
   // The micro-tile width for a product with N columns: 16 or 32.
   int (*tile_cols)(int N);
+  // Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded; B is
+  // stored (K, N) with rows ldb apart, or (N, K) when b_trans (the nt form).
+  void (*pack)(bool b_trans, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp);
+  // The number of set bits in words[0..n).
+  std::size_t (*count_bits)(const std::uint64_t* words, std::size_t n);
+  // The set bits of one tile's kWords words as a list of q, in increasing order; returns its length.
+  int (*list_from_bits)(const std::uint64_t* words, int* list);
 };
 
 // The paths compiled into this program; nullptr for one this build or CPU family cannot have

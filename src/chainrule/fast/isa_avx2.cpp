@@ -142,7 +142,8 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
   }
 }
 
-const IsaKernels kAvx2{"avx2", tile, plain_nonzero_bits, adam, tile_cols};
+const IsaKernels kAvx2{"avx2", tile, plain_nonzero_bits, adam, tile_cols, plain_pack, plain_count_bits,
+                       plain_list_from_bits};
 
 }  // namespace
 

@@ -7,6 +7,8 @@
 #if defined(__AVX512F__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "chainrule/fast/isa_plain.hpp"
+
 namespace chainrule::fast {
 namespace {
 
@@ -133,7 +135,8 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
   }
 }
 
-const IsaKernels kAvx512{"avx512", tile, nonzero_bits, adam, tile_cols};
+const IsaKernels kAvx512{"avx512", tile, nonzero_bits, adam, tile_cols, plain_pack, plain_count_bits,
+                         plain_list_from_bits};
 
 }  // namespace
 

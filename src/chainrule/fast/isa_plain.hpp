@@ -53,6 +53,39 @@ inline std::uint32_t float_bits(float x) {
   }
 }
 
+// IsaKernels::pack: copies a panel of B into the packing buffer, zero-padded to nr columns.
+[[maybe_unused]] void plain_pack(bool b_trans, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc,
+                                 int nr, float* bp) {
+  if (b_trans) {  // B stored (N, K): walk each stored row (one column of the panel)
+    for (int k = 0; k < kc; ++k)
+      for (int j = nc; j < nr; ++j) bp[k * nr + j] = 0.0f;
+    for (int j = 0; j < nc; ++j) {
+      const float* src = B + (j0 + j) * ldb + k0;
+      for (int k = 0; k < kc; ++k) bp[k * nr + j] = src[k];
+    }
+    return;
+  }
+  for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
+    const float* src = B + (k0 + k) * ldb + j0;
+    float* dst = bp + k * nr;
+    for (int j = 0; j < nc; ++j) dst[j] = src[j];
+    for (int j = nc; j < nr; ++j) dst[j] = 0.0f;
+  }
+}
+
+[[maybe_unused]] std::size_t plain_count_bits(const std::uint64_t* words, std::size_t n) {
+  std::size_t count = 0;
+  for (std::size_t w = 0; w < n; ++w) count += static_cast<std::size_t>(__builtin_popcountll(words[w]));
+  return count;
+}
+
+[[maybe_unused]] int plain_list_from_bits(const std::uint64_t* words, int* list) {
+  int n = 0;
+  for (int w = 0; w < kWords; ++w)
+    for (std::uint64_t b = words[w]; b != 0; b &= b - 1) list[n++] = 64 * w + __builtin_ctzll(b);
+  return n;
+}
+
 // Adam's plain loop (Adam::step in optim.cpp), value for value: two fused multiply-adds,
 // then correctly rounded divisions and square root.
 [[maybe_unused]] void plain_adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {

@@ -58,7 +58,8 @@ void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a,
 // GCC 12 (docs/performance.md, "Notes from the code").
 int tile_cols(int) { return 32; }
 
-const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_adam, tile_cols};
+const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_adam, tile_cols,
+                           plain_pack, plain_count_bits, plain_list_from_bits};
 
 }  // namespace
 
