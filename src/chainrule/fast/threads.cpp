@@ -63,8 +63,22 @@ constexpr auto kSpin = std::chrono::microseconds(100);
 
 thread_local bool t_in_part = false;  // a part that itself asks for parts runs them itself
 
+// When the caller had to wait long for a pool thread that had started a part (its core was
+// taken by another program in the middle of it), the next kSoloPasses passes run on the
+// caller alone, then the pool is tried again. The parts are the same either way, so the
+// values are too.
+constexpr auto kLongWait = std::chrono::microseconds(300);
+constexpr int kSoloPasses = 2000;
+
 class Pool {
  public:
+  // false: the caller should run the parts itself (a recent pass waited too long).
+  bool wanted() {
+    if (solo_left_ == 0) return true;
+    --solo_left_;
+    return false;
+  }
+
   void run(int parts, PartFunction part, void* context) {
     start_threads(parts - 1);
     while (inside_.load() != 0) cpu_relax();  // a pool thread still leaving the last job
@@ -76,10 +90,16 @@ class Pool {
     const std::uint32_t open = state_.load() + 1;
     state_.store(open);
     if (sleeping_.load() > 0) state_.notify_all();
+    const auto started = std::chrono::steady_clock::now();
     take_parts(0);
-    for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; ++spins) {
-      cpu_relax();  // a pool thread is still running its part
-      if (spins % 1024 == 1023) sched_yield();  // it may be waiting for this core
+    if (remaining_.load(std::memory_order_acquire) != 0) {
+      const auto own_done = std::chrono::steady_clock::now();
+      for (int spins = 0; remaining_.load(std::memory_order_acquire) != 0; ++spins) {
+        cpu_relax();  // a pool thread is still running its part
+        if (spins % 1024 == 1023) sched_yield();  // it may be waiting for this core
+      }
+      const auto waited = std::chrono::steady_clock::now() - own_done;
+      if (waited > kLongWait && waited > 2 * (own_done - started)) solo_left_ = kSoloPasses;
     }
     state_.store(open + 1);  // closed
   }
@@ -143,6 +163,7 @@ class Pool {
   PartFunction part_ = nullptr;
   void* context_ = nullptr;
   int parts_ = 0;
+  int solo_left_ = 0;  // passes left to run on the caller alone
   std::vector<std::thread> threads_;
 };
 
@@ -159,7 +180,10 @@ void run_parts_on_pool(int parts, PartFunction part, void* context) {
     for (int t = 0; t < parts; ++t) part(context, t);     // the pool takes one caller at a time
     return;
   }
-  pool->run(std::min(parts, kMaxThreads), part, context);
+  if (pool->wanted())
+    pool->run(std::min(parts, kMaxThreads), part, context);
+  else
+    for (int t = 0; t < parts; ++t) part(context, t);
   in_use.store(false, std::memory_order_release);
 }
 
