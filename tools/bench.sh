@@ -7,7 +7,7 @@
 #   tools/bench.sh                        every path, batch 128, 3 rounds of 4 epochs
 #   REPS=5 EPOCHS=6 BATCHES="128 32" tools/bench.sh
 #   KERNELS="avx2" tools/bench.sh         one path only (avx512, avx2, portable)
-#   BUILD=build/portable-bench tools/bench.sh   an existing build folder instead of build/release
+#   BUILD=build/mybuild tools/bench.sh    an existing build folder instead of build/release
 #   PORTABLE=1 tools/bench.sh             also the portable binary (a build without
 #                                          -march=native: build/portable) against this one
 #
@@ -84,7 +84,7 @@ echo "chainrule bench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | se
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  $reps interleaved rounds of $epochs epochs per setting, batch ${batches// /, }; kernel paths:$paths"
 echo "  FLOPs of the products: $(awk 'BEGIN { printf "%.2f", 60000 * 2 * (2*784*128 + 3*128*10) / 1e9 }') GFLOP per epoch of steps (nominal), $(awk 'BEGIN { printf "%.3f", 10000 * 2 * (784*128 + 128*10) / 1e9 }') GFLOP per validation"
-echo "  $build/bench_train: $(CHAINRULE_KERNELS= "$build/bench_train" --info 1 | tr '\n' ' ')"
+echo "  $build/bench_train: $(env -u CHAINRULE_KERNELS "$build/bench_train" --info 1 | tr '\n' ' ')"
 
 # ---- The anchor: PyTorch on OpenBLAS ----
 # shellcheck source=tools/deps.sh
@@ -149,6 +149,7 @@ for batch in $batches; do
 done
 for rep in $(seq 1 "$reps"); do
   for i in "${!labels[@]}"; do
+    # shellcheck disable=SC2086  # a command line of words without spaces, split on purpose
     env ${commands[$i]} >"$work/${labels[$i]}.$rep"
   done
 done
@@ -195,12 +196,12 @@ flops_of() {  # flops_of LABEL nominal|done
 }
 echo
 echo "GFLOP per epoch of steps+validation (${labels[0]}): nominal $(flops_of "${labels[0]}" nominal)," \
-  "done after zero skipping $(flops_of "${labels[0]}" done); single-core FP32 peak at $ghz GHz with $fma_units FMA units: AVX-512 $(peak_of avx512), AVX2 $(peak_of avx2) GFLOP/s"
+  "done after zero skipping $(flops_of "${labels[0]}" "done"); single-core FP32 peak at $ghz GHz with $fma_units FMA units: AVX-512 $(peak_of avx512), AVX2 $(peak_of avx2) GFLOP/s"
 printf '%-28s %8s %9s %7s %8s %9s %9s %9s %8s\n' "run (medians)" "steps s" "+val s" "threads" "step us" \
   "GFLOP/s" "done/s" "%peak" "RSS MiB"
 for l in "${labels[@]}"; do
   steps_per_epoch="$(first steps_per_epoch "$l")"
-  nominal="$(flops_of "$l" nominal)" done_="$(flops_of "$l" done)" peak="$(peak_of "$l")"
+  nominal="$(flops_of "$l" nominal)" done_="$(flops_of "$l" "done")" peak="$(peak_of "$l")"
   printf '%-28s %8s %9s %7s %8s %9s %9s %9s %8s\n' "$l" "${steps[$l]}" "${both[$l]}" "$(first threads "$l")" \
     "$(awk -v s="${steps[$l]}" -v n="$steps_per_epoch" 'BEGIN { printf "%.1f", 1e6 * s / n }')" \
     "$(awk -v s="${both[$l]}" -v g="$nominal" 'BEGIN { printf "%.1f", g / s }')" \

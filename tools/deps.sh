@@ -18,6 +18,7 @@ CHAINRULE_PACKAGES=(
 
 # tools/bench.sh's anchor: PyTorch (the system /usr/bin/python3's torch) on OpenBLAS. Without
 # libopenblas0-pthread, Debian's torch runs on the reference BLAS, ten times slower.
+# shellcheck disable=SC2034  # read by tools/bench.sh
 CHAINRULE_BENCH_PACKAGES=(
   python3-torch python3-numpy        # tools/bench/torch_mnist.py
   libopenblas0-pthread               # the BLAS under torch (libblas.so.3 through the alternatives)
