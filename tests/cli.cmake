@@ -76,3 +76,11 @@ add_test(NAME "cli: doctor: FIFOs, CRLF, header-only history.csv, cut-short step
   WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties("cli: doctor: FIFOs, CRLF, header-only history.csv, cut-short steps.csv" PROPERTIES
   LABELS cli TIMEOUT 60)
+
+# CHAINRULE_KERNELS (docs/cli.md, "Environment"): an unknown path is refused before any work.
+add_test(NAME "cli: CHAINRULE_KERNELS=avx1024 is refused, naming the variable and its values"
+  COMMAND ${CMAKE_COMMAND} -E env CHAINRULE_KERNELS=avx1024 ${CHAINRULE_EXPECT} 2
+          "CHAINRULE_KERNELS=avx1024 is not a kernel path: use avx512, avx2 or portable" $<TARGET_FILE:chainrule> train
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("cli: CHAINRULE_KERNELS=avx1024 is refused, naming the variable and its values" PROPERTIES
+  LABELS cli TIMEOUT 60)

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by tools/test.sh and tools/quickstart.sh: makes sure the Debian packages
 # chainrule needs are installed. As root it installs the missing ones with apt-get;
-# otherwise it prints the one line to run and stops.
+# otherwise it prints the one line to run and stops. tools/bench.sh also checks the
+# benchmark's own packages (CHAINRULE_BENCH_PACKAGES), which the build and tests never need.
 
 CHAINRULE_PACKAGES=(
   cmake g++ ninja-build pkg-config   # build
@@ -15,9 +16,19 @@ CHAINRULE_PACKAGES=(
   curl ca-certificates               # fetch_mnist.sh's fallback
 )
 
+# tools/bench.sh's anchor: PyTorch (the system /usr/bin/python3's torch) on OpenBLAS. Without
+# libopenblas0-pthread, Debian's torch runs on the reference BLAS, ten times slower.
+# shellcheck disable=SC2034  # read by tools/bench.sh
+CHAINRULE_BENCH_PACKAGES=(
+  python3-torch python3-numpy        # tools/bench/torch_mnist.py
+  libopenblas0-pthread               # the BLAS under torch (libblas.so.3 through the alternatives)
+)
+
+# chainrule_missing_packages [PACKAGE...]: those not installed (default: CHAINRULE_PACKAGES).
 chainrule_missing_packages() {
   local missing=() p
-  for p in "${CHAINRULE_PACKAGES[@]}"; do
+  [ $# -gt 0 ] || set -- "${CHAINRULE_PACKAGES[@]}"
+  for p in "$@"; do
     # npm may come with a Node.js that was not installed through Debian.
     if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,9 +36,10 @@ chainrule_missing_packages() {
   echo "${missing[@]}"
 }
 
+# chainrule_ensure_packages [PACKAGE...]: installs the missing ones (default: CHAINRULE_PACKAGES).
 chainrule_ensure_packages() {
   local missing
-  missing=$(chainrule_missing_packages)
+  missing=$(chainrule_missing_packages "$@")
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" -eq 0 ]; then
     echo "== installing missing Debian packages: $missing"

@@ -3,7 +3,9 @@
 //   kernels.cpp         the readable reference loops (ref_gemm_*) and matmul, matmul_tn,
 //                       matmul_nt, which layers call
 //   fast/               the speed tricks, quarantined (docs/performance.md explains them):
-//     gemm.cpp            blocked AVX-512 micro-kernels, packing, zero skipping, OpenBLAS
+//     gemm.cpp            blocking, packing, zero skipping, splitting, OpenBLAS
+//     isa.hpp/.cpp        the instruction-set paths, chosen at run time: isa_avx512.cpp,
+//                         isa_avx2.cpp, isa_portable.cpp (micro-kernels, zero masks, Adam)
 //     threads.hpp/.cpp    splitting work between threads (share_range, for_shares, ...)
 //     adam.hpp/.cpp       Adam's update, vectorised (the plain loop is in optim.cpp)
 //     aligned.hpp         64-byte aligned storage for tensors
@@ -18,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <type_traits>
 
 #include "chainrule/tensor.hpp"
@@ -62,14 +65,31 @@ void set_kernel_path(KernelPath path);  // OpenBLAS only when built with -DCHAIN
 KernelPath kernel_path();
 const char* kernel_path_name(KernelPath path);
 
+// ---- Which instruction set the Fast path runs on (fast/isa.hpp) ----------------
+// One program carries every path its CPU family can have, and picks one when it first
+// needs it: CHAINRULE_KERNELS=avx512|avx2|portable if set, else the best this CPU runs.
+// Every path gives the same bits (docs/performance.md, "One binary, three paths").
+enum class KernelIsa { Portable, Avx2, Avx512 };
+bool kernel_isa_available(KernelIsa isa);  // compiled in, and this CPU has the instructions
+// Throws std::invalid_argument for a path that is not available.
+void set_kernel_isa(KernelIsa isa);
+// The path in use. The first call reads CHAINRULE_KERNELS and throws std::invalid_argument,
+// naming the variable and its values, when it holds anything else or a path not available.
+KernelIsa kernel_isa();
+const char* kernel_isa_name(KernelIsa isa);  // "avx512", "avx2", "portable"
+// kernel_path_name, and on the Fast path the instruction set too: "fast (avx2)".
+std::string kernel_description();
+
 // Zero skipping in the fast nn and tn products (on by default): a k at which a whole
 // tile of A is zero adds nothing to that tile's sums and is not visited. The values of C
 // are the same either way (docs/performance.md, "Step 5"); off measures what it saves.
 void set_skip_zeros(bool on);
 bool skip_zeros();
 
-// 0 = automatic: 1 thread, or OpenMP's count when OMP_NUM_THREADS is set (on a busy machine
-// two threads that spin-wait are far slower than one: docs/performance.md, "Threads").
+// 0 = automatic: OMP_NUM_THREADS when set, else the physical cores that are idle when first
+// asked (sampled over 30 ms from /proc/stat; at least 1). The threads are a persistent pool
+// that spins briefly after a pass, then sleeps; a pool thread whose core is taken by another
+// program is not waited for, the others take its part (docs/performance.md, "Threads").
 // The products give the same bits for every thread count. At most kMaxThreads
 // (docs/performance.md, "Notes from the code"). set_num_threads throws
 // std::invalid_argument for a count outside 0..kMaxThreads, and the automatic count

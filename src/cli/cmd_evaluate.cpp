@@ -35,7 +35,7 @@ Action add_evaluate_command(CLI::App& app) {
   cmd->add_option("--data", o->data, "MNIST folder (default: the one the model was trained on, else data/mnist)");
   cmd->add_option("--out", o->out, "Folder for confusion.csv and misclassified.csv (default: the checkpoint's folder)");
   cmd->add_flag("--json", o->json, "Print the results as JSON (keys loss, accuracy, per_class, confusion, ...)");
-  cmd->add_option("--threads", o->threads, "Threads for the matrix kernels (0 = automatic: 1, or OMP_NUM_THREADS; docs/performance.md)")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Threads for the matrix kernels (0 = automatic: the idle physical cores, or OMP_NUM_THREADS; docs/performance.md)")->capture_default_str();
   cmd->add_option("--max-misclassified", o->max_misclassified, "At most this many rows in misclassified.csv")->capture_default_str();
 
   return [cmd, o]() -> int {

@@ -114,7 +114,7 @@ Action add_train_command(CLI::App& app) {
   cmd->add_flag("--restore-best", c.restore_best,
                 "At the end, the model holds the best epoch's weights (best.ckpt); last.ckpt keeps the last epoch's");
   cmd->add_option("--threads", c.threads, "Threads for the matrix kernels, 0.." + std::to_string(kMaxThreads) +
-                                              " (0 = automatic: 1, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")
+                                              " (0 = automatic: the idle physical cores, or OMP_NUM_THREADS; docs/performance.md); results do not depend on it")
       ->capture_default_str();
   cmd->add_option("--limit", c.limit, "Train on the first N training images only (0 = all)")->capture_default_str();
   cmd->add_option("--name", o->name, "Run name: writes runs/NAME/ (default: the date and time)");

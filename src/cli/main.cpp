@@ -13,6 +13,7 @@
 
 #include "chainrule/bugs/bugs.hpp"
 #include "chainrule/data/idx.hpp"
+#include "chainrule/kernels.hpp"
 #include "commands.hpp"
 #include "mpi.hpp"
 
@@ -97,6 +98,7 @@ int run(int argc, char** argv) {
     return 2;
   }
   try {
+    chainrule::kernel_isa();  // a bad CHAINRULE_KERNELS is refused before any work (exit 2)
     for (auto& action : actions) {
       const int code = action();
       if (code >= 0) return code;

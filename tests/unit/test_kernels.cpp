@@ -14,6 +14,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -97,12 +98,19 @@ struct KernelSettingsGuard {
   int threads = num_threads();
   KernelPath path = kernel_path();
   bool skip = skip_zeros();
+  KernelIsa isa = kernel_isa();
   ~KernelSettingsGuard() {
     set_num_threads(threads);
     set_kernel_path(path);
     set_skip_zeros(skip);
+    set_kernel_isa(isa);
   }
 };
+
+// The same bits, value for value (== would take -0 for +0 and refuse NaN == NaN).
+bool same_bits(const Values<float>& a, const Values<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
 
 }  // namespace
 
@@ -167,6 +175,71 @@ TEST_CASE("fast products are bit-identical across repeated calls and thread coun
         CHECK(again == first);
       }
     }
+}
+
+TEST_CASE("instruction-set paths: each one this CPU has is built in, and a missing one is refused") {
+  KernelSettingsGuard guard;
+  CHECK(kernel_isa_available(KernelIsa::Portable));
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  CHECK(kernel_isa_available(KernelIsa::Avx2) == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
+  CHECK(kernel_isa_available(KernelIsa::Avx512) == (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")));
+#endif
+  CHECK(std::string(kernel_isa_name(KernelIsa::Avx512)) == "avx512");
+  CHECK(std::string(kernel_isa_name(KernelIsa::Avx2)) == "avx2");
+  CHECK(std::string(kernel_isa_name(KernelIsa::Portable)) == "portable");
+  for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512}) {
+    if (kernel_isa_available(isa)) {
+      set_kernel_isa(isa);
+      CHECK(kernel_isa() == isa);
+      set_kernel_path(KernelPath::Fast);
+      CHECK(kernel_description() == std::string("fast (") + kernel_isa_name(isa) + ")");
+    } else {
+      CHECK_THROWS_AS(set_kernel_isa(isa), std::invalid_argument);
+    }
+  }
+  set_kernel_path(KernelPath::Reference);
+  CHECK(kernel_description() == "reference");
+}
+
+TEST_CASE("instruction-set paths give the same bits: every product, sparse or dense, on 1 and 2 threads") {
+  KernelSettingsGuard guard;
+  struct Case {
+    Form f;
+    int M, N, K;
+  };
+  // The network's products (batch 128 and 32, hidden layer and output layer), a deep sum cut
+  // in halves, column splits, and odd edges of every micro-tile width.
+  const Case cases[] = {{Form::NN, 128, 128, 784}, {Form::TN, 784, 128, 128}, {Form::NT, 128, 128, 10},
+                        {Form::NN, 128, 10, 128},  {Form::TN, 128, 10, 128},  {Form::NN, 32, 128, 784},
+                        {Form::TN, 784, 128, 32},  {Form::NT, 129, 127, 100}, {Form::NN, 1000, 10, 128},
+                        {Form::TN, 128, 129, 600}, {Form::NT, 7, 900, 513},   {Form::NN, 9, 300, 200},
+                        {Form::NN, 5, 3, 7},       {Form::TN, 13, 17, 9},     {Form::NN, 11, 33, 1030}};
+  std::vector<KernelIsa> isas;
+  for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512})
+    if (kernel_isa_available(isa)) isas.push_back(isa);
+  MESSAGE("instruction-set paths compared: " << isas.size());
+  for (const Case& c : cases)
+    for (bool acc : {false, true})
+      for (double zeros : {0.0, 0.8}) {
+        auto A = random_floats((std::size_t)c.M * c.K, 17);
+        if (zeros > 0) sprinkle_zeros(A, zeros, 19);
+        const auto B = random_floats((std::size_t)c.K * c.N, 18), C0 = random_floats((std::size_t)c.M * c.N, 20);
+        set_kernel_isa(KernelIsa::Portable);
+        set_num_threads(1);
+        Values<float> portable = C0;
+        run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), portable.data(), acc);
+        for (KernelIsa isa : isas)
+          for (int threads : {1, 2}) {
+            set_kernel_isa(isa);
+            set_num_threads(threads);
+            Values<float> other = C0;
+            run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), other.data(), acc);
+            INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " acc=" << acc << " zeros=" << zeros
+                                << " kernels " << kernel_isa_name(isa) << " threads=" << threads);
+            CHECK(same_bits(other, portable));
+          }
+      }
 }
 
 TEST_CASE("fast products with empty dimensions") {

@@ -11,10 +11,13 @@
 // The allocation-free step is checked by tests/perf/test_step_alloc.cpp (its own program).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -65,6 +68,30 @@ class UncorrectedAdam : public Adam {
   }
 };
 
+// The instruction-set paths of the fast kernels that this program and CPU can run
+// (fast/isa.hpp), the portable one first.
+std::vector<KernelIsa> available_isas() {
+  std::vector<KernelIsa> isas;
+  for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512})
+    if (kernel_isa_available(isa)) isas.push_back(isa);
+  return isas;
+}
+
+// Uses one path while it lives, then the one before.
+struct IsaGuard {
+  KernelIsa before = kernel_isa();
+  explicit IsaGuard(KernelIsa isa) { set_kernel_isa(isa); }
+  ~IsaGuard() { set_kernel_isa(before); }
+  IsaGuard(const IsaGuard&) = delete;
+  IsaGuard& operator=(const IsaGuard&) = delete;
+};
+
+// The same bits, value for value (== would take -0 for +0).
+template <typename A, typename B>
+bool same_bits(const A& a, const B& b) {
+  return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
 // The values of a parameter and Adam's moments before or after a step.
 struct AdamState {
   Values<float> w, m, s;
@@ -113,7 +140,7 @@ std::pair<AdamState, Values<float>> adam_inputs(std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("perf: Adam::step gives the same bits on the Fast path as the plain loop of the Reference path") {
+TEST_CASE("perf: Adam::step gives the same bits on the Fast path, on every instruction-set path, as the plain loop of the Reference path") {
   // (1, n): every length and tail of the 16-value vectors; larger shapes: shared between threads.
   for (auto [rows, cols] : {std::pair{1, 0}, std::pair{1, 1}, std::pair{1, 7}, std::pair{1, 15}, std::pair{1, 16},
                             std::pair{1, 17}, std::pair{1, 31}, std::pair{1, 33}, std::pair{1, 128}, std::pair{1, 1280},
@@ -123,13 +150,17 @@ TEST_CASE("perf: Adam::step gives the same bits on the Fast path as the plain lo
     for (int t : {1, 2, 10, 1000}) {
       for (bool corrected : {true, false}) {
         const AdamState plain = adam_step(KernelPath::Reference, 1, rows, cols, before, g, t, corrected);
-        for (int threads : {1, 2, 3}) {
-          INFO("(" << rows << ", " << cols << "), t = " << t << ", corrected = " << corrected << ", threads = " << threads);
-          const AdamState fast = adam_step(KernelPath::Fast, threads, rows, cols, before, g, t, corrected);
-          CHECK(fast.w == plain.w);  // exact equality: the same rounding, value for value
-          CHECK(fast.m == plain.m);
-          CHECK(fast.s == plain.s);
-          if (rows == 1 && threads > 1) break;  // one row: one thread whatever the count
+        for (KernelIsa isa : available_isas()) {  // every instruction-set path this CPU runs
+          const IsaGuard use(isa);
+          for (int threads : {1, 2, 3}) {
+            INFO("(" << rows << ", " << cols << "), t = " << t << ", corrected = " << corrected << ", threads = " << threads
+                     << ", kernels " << kernel_isa_name(isa));
+            const AdamState fast = adam_step(KernelPath::Fast, threads, rows, cols, before, g, t, corrected);
+            CHECK(same_bits(fast.w, plain.w));  // exact equality: the same rounding, value for value
+            CHECK(same_bits(fast.m, plain.m));
+            CHECK(same_bits(fast.s, plain.s));
+            if (rows == 1 && threads > 1) break;  // one row: one thread whatever the count
+          }
         }
       }
     }
@@ -221,10 +252,14 @@ TEST_CASE("perf: the model's cached parameter list is the layers' lists, and zer
   CHECK(moved.parameter_count() == 12 * 6 + 6 + 2 * 6 + 6 * 5 + 5 + 2 * 5 + 5 * 10 + 10);
 }
 
-TEST_CASE("perf: --threads 0 means one thread unless OMP_NUM_THREADS asks for more") {
+TEST_CASE("perf: --threads 0 means the idle physical cores (at least 1), or OMP_NUM_THREADS") {
   const int before = num_threads();
   set_num_threads(0);
-  if (std::getenv("OMP_NUM_THREADS") == nullptr) CHECK(num_threads() == 1);
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    CHECK(num_threads() >= 1);
+    CHECK(num_threads() <= std::max(1L, cpus));
+  }
   CHECK(num_threads() == automatic_threads());
   set_num_threads(2);
   CHECK(num_threads() == 2);
@@ -344,6 +379,38 @@ TEST_CASE("perf: whole training steps of 784-128-10 give the same bits on 1, 2 a
     }
   }
   set_num_threads(before);
+}
+
+TEST_CASE("perf: whole training steps give the same bits on every instruction-set path (avx512, avx2, portable)") {
+  // The products (zero skipping included) and Adam run on the path's own loops; everything
+  // else is common code. Compared bit for bit with the portable path's run.
+  const int threads_before = num_threads();
+  const data::ImageSet set = random_images(4 * 128);
+  const std::vector<KernelIsa> isas = available_isas();
+  REQUIRE(isas.front() == KernelIsa::Portable);
+  for (int batch : {128, 32}) {
+    for (int threads : {1, 2}) {
+      CAPTURE(batch);
+      CAPTURE(threads);
+      Sequential<float> portable = [&] {
+        const IsaGuard use(KernelIsa::Portable);
+        return train_steps(set, threads, 6, batch);
+      }();
+      for (std::size_t q = 1; q < isas.size(); ++q) {
+        INFO("kernels " << kernel_isa_name(isas[q]));
+        const IsaGuard use(isas[q]);
+        Sequential<float> other = train_steps(set, threads, 6, batch);
+        const auto a = portable.params(), b = other.params();
+        REQUIRE(a.size() == b.size());
+        for (std::size_t k = 0; k < a.size(); ++k) {
+          CAPTURE(a[k].name);
+          CHECK(same_bits(a[k].value->data, b[k].value->data));
+          CHECK(same_bits(a[k].grad->data, b[k].grad->data));
+        }
+      }
+    }
+  }
+  set_num_threads(threads_before);
 }
 
 TEST_CASE("perf: whole training steps give the same weights with zero skipping on and off") {

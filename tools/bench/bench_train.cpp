@@ -5,6 +5,8 @@
 //                             [--limit N (first N training images; 0 = all)] [--val 1 (0: skip validation)]
 //                             [--prefetch 1 (0: without the trainer's prefetch of the next batch's images)]
 //                             [--skip-zeros 1 (0: the products visit every k, as before zero skipping)]
+//                             [--info 1 (print the "kernels" and "threads" lines only, and stop)]
+// CHAINRULE_KERNELS=avx512|avx2|portable forces an instruction-set path (kernels.hpp).
 //
 // The step is the one train::fit runs (src/chainrule/train/trainer.cpp), call for call:
 // make_batch (and the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
@@ -13,6 +15,7 @@
 // images) is timed on its own, apart from the training epoch.
 //
 // Prints "key value" lines (bench.sh reads them):
+//   kernels K              the kernel path and instruction set, "fast (avx512)"
 //   epoch_s E S            training seconds of epoch E (wall clock, no validation)
 //   epoch_cpu_s E S        the CPU seconds of all threads during that epoch
 //   val_s E S              validation seconds after epoch E
@@ -21,6 +24,10 @@
 //   epoch_s_median S       median over epochs 2..N (epoch 1 also pays the first-touch allocations)
 //   epoch_cpu_s_median S   the same for the CPU seconds
 //   gflop_per_epoch G      the matrix products' floating-point operations (from the shapes)
+//   gflop_done_per_epoch G the operations the fast products actually do after zero skipping
+//                          (X W1 and X^T dZ1 visit only the k where a tile of 8 rows of A
+//                          holds a nonzero; counted on the last epoch's batches)
+//   gflop_val G, gflop_val_done G   the same for one validation pass (10000 test images)
 //   gflops G               gflop_per_epoch / epoch_s_median
 //   peak_rss_mib M         getrusage's ru_maxrss
 //   final_loss L, final_accuracy A   the last epoch's mean training loss and accuracy (to compare runs)
@@ -33,8 +40,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chainrule/data/dataset.hpp"
@@ -60,6 +69,36 @@ double cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
+// The multiply-adds of X W1 and X^T dZ1 for one batch (rows order[b0..b1) of the pixel
+// table) that the fast products do after zero skipping (fast/gemm.cpp): a tile of 8 rows of
+// A visits a k when one of its 8 values there is nonzero, and then does 8 x H of them
+// (fewer rows at a partial tile). X W1: tiles of 8 images, k = pixels. X^T dZ1: A = X^T,
+// tiles of 8 pixels, k = images of the batch. Returns {X W1, X^T dZ1}.
+std::pair<double, double> skipped_fma(const data::ImageSet& set, const std::vector<int>& order, std::size_t b0,
+                                      std::size_t b1, int H, bool backward) {
+  constexpr int D = 784, kTile = 8;
+  const auto pixel = [&](std::size_t i, int k) {
+    return set.pixels[static_cast<std::size_t>(order[i]) * D + static_cast<std::size_t>(k)] != 0;
+  };
+  double forward = 0, back = 0;
+  for (std::size_t i0 = b0; i0 < b1; i0 += kTile) {
+    const std::size_t i1 = std::min(b1, i0 + kTile);
+    for (int k = 0; k < D; ++k) {
+      bool any = false;
+      for (std::size_t i = i0; i < i1 && !any; ++i) any = pixel(i, k);
+      if (any) forward += static_cast<double>(i1 - i0) * H;
+    }
+  }
+  if (backward)
+    for (int p0 = 0; p0 < D; p0 += kTile)
+      for (std::size_t i = b0; i < b1; ++i) {
+        bool any = false;
+        for (int p = p0; p < std::min(D, p0 + kTile) && !any; ++p) any = pixel(i, p);
+        if (any) back += static_cast<double>(std::min(D, p0 + kTile) - p0) * H;
+      }
+  return {forward, back};
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -75,7 +114,7 @@ const char* kPhaseNames[kPhases] = {"make_batch", "zero_grad", "forward", "loss_
 
 int main(int argc, char** argv) {
   std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
-  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1;
+  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1, info = 0;
   unsigned long long seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
@@ -87,6 +126,7 @@ int main(int argc, char** argv) {
     else if (key == "--prefetch") prefetch = std::atoi(value.c_str());
     else if (key == "--skip-zeros") skip = std::atoi(value.c_str());
     else if (key == "--val") validate = std::atoi(value.c_str());
+    else if (key == "--info") info = std::atoi(value.c_str());
     else if (key == "--seed") seed = std::strtoull(value.c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "bench_train: unknown option %s\n", key.c_str());
@@ -98,8 +138,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  const data::Mnist mnist = data::load_mnist(data_dir);
   set_num_threads(threads);
+  try {
+    std::printf("kernels %s\n", kernel_description().c_str());
+  } catch (const std::exception& e) {  // a bad CHAINRULE_KERNELS
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return 2;
+  }
+  if (info) {
+    std::printf("threads %d\n", num_threads());
+    return 0;
+  }
+  const data::Mnist mnist = data::load_mnist(data_dir);
   set_skip_zeros(skip != 0);
   MlpSpec spec;
   spec.seed = seed;
@@ -188,6 +238,22 @@ int main(int argc, char** argv) {
   // Per sample: forward 2DH + 2HC, backward dW1 2DH, dW2 2HC, dH 2HC (dX of the first layer is skipped).
   const double D = 784, H = 128, C = 10;
   const double gflop = static_cast<double>(n) * 2.0 * (2 * D * H + 3 * H * C) * 1e-9;
+  // After zero skipping: the last epoch's batches, and the validation pass (batches of 1000).
+  double done_fma = 0;
+  for (std::size_t b = 0; b < batches; ++b) {
+    const std::size_t b0 = b * B, b1 = std::min(n, (b + 1) * B);
+    const auto [fw, bw] = skipped_fma(mnist.train, order, b0, b1, static_cast<int>(H), true);
+    done_fma += fw + bw + 3 * static_cast<double>(b1 - b0) * H * C;
+  }
+  double val_done_fma = 0;
+  for (std::size_t b0 = 0; b0 < val_indices.size(); b0 += 1000) {
+    const std::size_t b1 = std::min(val_indices.size(), b0 + 1000);
+    val_done_fma += skipped_fma(mnist.test, val_indices, b0, b1, static_cast<int>(H), false).first +
+                    static_cast<double>(b1 - b0) * H * C;
+  }
+  const double val_n = static_cast<double>(val_indices.size());
+  std::printf("gflop_done_per_epoch %.3f\ngflop_val %.3f\ngflop_val_done %.3f\n", 2e-9 * done_fma,
+              val_n * 2.0 * (D * H + H * C) * 1e-9, 2e-9 * val_done_fma);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("batch %d\nthreads %d\nsteps_per_epoch %zu\n", batch, num_threads(), batches);

@@ -9,6 +9,12 @@ torchvision); pixels stay uint8 until a batch is built, as in chainrule. --threa
 PyTorch's own default (and OpenBLAS's). Prints the same "key value" lines as bench_train (epoch_s is the
 training part of each epoch, without the evaluation on the test set; epoch_cpu_s the CPU
 seconds of all threads meanwhile).
+
+    /usr/bin/python3 tools/bench/torch_mnist.py --blas-info
+
+prints which BLAS library torch's process loaded ("blas_library PATH") and, when it is
+OpenBLAS, its build ("openblas_config ...") and the core whose kernels it runs
+("openblas_core NAME"); tools/bench.sh prints no ratio without them.
 """
 import argparse
 import os
@@ -36,7 +42,27 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
+def blas_info():
+    import ctypes
+    print(f"torch {torch.__version__}")
+    libs = sorted({line.split()[-1] for line in open("/proc/self/maps")
+                   if "blas" in line.split()[-1].rsplit("/", 1)[-1]})
+    for lib in libs:
+        print(f"blas_library {lib}")
+        try:
+            so = ctypes.CDLL(lib)
+            so.openblas_get_config.restype = ctypes.c_char_p
+            so.openblas_get_corename.restype = ctypes.c_char_p
+        except (OSError, AttributeError):
+            continue  # not OpenBLAS (the reference BLAS has neither function)
+        print(f"openblas_config {so.openblas_get_config().decode()}")
+        print(f"openblas_core {so.openblas_get_corename().decode()}")
+
+
 def main():
+    if "--blas-info" in sys.argv[1:]:
+        blas_info()
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--batch", type=int, default=128)

@@ -1,4 +1,4 @@
-// Adam's update, 16 values per instruction (AVX-512) and shared out between the threads:
+// Adam's update, vectorised for the path in use (fast/isa.hpp) and shared out between the threads:
 // the fast copy of the plain loop in Adam::step (optim.cpp), which the Reference path runs.
 // Both give the same bits (tests/unit/test_perf_step.cpp; docs/performance.md, "Round 2").
 #pragma once

@@ -11,4 +11,8 @@ enum class Form { NN, TN, NT };  // C = A B, A^T B, A B^T
 // (K, N), stored (N, K) for nt.
 void gemm(Form form, int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
 
+// Sizes the calling thread's packing and zero-skipping buffers (the thread pool's threads
+// call it when they start: fast/threads.cpp).
+void warm_thread_buffers();
+
 }  // namespace chainrule::fast

@@ -4,10 +4,7 @@
 #pragma once
 
 #include <cstddef>
-
-#ifdef CHAINRULE_HAVE_OPENMP
-#include <omp.h>
-#endif
+#include <type_traits>
 
 #include "chainrule/tensor.hpp"
 
@@ -23,19 +20,26 @@ void share_range(int n, int t, int parts, int& begin, int& end);
 // path or when the pass is too small to pay for waking a thread, else num_threads().
 int pass_threads(std::size_t values, int n);
 
-// Runs work(t) for t in [0, parts), on up to `parts` OpenMP threads.
+// Runs part(context, t) for t in [0, parts) on the calling thread and the threads of a
+// persistent pool (fast/threads.cpp): thread t starts with part t, then takes any part no
+// thread has started yet, so that a pool thread whose core is busy with another program is
+// never waited for. Each part is run exactly once, whoever runs it: the values computed
+// depend on `parts`, never on which thread ran what. Pool threads spin for a moment
+// after a pass (the next one usually follows within microseconds), then sleep.
+using PartFunction = void (*)(void* context, int part);
+void run_parts_on_pool(int parts, PartFunction part, void* context);
+
+// Runs work(t) for t in [0, parts), on the calling thread and up to parts - 1 pool threads.
 template <typename Work>
 void run_parts(int parts, Work&& work) {
-#ifdef CHAINRULE_HAVE_OPENMP
-  if (parts > 1) {
-#pragma omp parallel num_threads(parts)
-    {  // OpenMP may grant fewer threads than asked: then a thread takes several parts
-      for (int t = omp_get_thread_num(); t < parts; t += omp_get_num_threads()) work(t);
-    }
+  if (parts <= 1) {
+    for (int t = 0; t < parts; ++t) work(t);
     return;
   }
-#endif
-  for (int t = 0; t < parts; ++t) work(t);
+  using W = std::remove_reference_t<Work>;
+  run_parts_on_pool(
+      parts, [](void* context, int t) { (*static_cast<W*>(context))(t); },
+      const_cast<std::remove_const_t<W>*>(&work));
 }
 
 // Calls part(begin, end) for the ranges share_range(n, t, parts) that cover [0, n), one

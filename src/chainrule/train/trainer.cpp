@@ -362,7 +362,7 @@ class Run {
   void print_header() {
     log_ << "chainrule train: " << spec_.architecture() << " (" << result.model.parameter_count() << " parameters), "
          << config_.optimizer.describe() << ", batch " << config_.batch << ", seed " << config_.seed << ", "
-         << num_threads() << " thread(s), kernels " << kernel_path_name(kernel_path()) << "\n"
+         << num_threads() << " thread(s), kernels " << kernel_description() << "\n"
          << "  " << data_.train_indices.size() << " training images, validation: " << data_.val_name << " ("
          << data_.val_indices.size() << " images)";
     if (!config_.resume.empty()) log_ << ", resuming from " << config_.resume << " after epoch " << start_epoch_;

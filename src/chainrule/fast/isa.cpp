@@ -1,0 +1,102 @@
+// Choosing the instruction-set path of the fast kernels when the program runs (fast/isa.hpp).
+#include "chainrule/fast/isa.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace chainrule {
+
+namespace {
+
+const fast::IsaKernels* compiled(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::Avx512: return fast::avx512_kernels();
+    case KernelIsa::Avx2: return fast::avx2_kernels();
+    case KernelIsa::Portable: return fast::portable_kernels();
+  }
+  return nullptr;
+}
+
+// What the CPU can run. (The compiler's CPU check also asks the operating system whether
+// it saves the vector registers on a context switch.)
+bool cpu_runs(KernelIsa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  switch (isa) {
+    case KernelIsa::Avx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    case KernelIsa::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case KernelIsa::Portable: return true;
+  }
+  return false;
+#else
+  return isa == KernelIsa::Portable;
+#endif
+}
+
+KernelIsa best_available() {
+  for (KernelIsa isa : {KernelIsa::Avx512, KernelIsa::Avx2})
+    if (kernel_isa_available(isa)) return isa;
+  return KernelIsa::Portable;
+}
+
+// The environment's choice, read once: CHAINRULE_KERNELS=avx512|avx2|portable, or the best.
+KernelIsa from_environment() {
+  const char* value = std::getenv("CHAINRULE_KERNELS");
+  if (value == nullptr || *value == '\0') return best_available();
+  for (KernelIsa isa : {KernelIsa::Avx512, KernelIsa::Avx2, KernelIsa::Portable})
+    if (std::string(value) == kernel_isa_name(isa)) {
+      if (!kernel_isa_available(isa))
+        throw std::invalid_argument(std::string("CHAINRULE_KERNELS=") + value + ": this CPU (or this build) cannot run the " +
+                                    value + " kernels; unset CHAINRULE_KERNELS to use the best path, " +
+                                    kernel_isa_name(best_available()));
+      return isa;
+    }
+  throw std::invalid_argument(std::string("CHAINRULE_KERNELS=") + value +
+                              " is not a kernel path: use avx512, avx2 or portable, or unset it for the best one");
+}
+
+bool g_isa_set = false;
+KernelIsa g_isa = KernelIsa::Portable;
+
+}  // namespace
+
+bool kernel_isa_available(KernelIsa isa) { return compiled(isa) != nullptr && cpu_runs(isa); }
+
+void set_kernel_isa(KernelIsa isa) {
+  if (!kernel_isa_available(isa))
+    throw std::invalid_argument(std::string("the ") + kernel_isa_name(isa) +
+                                " kernels cannot run here (not built in, or this CPU lacks the instructions)");
+  g_isa = isa;
+  g_isa_set = true;
+}
+
+KernelIsa kernel_isa() {
+  if (!g_isa_set) {
+    static const KernelIsa chosen = from_environment();  // throws for a bad CHAINRULE_KERNELS
+    g_isa = chosen;
+    g_isa_set = true;
+  }
+  return g_isa;
+}
+
+const char* kernel_isa_name(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::Avx512: return "avx512";
+    case KernelIsa::Avx2: return "avx2";
+    case KernelIsa::Portable: return "portable";
+  }
+  return "?";
+}
+
+std::string kernel_description() {
+  const KernelPath path = kernel_path();
+  if (path != KernelPath::Fast) return kernel_path_name(path);
+  return std::string(kernel_path_name(path)) + " (" + kernel_isa_name(kernel_isa()) + ")";
+}
+
+namespace fast {
+const IsaKernels& isa_kernels() { return *compiled(kernel_isa()); }
+}  // namespace fast
+
+}  // namespace chainrule

@@ -1,0 +1,63 @@
+// The instruction-set paths of the fast kernels, chosen when the program runs
+// (docs/performance.md, "One binary, three paths"). Each path is one file compiled with its
+// own instruction-set flags, whatever the rest of the build uses:
+//   isa_avx512.cpp    AVX-512F intrinsics              (-mavx512f -mavx512bw ...)
+//   isa_avx2.cpp      AVX2 + FMA intrinsics            (-mavx2 -mfma, never AVX-512)
+//   isa_portable.cpp  plain loops with std::fma        (the build's own flags)
+// A path is a table of the three loops that differ by instruction set: a micro-tile of a
+// product, the zero-skipping bit masks, and Adam's update. Everything around them (blocking,
+// packing, threads) is the same code for every path (gemm.cpp, adam.cpp).
+//
+// Same bits on every path: each entry of C is one fused multiply-add per visited k, in
+// increasing k, from the same start; the tiles of 8 rows whose zeros are skipped are the same
+// on every path (kMR); Adam rounds after the same operations. Only the width of the vectors,
+// and so the number of entries computed at once, differs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "chainrule/kernels.hpp"
+
+namespace chainrule::fast {
+
+constexpr int kMR = 8;    // rows of A per micro-tile, on every path (zero skipping's tiles)
+constexpr int kKC = 256;  // longest K block: a packed panel is kKC * nr floats
+constexpr int kWords = kKC / 64;  // a tile's bit mask over the k of one K block
+static_assert(kKC % 64 == 0, "a K block fills whole 64-bit words");
+
+struct IsaKernels {
+  const char* name;  // "avx512", "avx2", "portable" (CHAINRULE_KERNELS takes the same names)
+  // C tile (rows x nc) (+)= A tile (rows x the k visited) * packed B panel (kc rows of nr
+  // floats, zero-padded), rows <= kMR, nc <= nr, nr = 16 or 32. ks: the kc values of k to
+  // visit, increasing; nullptr: every k in [0, kc). A(r, k) = a[r * lda + k], or a[k * lda + r]
+  // when a_trans. load_c: start from C's values (else from 0).
+  void (*tile)(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
+               const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c);
+  // One bit per (tile of kMR rows in [i0, i1), k in [k0, k0 + kc)): bits[t * kWords + q / 64]
+  // bit q % 64 is set when some row of tile t holds a nonzero A(i, k0 + q) (+0 and -0 are zeros).
+  void (*nonzero_bits)(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc,
+                       std::uint64_t* bits);
+  // Adam's plain loop (optim.cpp) over n values.
+  void (*adam)(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
+  // The micro-tile width for a product with N columns: 16 or 32.
+  int (*tile_cols)(int N);
+  // Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded; B is
+  // stored (K, N) with rows ldb apart, or (N, K) when b_trans (the nt form).
+  void (*pack)(bool b_trans, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp);
+  // The number of set bits in words[0..n).
+  std::size_t (*count_bits)(const std::uint64_t* words, std::size_t n);
+  // The set bits of one tile's kWords words as a list of q, in increasing order; returns its length.
+  int (*list_from_bits)(const std::uint64_t* words, int* list);
+};
+
+// The paths compiled into this program; nullptr for one this build or CPU family cannot have
+// (avx512 and avx2 on a CPU other than x86-64).
+const IsaKernels* avx512_kernels();
+const IsaKernels* avx2_kernels();
+const IsaKernels* portable_kernels();
+
+// The path in use: set_kernel_isa's, else CHAINRULE_KERNELS's, else the best this CPU runs.
+const IsaKernels& isa_kernels();
+
+}  // namespace chainrule::fast

@@ -1,0 +1,160 @@
+// The AVX2 + FMA path of the fast kernels (fast/isa.hpp), 8 floats per instruction: for
+// the CPUs without AVX-512 (most laptops: Intel's consumer CPUs since the 12th generation,
+// AMD's before Zen 4). Compiled with -mavx2 -mfma and never AVX-512 (CMakeLists.txt), it
+// runs only on a CPU with AVX2 and FMA (isa_kernels() checks). Without those flags (a CPU
+// family other than x86-64) it compiles to nothing and avx2_kernels() returns nullptr.
+#include "chainrule/fast/isa.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include "chainrule/fast/isa_plain.hpp"
+
+namespace chainrule::fast {
+namespace {
+
+// The first n lanes of 8 (all bits set), for the masked loads and stores at C's right edge.
+inline __m256i first_lanes(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// C block (R x nc) (+)= A rows (R x kc) * 16 columns of the packed panel (kc rows, bstride
+// floats apart), R <= 6, nc <= 16. Sixteen ymm registers hold 2R accumulators, the two
+// vectors of B's row k and A(r, k) broadcast: 6 x 16 is the largest block that fits.
+// kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
+template <int R, bool kATrans, bool kList>
+void block_rx16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride, float* c,
+                std::ptrdiff_t ldc, int nc, bool load_c) {
+  const bool full = nc >= 16;
+  const __m256i mask0 = first_lanes(nc), mask1 = first_lanes(nc - 8);
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r) {
+    float* cr = c + r * ldc;
+    if (!load_c) {
+      acc[r][0] = _mm256_setzero_ps();
+      acc[r][1] = _mm256_setzero_ps();
+    } else if (full) {
+      acc[r][0] = _mm256_loadu_ps(cr);
+      acc[r][1] = _mm256_loadu_ps(cr + 8);
+    } else {
+      acc[r][0] = _mm256_maskload_ps(cr, mask0);
+      acc[r][1] = _mm256_maskload_ps(cr + 8, mask1);
+    }
+  }
+  for (int q = 0; q < kc; ++q) {
+    const std::ptrdiff_t k = kList ? ks[q] : q;
+    const float* bk = bp + k * bstride;  // row k of the packed panel, from this block's column
+    const __m256 b0 = _mm256_load_ps(bk), b1 = _mm256_load_ps(bk + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 av = _mm256_broadcast_ss(kATrans ? a + k * lda + r : a + r * lda + k);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float* cr = c + r * ldc;
+    if (full) {
+      _mm256_storeu_ps(cr, acc[r][0]);
+      _mm256_storeu_ps(cr + 8, acc[r][1]);
+    } else {
+      _mm256_maskstore_ps(cr, mask0, acc[r][0]);
+      _mm256_maskstore_ps(cr + 8, mask1, acc[r][1]);
+    }
+  }
+}
+
+// An 8-row tile as two blocks of 4 rows. Blocks of 6 + 2 rows (12 accumulators, which hide
+// the FMA's latency better) measured slower on MNIST batches: the 2-row block pays the walk
+// over the k list and B's loads again for a third of the work (docs/performance.md,
+// "The AVX2 path").
+constexpr int kBlockRows = 4;
+static_assert(kBlockRows >= 1 && kBlockRows <= 6, "a block fits the 16 ymm registers");
+
+template <bool kATrans, bool kList>
+void block(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride,
+           float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  switch (rows) {
+    case 6: return block_rx16<6, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 5: return block_rx16<5, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 4: return block_rx16<4, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 3: return block_rx16<3, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    case 2: return block_rx16<2, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+    default: return block_rx16<1, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
+  }
+}
+
+// A micro-tile of up to 8 rows x nr columns as blocks of up to kBlockRows rows x 16
+// columns, each over the tile's whole list of k (the k where some row of the 8 is nonzero):
+// every entry of C gets the same multiply-adds, in the same order, as on the AVX-512 path.
+template <bool kATrans, bool kList>
+void rows_tile(int nr, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
+               float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  for (int r0 = 0; r0 < rows; r0 += kBlockRows) {
+    const float* ar = kATrans ? a + r0 : a + r0 * lda;
+    for (int j = 0; j < nc; j += 16)
+      block<kATrans, kList>(imin(kBlockRows, rows - r0), kc, ks, ar, lda, bp + j, nr, c + r0 * ldc + j, ldc,
+                            imin(16, nc - j), load_c);
+  }
+}
+
+void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
+          const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  if (a_trans && ks) return rows_tile<true, true>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  if (a_trans) return rows_tile<true, false>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  if (ks) return rows_tile<false, true>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  return rows_tile<false, false>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+}
+
+int tile_cols(int N) { return N <= 16 ? 16 : 32; }
+
+// Adam's plain loop (Adam::step, optim.cpp) on 8 values at a time, rounding after the same
+// operations as the AVX-512 path. The last n % 8 values are loaded and stored under a lane
+// mask; the lanes outside it hold zeros, whose square root and divisions raise nothing.
+void adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  const __m256 b1 = _mm256_set1_ps(k.b1), b2 = _mm256_set1_ps(k.b2);
+  const __m256 one_minus_b1 = _mm256_set1_ps(1.0f - k.b1), one_minus_b2 = _mm256_set1_ps(1.0f - k.b2);
+  const __m256 lr = _mm256_set1_ps(k.lr), c1 = _mm256_set1_ps(k.c1), c2 = _mm256_set1_ps(k.c2);
+  const __m256 eps = _mm256_set1_ps(k.eps);
+  const auto one = [&](const __m256 gv, const __m256 m0, const __m256 s0, const __m256 w0, __m256& m1, __m256& s1,
+                       __m256& w1) {
+    m1 = _mm256_fmadd_ps(b1, m0, _mm256_mul_ps(one_minus_b1, gv));
+    s1 = _mm256_fmadd_ps(b2, s0, _mm256_mul_ps(_mm256_mul_ps(one_minus_b2, gv), gv));
+    const __m256 step =
+        _mm256_div_ps(_mm256_mul_ps(lr, _mm256_div_ps(m1, c1)), _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(s1, c2)), eps));
+    w1 = _mm256_sub_ps(w0, step);
+  };
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    __m256 mv, sv, wv;
+    one(_mm256_loadu_ps(g + j), _mm256_loadu_ps(m + j), _mm256_loadu_ps(s + j), _mm256_loadu_ps(w + j), mv, sv, wv);
+    _mm256_storeu_ps(m + j, mv);
+    _mm256_storeu_ps(s + j, sv);
+    _mm256_storeu_ps(w + j, wv);
+  }
+  if (j < n) {
+    const __m256i lanes = first_lanes(static_cast<int>(n - j));
+    __m256 mv, sv, wv;
+    one(_mm256_maskload_ps(g + j, lanes), _mm256_maskload_ps(m + j, lanes), _mm256_maskload_ps(s + j, lanes),
+        _mm256_maskload_ps(w + j, lanes), mv, sv, wv);
+    _mm256_maskstore_ps(m + j, lanes, mv);
+    _mm256_maskstore_ps(s + j, lanes, sv);
+    _mm256_maskstore_ps(w + j, lanes, wv);
+  }
+}
+
+const IsaKernels kAvx2{"avx2", tile, plain_nonzero_bits, adam, tile_cols, plain_pack, plain_count_bits,
+                       plain_list_from_bits};
+
+}  // namespace
+
+const IsaKernels* avx2_kernels() { return &kAvx2; }
+
+}  // namespace chainrule::fast
+
+#else
+
+namespace chainrule::fast {
+const IsaKernels* avx2_kernels() { return nullptr; }
+}  // namespace chainrule::fast
+
+#endif

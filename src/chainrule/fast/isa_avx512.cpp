@@ -1,0 +1,153 @@
+// The AVX-512 path of the fast kernels (fast/isa.hpp), 16 floats per instruction. This
+// file is compiled with AVX-512 flags (CMakeLists.txt) and runs only on a CPU that has
+// AVX-512F (isa_kernels() checks). Without those flags (a CPU family other than x86-64)
+// it compiles to nothing and avx512_kernels() returns nullptr.
+#include "chainrule/fast/isa.hpp"
+
+#if defined(__AVX512F__) && defined(__FMA__)
+#include <immintrin.h>
+
+#include "chainrule/fast/isa_plain.hpp"
+
+namespace chainrule::fast {
+namespace {
+
+inline int clamp_int(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
+// The first `lanes` of 16 lanes (lanes in 0..16).
+inline __mmask16 first_lanes(int lanes) { return lanes >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1u); }
+
+// C tile (R x nc) (+)= A tile (R x kc) * packed B panel (kc x 16V), nc <= 16V.
+// kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
+template <int R, int V, bool kATrans, bool kList>
+void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
+                  std::ptrdiff_t ldc, int nc, bool load_c) {
+  __mmask16 mask[V];  // which of the 16 lanes of each vector are columns of C
+  for (int v = 0; v < V; ++v) mask[v] = first_lanes(clamp_int(nc - 16 * v, 0, 16));
+  __m512 acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v) : _mm512_setzero_ps();
+  for (int q = 0; q < kc; ++q) {
+    const std::ptrdiff_t k = kList ? ks[q] : q;
+    const float* bk = bp + k * (16 * V);  // row k of the packed panel
+    __m512 b[V];
+    for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(bk + 16 * v);
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(kATrans ? a[k * lda + r] : a[r * lda + k]);
+      for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
+}
+
+template <int V, bool kATrans, bool kList>
+void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
+               std::ptrdiff_t ldc, int nc, bool load_c) {
+  switch (rows) {
+    case 8: return micro_kernel<8, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 7: return micro_kernel<7, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 6: return micro_kernel<6, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 5: return micro_kernel<5, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 4: return micro_kernel<4, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 3: return micro_kernel<3, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 2: return micro_kernel<2, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    default: return micro_kernel<1, V, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  }
+}
+static_assert(kMR == 8, "rows_tile dispatches rows 1..8");
+
+template <int V>
+void width_tile(bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
+                float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  if (a_trans && ks) return rows_tile<V, true, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  if (a_trans) return rows_tile<V, true, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  if (ks) return rows_tile<V, false, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  return rows_tile<V, false, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+}
+
+void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
+          const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  if (nr == 32) return width_tile<2>(a_trans, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  return width_tile<1>(a_trans, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+}
+
+// Two vectors, or one when N is small (N = 10 would waste 22 of 32 lanes).
+int tile_cols(int N) { return N <= 16 ? 16 : 32; }
+
+void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc,
+                  std::uint64_t* bits) {
+  const int tiles = (i1 - i0 + kMR - 1) / kMR;
+  for (int w = 0; w < tiles * kWords; ++w) bits[w] = 0;
+  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);  // all bits but the sign: -0 is a zero too
+  if (a_trans) {  // A stored (K, M): row k0 + q holds the values of every tile at that k
+    const int width = i1 - i0;
+    for (int q = 0; q < kc; ++q) {
+      const float* row = A + (std::ptrdiff_t)(k0 + q) * lda + i0;
+      const std::uint64_t bit = std::uint64_t{1} << (q % 64);
+      for (int c = 0; c < width; c += 16) {  // two tiles per 16 values
+        const __mmask16 in = first_lanes(width - c);
+        const __m512i values = _mm512_maskz_loadu_epi32(in, row + c);
+        const __mmask16 nz = _mm512_test_epi32_mask(values, magnitude);
+        const int t = c / kMR;
+        if (nz & 0xFF) bits[t * kWords + q / 64] |= bit;
+        if (nz >> 8) bits[(t + 1) * kWords + q / 64] |= bit;
+      }
+    }
+    return;
+  }
+  for (int t = 0; t < tiles; ++t) {  // A stored (M, K): or the tile's rows together
+    const float* a = A + (std::ptrdiff_t)(i0 + t * kMR) * lda + k0;
+    const int rows = clamp_int(i1 - i0 - t * kMR, 0, kMR);
+    std::uint64_t* words = bits + t * kWords;
+    for (int q = 0; q < kc; q += 16) {
+      const __mmask16 in = first_lanes(kc - q);
+      __m512i any = _mm512_maskz_loadu_epi32(in, a + q);
+      for (int r = 1; r < rows; ++r) any = _mm512_or_si512(any, _mm512_maskz_loadu_epi32(in, a + r * lda + q));
+      const __mmask16 nz = _mm512_test_epi32_mask(any, magnitude);
+      words[q / 64] |= std::uint64_t{nz} << (q % 64);
+    }
+  }
+}
+
+// The plain loop of Adam::step (optim.cpp) on 16 values at a time, rounding after the same
+// operations: two fused multiply-adds, then correctly rounded divisions and square root.
+// The last n % 16 values go through the same code with a lane mask.
+// (Why not let the compiler vectorise the loop, and why the masked square root:
+// docs/performance.md, "Notes from the code".)
+void adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  const __m512 b1 = _mm512_set1_ps(k.b1), b2 = _mm512_set1_ps(k.b2);
+  const __m512 one_minus_b1 = _mm512_set1_ps(1.0f - k.b1), one_minus_b2 = _mm512_set1_ps(1.0f - k.b2);
+  const __m512 lr = _mm512_set1_ps(k.lr), c1 = _mm512_set1_ps(k.c1), c2 = _mm512_set1_ps(k.c2);
+  const __m512 eps = _mm512_set1_ps(k.eps);
+  for (std::size_t j = 0; j < n; j += 16) {
+    const std::size_t left = n - j;
+    const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+    const __m512 gv = _mm512_maskz_loadu_ps(lanes, g + j);
+    const __m512 mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m + j), _mm512_mul_ps(one_minus_b1, gv));
+    const __m512 sv = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, s + j),
+                                      _mm512_mul_ps(_mm512_mul_ps(one_minus_b2, gv), gv));
+    const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, _mm512_div_ps(mv, c1)),
+                                      _mm512_add_ps(_mm512_maskz_sqrt_ps(lanes, _mm512_div_ps(sv, c2)), eps));
+    _mm512_mask_storeu_ps(m + j, lanes, mv);
+    _mm512_mask_storeu_ps(s + j, lanes, sv);
+    _mm512_mask_storeu_ps(w + j, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w + j), step));
+  }
+}
+
+const IsaKernels kAvx512{"avx512", tile, nonzero_bits, adam, tile_cols, plain_pack, plain_count_bits,
+                         plain_list_from_bits};
+
+}  // namespace
+
+const IsaKernels* avx512_kernels() { return &kAvx512; }
+
+}  // namespace chainrule::fast
+
+#else
+
+namespace chainrule::fast {
+const IsaKernels* avx512_kernels() { return nullptr; }
+}  // namespace chainrule::fast
+
+#endif

@@ -1,0 +1,101 @@
+// Loops written plainly, shared by the paths that have no hand-written form of them
+// (isa_portable.cpp, and isa_avx2.cpp for the zero-skipping masks). Each file that includes
+// this gets its own copy, compiled with its own instruction-set flags (the anonymous
+// namespace keeps the copies apart: docs/performance.md, "One binary, three paths").
+// Only builtins here, no std:: templates: the linker keeps one copy of a template for the
+// whole program, which could be the one compiled for AVX-512.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "chainrule/fast/isa.hpp"
+
+namespace chainrule::fast {
+namespace {
+
+inline int imin(int a, int b) { return a < b ? a : b; }
+
+inline std::uint32_t float_bits(float x) {
+  std::uint32_t u;
+  __builtin_memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+// IsaKernels::nonzero_bits, plainly: or the values of a tile together, drop the sign bit
+// (-0 is a zero too), and set the bit of each k where something is left.
+[[maybe_unused]] void plain_nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc,
+                        std::uint64_t* bits) {
+  const int tiles = (i1 - i0 + kMR - 1) / kMR;
+  for (int w = 0; w < tiles * kWords; ++w) bits[w] = 0;
+  if (a_trans) {  // A stored (K, M): row k0 + q holds the values of every tile at that k
+    const int width = i1 - i0;
+    for (int q = 0; q < kc; ++q) {
+      const float* row = A + (std::ptrdiff_t)(k0 + q) * lda + i0;
+      const std::uint64_t bit = std::uint64_t{1} << (q % 64);
+      for (int t = 0; t < tiles; ++t) {
+        std::uint32_t any = 0;
+        for (int c = t * kMR; c < imin(width, (t + 1) * kMR); ++c) any |= float_bits(row[c]);
+        if (any << 1) bits[t * kWords + q / 64] |= bit;
+      }
+    }
+    return;
+  }
+  for (int t = 0; t < tiles; ++t) {  // A stored (M, K): or the tile's rows together
+    const float* a = A + (std::ptrdiff_t)(i0 + t * kMR) * lda + k0;
+    const int rows = imin(kMR, i1 - i0 - t * kMR);
+    std::uint64_t* words = bits + t * kWords;
+    std::uint32_t any[kKC];
+    for (int q = 0; q < kc; ++q) any[q] = float_bits(a[q]);
+    for (int r = 1; r < rows; ++r)
+      for (int q = 0; q < kc; ++q) any[q] |= float_bits(a[r * lda + q]);
+    for (int q = 0; q < kc; ++q) words[q / 64] |= std::uint64_t{(any[q] << 1) != 0} << (q % 64);
+  }
+}
+
+// IsaKernels::pack: copies a panel of B into the packing buffer, zero-padded to nr columns.
+[[maybe_unused]] void plain_pack(bool b_trans, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc,
+                                 int nr, float* bp) {
+  if (b_trans) {  // B stored (N, K): walk each stored row (one column of the panel)
+    for (int k = 0; k < kc; ++k)
+      for (int j = nc; j < nr; ++j) bp[k * nr + j] = 0.0f;
+    for (int j = 0; j < nc; ++j) {
+      const float* src = B + (j0 + j) * ldb + k0;
+      for (int k = 0; k < kc; ++k) bp[k * nr + j] = src[k];
+    }
+    return;
+  }
+  for (int k = 0; k < kc; ++k) {  // B stored (K, N): copy a row piece at a time
+    const float* src = B + (k0 + k) * ldb + j0;
+    float* dst = bp + k * nr;
+    for (int j = 0; j < nc; ++j) dst[j] = src[j];
+    for (int j = nc; j < nr; ++j) dst[j] = 0.0f;
+  }
+}
+
+[[maybe_unused]] std::size_t plain_count_bits(const std::uint64_t* words, std::size_t n) {
+  std::size_t count = 0;
+  for (std::size_t w = 0; w < n; ++w) count += static_cast<std::size_t>(__builtin_popcountll(words[w]));
+  return count;
+}
+
+[[maybe_unused]] int plain_list_from_bits(const std::uint64_t* words, int* list) {
+  int n = 0;
+  for (int w = 0; w < kWords; ++w)
+    for (std::uint64_t b = words[w]; b != 0; b &= b - 1) list[n++] = 64 * w + __builtin_ctzll(b);
+  return n;
+}
+
+// Adam's plain loop (Adam::step in optim.cpp), value for value: two fused multiply-adds,
+// then correctly rounded divisions and square root.
+[[maybe_unused]] void plain_adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  const float one_minus_b1 = 1.0f - k.b1, one_minus_b2 = 1.0f - k.b2;
+  for (std::size_t j = 0; j < n; ++j) {
+    m[j] = __builtin_fmaf(k.b1, m[j], one_minus_b1 * g[j]);
+    s[j] = __builtin_fmaf(k.b2, s[j], one_minus_b2 * g[j] * g[j]);
+    w[j] -= k.lr * (m[j] / k.c1) / (__builtin_sqrtf(s[j] / k.c2) + k.eps);
+  }
+}
+
+}  // namespace
+}  // namespace chainrule::fast
