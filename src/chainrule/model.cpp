@@ -237,6 +237,19 @@ std::unique_ptr<Softmax<T>> Parts<T>::softmax(std::string name) const {
   return std::make_unique<Softmax<T>>(std::move(name));
 }
 template <typename T>
+std::unique_ptr<Conv2d<T>> Parts<T>::conv2d(std::string name, ImageShape in, int out_channels, int kernel, int stride,
+                                            int padding) const {
+  return std::make_unique<Conv2d<T>>(std::move(name), in, out_channels, kernel, stride, padding);
+}
+template <typename T>
+std::unique_ptr<MaxPool2d<T>> Parts<T>::maxpool2d(std::string name, ImageShape in, int kernel, int stride) const {
+  return std::make_unique<MaxPool2d<T>>(std::move(name), in, kernel, stride);
+}
+template <typename T>
+std::unique_ptr<AvgPool2d<T>> Parts<T>::avgpool2d(std::string name, ImageShape in, int kernel, int stride) const {
+  return std::make_unique<AvgPool2d<T>>(std::move(name), in, kernel, stride);
+}
+template <typename T>
 std::unique_ptr<SoftmaxCrossEntropy<T>> Parts<T>::softmax_cross_entropy() const {
   return std::make_unique<SoftmaxCrossEntropy<T>>();
 }

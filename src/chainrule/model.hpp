@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/conv2d.hpp"
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"
 #include "chainrule/layers/layer.hpp"
 #include "chainrule/layers/leaky_relu.hpp"
+#include "chainrule/layers/pool.hpp"
 #include "chainrule/layers/relu.hpp"
 #include "chainrule/layers/sigmoid.hpp"
 #include "chainrule/layers/softmax.hpp"
@@ -139,6 +141,11 @@ class Parts {
   virtual std::unique_ptr<Dropout<T>> dropout(std::string name, double rate, std::uint64_t seed) const;
   virtual std::unique_ptr<BatchNorm1d<T>> batchnorm(std::string name, int features) const;
   virtual std::unique_ptr<Softmax<T>> softmax(std::string name) const;
+  // The image layers (layers/conv2d.hpp, layers/pool.hpp); pooling's stride 0 means = kernel.
+  virtual std::unique_ptr<Conv2d<T>> conv2d(std::string name, ImageShape in, int out_channels, int kernel,
+                                            int stride, int padding) const;
+  virtual std::unique_ptr<MaxPool2d<T>> maxpool2d(std::string name, ImageShape in, int kernel, int stride) const;
+  virtual std::unique_ptr<AvgPool2d<T>> avgpool2d(std::string name, ImageShape in, int kernel, int stride) const;
   virtual std::unique_ptr<SoftmaxCrossEntropy<T>> softmax_cross_entropy() const;
   virtual std::unique_ptr<CrossEntropy<T>> cross_entropy() const;
   virtual std::unique_ptr<MeanSquaredError<T>> mean_squared_error() const;
