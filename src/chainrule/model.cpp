@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "chainrule/init.hpp"
+#include "chainrule/network.hpp"
 #include "chainrule/fast/threads.hpp"
 
 namespace chainrule {
@@ -92,6 +93,7 @@ void Sequential<T>::kink_pattern(std::vector<std::uint8_t>& bits) const {
 // ---- The MLP builder ------------------------------------------------------------
 
 std::string MlpSpec::architecture() const {
+  if (!layers.empty()) return layers;
   std::ostringstream s;
   s << inputs;
   for (int h : hidden) s << '-' << h;
@@ -149,6 +151,7 @@ void MlpSpec::set_activation(const std::string& text) {
 
 template <typename T>
 Sequential<T> make_mlp(const MlpSpec& spec) {
+  if (!spec.layers.empty()) return make_network<T>(spec);  // a layer list (network.cpp)
   if (spec.inputs <= 0 || spec.classes <= 0)
     throw std::invalid_argument("make_mlp: inputs and classes must be positive");
   if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")

@@ -1,5 +1,7 @@
 #include "chainrule/layers/conv2d.hpp"
 
+#include <algorithm>
+
 #include "chainrule/kernels.hpp"
 
 namespace chainrule {
@@ -113,14 +115,16 @@ void Conv2d<T>::backward_reference(const Tensor<T>& dY, Tensor<T>* dX) {
 
 // ---- im2col: the same sums as matrix products ----------------------------------------
 
+namespace {
+// im2col of the images first..last-1 of X only (cols gets (last - first)*Ho*Wo rows).
 template <typename T>
-void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
+void im2col_images(const Tensor<T>& X, int first, int last, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
   const int Ho = window_positions("im2col", in.height, k, s, p), Wo = window_positions("im2col", in.width, k, s, p);
-  cols.resize(X.rows * Ho * Wo, in.channels * k * k);
-  for (int n = 0; n < X.rows; ++n)
+  cols.resize((last - first) * Ho * Wo, in.channels * k * k);
+  for (int n = first; n < last; ++n)
     for (int i = 0; i < Ho; ++i)
       for (int j = 0; j < Wo; ++j) {
-        T* patch = cols.row((n * Ho + i) * Wo + j);
+        T* patch = cols.row(((n - first) * Ho + i) * Wo + j);
         for (int c = 0; c < in.channels; ++c)
           for (int u = 0; u < k; ++u)
             for (int v = 0; v < k; ++v) {
@@ -129,6 +133,12 @@ void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tenso
               *patch++ = pad ? T(0) : X(n, in.index(c, y, x));
             }
       }
+}
+}  // namespace
+
+template <typename T>
+void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
+  im2col_images(X, 0, X.rows, in, k, s, p, cols);
 }
 
 template <typename T>
@@ -154,18 +164,28 @@ void col2im(const Tensor<T>& dcols, const ImageShape& in, int k, int s, int p, T
 
 // Y = the dense layer on the patches: Yp (N*Ho*Wo, Cout) = cols W + b, then from one pixel
 // per row to one image per row (channel-major).
+// Outside training nothing needs the patches afterwards, so a large batch (an evaluation of
+// 1000 images) is taken kEvalImages images at a time: cols stays the size of a training batch
+// instead of growing to 1000 x 784 x 25 floats for LeNet-5's first layer. Each image's
+// products are the same either way.
 template <typename T>
-void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) {
+void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool training) {
+  constexpr int kEvalImages = 128;
   expect_images(this->name() + ".forward", X, in_);
   const int N = X.rows, P = out_.pixels();
-  im2col(X, in_, k_, s_, p_, cols_);  // cols (N*P, Cin*k*k)
-  matmul(cols_, W, Yp_);              // Yp (N*P, Cout) = cols (N*P, Cin*k*k) W (Cin*k*k, Cout)
+  const int step = training || N <= kEvalImages ? N : kEvalImages;
   Y.resize(N, out_.size());
-  for (int n = 0; n < N; ++n)
-    for (int q = 0; q < P; ++q) {
-      const T* yp = Yp_.row(n * P + q);
-      for (int o = 0; o < out_.channels; ++o) Y(n, o * P + q) = yp[o] + b.data[o];
-    }
+  for (int first = 0; first < N || first == 0; first += step) {
+    const int last = std::min(N, first + step);
+    im2col_images(X, first, last, in_, k_, s_, p_, cols_);  // cols (n*P, Cin*k*k) for these n images
+    matmul(cols_, W, Yp_);  // Yp (n*P, Cout) = cols (n*P, Cin*k*k) W (Cin*k*k, Cout)
+    for (int n = first; n < last; ++n)
+      for (int q = 0; q < P; ++q) {
+        const T* yp = Yp_.row((n - first) * P + q);
+        for (int o = 0; o < out_.channels; ++o) Y(n, o * P + q) = yp[o] + b.data[o];
+      }
+    if (step == 0) break;  // N = 0
+  }
   X_ = &X;
 }
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/network.hpp"
 
 namespace chainrule::train {
 
@@ -91,6 +92,16 @@ void TrainConfig::validate() const {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--activation: ") + e.what());
   }
+  if (!spec.layers.empty()) {  // a layer list (network.hpp): the MLP's own options do not apply
+    try {
+      parse_layers(spec.layers, ImageShape{1, 28, 28}, spec.classes);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("--layers: ") + e.what());
+    }
+    if (spec.dropout > 0 || spec.batchnorm || spec.activation != "relu")
+      throw std::invalid_argument("--layers (or --model lenet5) takes no --dropout, --batchnorm or --activation: "
+                                  "the list names every layer (relu, sigmoid or tanh entries)");
+  }
   if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam")
     throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum or adam");
   if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
@@ -144,6 +155,8 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   // Written only when it is not the default: a ReLU run's config.txt and checkpoints stay
   // byte for byte what they were before --activation existed (and a missing key reads as relu).
   if (spec.activation != "relu") s.insert(s.begin() + 5, {"activation", spec.activation_text()});
+  // Likewise the layer list, only when set (an MLP's settings stay as they were).
+  if (!spec.layers.empty()) s.insert(s.begin() + 1, {"layers", spec.layers});
   return s;
 }
 
@@ -175,6 +188,13 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
         c.spec.set_activation(v);
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument("setting 'activation': " + std::string(e.what()));
+      }
+    }
+    else if (k == "layers") {
+      try {
+        c.spec.layers = layers_text(parse_layers(v, ImageShape{1, 28, 28}, c.spec.classes));
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("setting 'layers': " + std::string(e.what()));
       }
     }
     else if (k == "optimizer") c.optimizer.kind = v;
@@ -243,6 +263,11 @@ double estimate_training_bytes(const TrainConfig& config, std::size_t train_samp
   }
   params += fan_in * s.classes + s.classes;
   widths += 2.0 * s.classes;  // the logits and the softmax probabilities
+  if (!s.layers.empty()) {  // a layer list: its parameters, outputs and the convs' im2col patches
+    const NetworkSize n = network_size(parse_layers(s.layers, ImageShape{1, 28, 28}, s.classes));
+    params = n.params;
+    widths = n.widths;
+  }
   const double slots = config.optimizer.kind == "adam" ? 2 : config.optimizer.kind == "momentum" ? 1 : 0;
   const double copies = 2 + slots + 1 + (config.log_grads > 0 ? 1 : 0);  // P, dL/dP, slots, probe, steps.csv
   const double train_rows = static_cast<double>(std::min<std::size_t>(static_cast<std::size_t>(config.batch), train_samples));
