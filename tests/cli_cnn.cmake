@@ -11,3 +11,11 @@ add_test(NAME "cli: gradcheck: dense-no-bias-grad also fails the convolutional n
                  "^8 of 11 checks passed; a FAIL row" "^network conv-relu-maxpool-dense \\(every entry\\)  FAIL"
                  "^  dense3\\.b .*FAIL" "^8 of 10 convolution and pooling checks passed; a FAIL row")
 set_tests_properties("cli: gradcheck: dense-no-bias-grad also fails the convolutional networks" PROPERTIES LABELS cli)
+
+# --model lenet5 and --layers end to end (tests/cli/cnn_mnist.sh).
+add_test(NAME "mnist: cli --model lenet5 / --layers: train, resume bit-exact, load everywhere, bad lists"
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/cnn_mnist.sh $<TARGET_FILE:chainrule> ${CHAINRULE_CLI_MNIST}
+          ${CMAKE_BINARY_DIR}/test-tmp/cli/cnn_mnist
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties("mnist: cli --model lenet5 / --layers: train, resume bit-exact, load everywhere, bad lists" PROPERTIES
+  LABELS "mnist;cli" SKIP_RETURN_CODE 77 TIMEOUT 300)

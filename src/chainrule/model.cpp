@@ -8,7 +8,6 @@
 #include <type_traits>
 
 #include "chainrule/init.hpp"
-#include "chainrule/network.hpp"
 #include "chainrule/fast/threads.hpp"
 
 namespace chainrule {
@@ -151,7 +150,8 @@ void MlpSpec::set_activation(const std::string& text) {
 
 template <typename T>
 Sequential<T> make_mlp(const MlpSpec& spec) {
-  if (!spec.layers.empty()) return make_network<T>(spec);  // a layer list (network.cpp)
+  if (!spec.layers.empty())
+    throw std::invalid_argument("make_mlp: the spec holds a layer list; build it with make_model or make_network (network.hpp)");
   if (spec.inputs <= 0 || spec.classes <= 0)
     throw std::invalid_argument("make_mlp: inputs and classes must be positive");
   if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")

@@ -107,8 +107,8 @@ struct MlpSpec {
   std::uint64_t seed = 42;
   std::string activation = "relu";  // after each hidden dense (and batchnorm): "relu", "sigmoid", "tanh", "leaky_relu"
   double leaky_alpha = 0.01;        // leaky_relu's slope for x <= 0 (used only by leaky_relu)
-  // A layer list (network.hpp, `--layers`, `--model lenet5`): when set, make_mlp builds that
-  // network (make_network) instead, and hidden, dropout, batchnorm, activation are unused.
+  // A layer list (network.hpp, `--layers`, `--model lenet5`): when set, make_model builds that
+  // network (make_network) instead of the MLP, and hidden, dropout, batchnorm, activation are unused.
   std::string layers;
 
   // e.g. "784-128-10", "784-512-256-10+dropout0.2+batchnorm", "784-128-10+tanh", "784-128-10+leaky_relu0.1";

@@ -1,6 +1,7 @@
 // Networks from a layer list: `chainrule train --layers conv:6:5:pad2,relu,maxpool:2,...` and
 // `--model lenet5`. The 784-128-10 MLP of make_mlp (model.hpp) stays the default and is built
-// exactly as before; a spec whose `layers` is set (MlpSpec::layers) is built here instead.
+// exactly as before; a spec whose `layers` is set (MlpSpec::layers) is built here instead
+// (make_model below chooses).
 //
 // The list, comma-separated, on 28x28 one-channel images (MNIST), read left to right:
 //   conv:OUT:K[:sS][:padP]   Conv2d: OUT filters of K x K, stride S (1), zero padding P (0)
@@ -72,5 +73,12 @@ std::vector<TensorShape> network_tensors(const std::vector<LayerEntry>& entries)
 // from Rng(seed). spec.layers must be set; spec.inputs and spec.classes must match it.
 template <typename T>
 Sequential<T> make_network(const MlpSpec& spec);
+
+// The network a spec declares: make_network with a layer list, else make_mlp (exactly as before).
+// Training and every command that rebuilds a checkpoint's network call this.
+template <typename T>
+Sequential<T> make_model(const MlpSpec& spec) {
+  return spec.layers.empty() ? make_mlp<T>(spec) : make_network<T>(spec);
+}
 
 }  // namespace chainrule

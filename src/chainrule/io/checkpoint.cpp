@@ -550,7 +550,7 @@ LoadedModel build_model(const Checkpoint& ckpt, const std::string& path) {
   check_finite(ckpt, path);
   LoadedModel loaded{ckpt.spec, {}};
   try {
-    loaded.model = make_mlp<float>(ckpt.spec);
+    loaded.model = make_model<float>(ckpt.spec);  // the MLP, or a layer list (network.hpp)
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": cannot rebuild the checkpoint's network: " + e.what());
   }

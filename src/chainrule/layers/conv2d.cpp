@@ -21,9 +21,9 @@ Conv2d<T>::Conv2d(std::string name, ImageShape in, int out_channels, int kernel,
 
 namespace {
 template <typename T>
-void expect_images(const std::string& op, const Tensor<T>& X, const ImageShape& in) {
-  if (X.cols != in.size())
-    throw ShapeError(op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
+void expect_images(const std::string& layer, const char* op, const Tensor<T>& X, const ImageShape& in) {
+  if (X.cols != in.size())  // the message is built only on a mismatch: a step allocates nothing
+    throw ShapeError(layer + "." + op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
                      std::to_string(in.size()) + " columns");
 }
 }  // namespace
@@ -34,7 +34,7 @@ void expect_images(const std::string& op, const Tensor<T>& X, const ImageShape& 
 // filter o with the k x k x Cin patch whose top-left corner is (s i - p, s j - p).
 template <typename T>
 void Conv2d<T>::forward_reference(const Tensor<T>& X, Tensor<T>& Y) {
-  expect_images(this->name() + ".forward_reference", X, in_);
+  expect_images(this->name(), "forward_reference", X, in_);
   const int N = X.rows;
   Y.resize(N, out_.size());
   for (int n = 0; n < N; ++n)
@@ -70,7 +70,8 @@ template <typename T>
 void Conv2d<T>::backward_reference(const Tensor<T>& dY, Tensor<T>* dX) {
   const Tensor<T>& X = *X_;
   const int N = X.rows;
-  expect_shape((this->name() + ".backward_reference").c_str(), "dY", dY, N, out_.size());
+  if (dY.rows != N || dY.cols != out_.size())  // the message only on a mismatch
+    expect_shape((this->name() + ".backward_reference").c_str(), "dY", dY, N, out_.size());
   auto inside = [&](int d, int& q, int n_out) {  // q = d / s when d is a multiple of s inside 0..n_out-1
     if (d < 0 || d % s_ != 0) return false;
     q = d / s_;
@@ -171,7 +172,7 @@ void col2im(const Tensor<T>& dcols, const ImageShape& in, int k, int s, int p, T
 template <typename T>
 void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool training) {
   constexpr int kEvalImages = 128;
-  expect_images(this->name() + ".forward", X, in_);
+  expect_images(this->name(), "forward", X, in_);
   const int N = X.rows, P = out_.pixels();
   const int step = training || N <= kEvalImages ? N : kEvalImages;
   Y.resize(N, out_.size());
@@ -197,9 +198,11 @@ void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool training) {
 template <typename T>
 void Conv2d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
   const int N = X_->rows, P = out_.pixels();
-  const std::string op = this->name() + ".backward";
-  expect_shape(op.c_str(), "dY", dY, N, out_.size());
-  expect_shape(op.c_str(), "the patches of forward", cols_, N * P, fan_in());
+  if (dY.rows != N || dY.cols != out_.size() || cols_.rows != N * P || cols_.cols != fan_in()) {  // the message only on a mismatch
+    const std::string op = this->name() + ".backward";
+    expect_shape(op.c_str(), "dY", dY, N, out_.size());
+    expect_shape(op.c_str(), "the patches of forward (a training-mode forward of this batch)", cols_, N * P, fan_in());
+  }
   dYp_.resize(N * P, out_.channels);
   for (int n = 0; n < N; ++n)
     for (int q = 0; q < P; ++q) {
