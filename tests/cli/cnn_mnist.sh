@@ -61,6 +61,19 @@ done
 grep -q "full convolution of dC2 with the flipped filters" "$work/inspect/manifest.txt" ||
   fail "inspect's manifest does not explain conv2's input gradient"
 expect 0 "chainrule doctor" "$bin" doctor "$work/straight"
+if command -v gnuplot >/dev/null; then
+  echo "== the pictures: conv1's filters and one digit's feature maps (tools/plots)"
+  plots=$here/../../tools/plots
+  gnuplot -e "in='$work/inspect/conv1.W.npy'; out='$work/filters.png'" "$plots/filters.gp" || fail "filters.gp failed"
+  for m in "C1 6 28" "M1 6 14" "C2 16 10" "M2 16 5"; do
+    set -- $m
+    gnuplot -e "in='$work/inspect/$1.npy'; C=$2; H=$3; W=$3; n=1; out='$work/$1.png'" "$plots/feature_maps.gp" ||
+      fail "feature_maps.gp failed on $1"
+    [[ -s "$work/$1.png" ]] || fail "feature_maps.gp drew no $1.png"
+  done
+  [[ -s "$work/filters.png" ]] || fail "filters.gp drew no filters.png"
+  expect 2 "holds 2 images; n must be below that" gnuplot -e "in='$work/inspect/C1.npy'; C=6; H=28; W=28; n=5" "$plots/feature_maps.gp"
+fi
 
 echo "== bad layer lists exit 2 with the fix"
 expect 2 "--layers: layer 2 'pool:2': unknown kind" "$bin" train "${common[@]}" --layers conv:6:5,pool:2,dense:10 --out "$work/bad"
