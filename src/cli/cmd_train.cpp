@@ -61,7 +61,7 @@ std::string timestamp_name() {
 }  // namespace
 
 Action add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train an MLP on MNIST with a Keras-like progress bar; writes runs/NAME/ "
+  auto* cmd = app.add_subcommand("train", "Train an MLP (or a CNN: --model lenet5, --layers) on MNIST with a Keras-like progress bar; writes runs/NAME/ "
                                           "(history.csv, config.txt, last.ckpt, best.ckpt, steps.csv)");
   struct Options {
     train::TrainConfig config;
