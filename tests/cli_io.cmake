@@ -84,7 +84,7 @@ chainrule_io_json_test("evaluate --json is valid JSON"
 chainrule_io_test("evaluate: optimizer step count INT64_MAX" 2
   "--model: .*steps-int64-max.ckpt: malformed checkpoint \\(optimizer step count 9223372036854775807 is outside 0..9007199254740992"
   evaluate --model ${F}/steps-int64-max.ckpt --data ${MNIST20} --out ${CHAINRULE_IO_OUT}/evaluate-steps)
-chainrule_io_test("evaluate: unknown init" 2 "--model: .*unknown-init.ckpt: the checkpoint names an unknown init 'lecun'"
+chainrule_io_test("evaluate: unknown init" 2 "--model: .*unknown-init.ckpt: the checkpoint names a bad init: unknown init 'kaiming'"
   evaluate --model ${F}/unknown-init.ckpt --data ${MNIST20} --out ${CHAINRULE_IO_OUT}/evaluate-init)
 chainrule_io_test("evaluate: 3 classes" 2 "--model: .*three-classes.ckpt has 3 output classes, MNIST has 10"
   evaluate --model ${F}/three-classes.ckpt --data ${MNIST20} --out ${CHAINRULE_IO_OUT}/evaluate-classes)

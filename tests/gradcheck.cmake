@@ -34,3 +34,12 @@ add_test(NAME "gradcheck: activations on seeds 1-${last}: every check passes on 
          COMMAND chainrule_gradcheck_activations 1 ${last})
 set_tests_properties("gradcheck: activations on seeds 1-${last}: every check passes on correct code" PROPERTIES
   LABELS gradcheck TIMEOUT 600)
+
+# The BatchNorm choices (eps 1e-3, momentum 0.01, before and after the activation) on the same
+# seeds; the batchnorm-missing-mean-term bug must fail every seed.
+add_executable(chainrule_gradcheck_batchnorm ${CMAKE_CURRENT_SOURCE_DIR}/gradcheck/batchnorm.cpp)
+target_link_libraries(chainrule_gradcheck_batchnorm PRIVATE chainrule_core)
+add_test(NAME "gradcheck: batchnorm choices on seeds 1-${last}: every check passes, the mean-term bug fails"
+         COMMAND chainrule_gradcheck_batchnorm 1 ${last})
+set_tests_properties("gradcheck: batchnorm choices on seeds 1-${last}: every check passes, the mean-term bug fails" PROPERTIES
+  LABELS gradcheck TIMEOUT 600)

@@ -32,9 +32,16 @@ add_plot_test("grad_norms.gp takes any number of tensors" render grad_norms.gp
 add_plot_test("grad_stats.gp takes any number of tensors" render grad_stats.gp
   ${CHAINRULE_PLOT_FIXTURES}/deep/steps.csv ${CHAINRULE_PLOT_WORK}/deep-grad_stats)
 add_plot_test("weights.gp lays out 128 hidden units as 16 x 8 tiles" weights-128 ${CHAINRULE_PLOT_WORK}/weights-128)
+# signals.gp on a real steps.csv with the act_std and dz_std columns (fixtures/signals/: 784-128x6-10
+# with sigmoid, chainrule train --hidden 128,128,128,128,128,128 --activation sigmoid --log-grads 10
+# --epochs 1 --limit 10000); plot.sh draws it beside grad_stats and grad_norms.
+add_plot_test("signals.gp renders a PNG" render signals.gp ${CHAINRULE_PLOT_FIXTURES}/signals/steps.csv
+  ${CHAINRULE_PLOT_WORK}/render-signals)
+add_plot_test("plot.sh draws signals from a steps.csv with signal columns" plot-signals
+  ${CHAINRULE_PLOT_FIXTURES}/signals ${CHAINRULE_PLOT_WORK}/plot-signals)
 
 # A script given a file that is not there fails and names it.
-foreach(script IN ITEMS loss accuracy loss_accuracy grad_stats grad_norms confusion misclassified digits weights)
+foreach(script IN ITEMS loss accuracy loss_accuracy grad_stats grad_norms signals confusion misclassified digits weights)
   add_plot_test("${script}.gp fails on a missing file" script-missing-input ${script}.gp
     ${CHAINRULE_PLOT_WORK}/missing-${script})
 endforeach()

@@ -10,6 +10,7 @@
 # Which picture needs which file, and which chainrule command writes that file:
 #   loss, accuracy, loss_accuracy   history.csv        chainrule train
 #   grad_stats, grad_norms          steps.csv          chainrule train --log-grads EVERY
+#   signals                         steps.csv          the same, with its act_std and dz_std columns
 #   confusion                       confusion.csv      chainrule evaluate
 #   misclassified                   misclassified.csv  chainrule evaluate
 #   digits                          digits.csv         chainrule export
@@ -72,6 +73,7 @@ pictures=(
   "loss_accuracy|loss_accuracy.gp|history.csv|chainrule train"
   "grad_stats|grad_stats.gp|steps.csv|chainrule train --log-grads EVERY"
   "grad_norms|grad_norms.gp|steps.csv|chainrule train --log-grads EVERY"
+  "signals|signals.gp|steps.csv|chainrule train --log-grads EVERY"
   "confusion|confusion.gp|confusion.csv|chainrule evaluate"
   "misclassified|misclassified.gp|misclassified.csv|chainrule evaluate"
   "digits|digits.gp|digits.csv|chainrule export"
@@ -94,6 +96,11 @@ for entry in "${pictures[@]}"; do
   fi
   if ! has_rows "$in_file"; then
     echo "skipped  $name.$mode: $input has no data rows yet (written by: $writer)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  if [[ "$name" == signals ]] && ! head -n 1 "$in_file" | grep -q ':dz_std'; then
+    echo "skipped  $name.$mode: $input has no act_std/dz_std columns (written by an older chainrule train --log-grads; train again)"
     skipped=$((skipped + 1))
     continue
   fi

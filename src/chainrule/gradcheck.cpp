@@ -419,6 +419,50 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed, bool includ
   return reports;
 }
 
+// ---- The BatchNorm choices ----------------------------------------------------------
+
+std::vector<GradCheckReport> batchnorm_gradchecks(std::uint64_t seed) {
+  std::vector<GradCheckReport> reports;
+  Rng bn_rng(seed ^ 0xB17ULL);
+  GradCheckOptions tight;
+  tight.seed = seed;
+  GradCheckOptions wide = tight;  // networks, as in the standard suite
+  wide.h = 1e-4;
+  {  // BatchNorm1d in training mode with Keras's eps 1e-3 and momentum 0.99 (0.01 here)
+    auto bn = parts<double>().batchnorm("batchnorm", 4);
+    bn->set_statistics(0.01, 1e-3);
+    for (auto& g : bn->gamma.data) g = 1.0 + 0.5 * bn_rng.normal();
+    for (auto& b : bn->beta.data) b = 0.5 * bn_rng.normal();
+    Tensor<double> X = random_tensor(6, 4, bn_rng, 0.1);  // a small spread: eps 1e-3 matters next to var ~ 0.01
+    reports.push_back(check_layer(*bn, X, tight));
+    reports.back().title = "batchnorm (training mode, eps 1e-3, momentum 0.01)";
+  }
+  for (const bool after : {false, true}) {  // 6-5-3 tanh networks with BatchNorm before and after tanh, every entry
+    MlpSpec spec;
+    spec.inputs = 6;
+    spec.hidden = {5};
+    spec.classes = 3;
+    spec.seed = seed;
+    spec.activation = "tanh";
+    spec.batchnorm = true;
+    spec.batchnorm_after = after;
+    spec.bn_eps = 1e-3;
+    spec.bn_momentum = 0.01;
+    auto model = make_mlp<double>(spec);
+    for (auto& p : model.params()) {
+      if (p.name.ends_with(".gamma"))
+        for (auto& g : p.value->data) g = 1.0 + 0.3 * bn_rng.normal();
+      else if (p.name.back() == 'b' || p.name.ends_with(".beta"))
+        for (auto& b : p.value->data) b = 0.1 * bn_rng.normal();
+    }
+    Tensor<double> X = random_tensor(6, 6, bn_rng);
+    reports.push_back(check_model(std::string("network 6-5-3 tanh, batchnorm ") + (after ? "after" : "before") +
+                                      " tanh, eps 1e-3 (every entry)",
+                                  model, X, random_labels(6, 3, bn_rng), wide));
+  }
+  return reports;
+}
+
 // ---- The activations ---------------------------------------------------------------
 
 std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed) {

@@ -124,6 +124,11 @@ std::vector<GradCheckReport> standard_gradchecks(std::uint64_t seed = 1, bool in
 // every entry.
 std::vector<GradCheckReport> activation_gradchecks(std::uint64_t seed = 1);
 
+// The checks of the BatchNorm choices, likewise apart: BatchNorm1d alone in training mode with
+// eps 1e-3 and momentum 0.01 (Keras's defaults), and 6-5-3 tanh networks with BatchNorm before
+// and after the activation (eps 1e-3), every entry.
+std::vector<GradCheckReport> batchnorm_gradchecks(std::uint64_t seed = 1);
+
 // The checks of the convolutional layers, kept apart from the standard suite (whose reports
 // tests and tutorials quote): Conv2d on odd sizes (5x7, 6x5) with stride 1 and 2, padding 0, 1
 // and 2, several channels in and out; MaxPool2d with exact ties planted in its input (the

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "chainrule/init.hpp"
 #include "chainrule/fast/threads.hpp"
@@ -102,7 +103,7 @@ std::string MlpSpec::architecture() const {
   else if (activation != "relu")
     s << '+' << activation;
   if (dropout > 0) s << "+dropout" << dropout;
-  if (batchnorm) s << "+batchnorm";
+  if (batchnorm) s << (batchnorm_after ? "+batchnorm_after" : "+batchnorm");
   return s.str();
 }
 
@@ -148,15 +149,55 @@ void MlpSpec::set_activation(const std::string& text) {
   *this = checked;
 }
 
+namespace {
+// "normal:0.01" -> ("normal", 0.01); "he" -> ("he", NAN). Throws on a bad number.
+std::pair<std::string, double> split_init(const std::string& text) {
+  const std::size_t colon = text.find(':');
+  if (colon == std::string::npos) return {text, NAN};
+  const std::string name = text.substr(0, colon), v = text.substr(colon + 1);
+  char* end = nullptr;
+  const double value = v.empty() ? NAN : std::strtod(v.c_str(), &end);
+  if (name != "normal" && name != "uniform")
+    throw std::invalid_argument("init '" + text + "': only normal:STD and uniform:A take a number");
+  if (v.empty() || end != v.c_str() + v.size() || !(value > 0.0 && std::isfinite(value)))
+    throw std::invalid_argument("init '" + text + "': " + (name == "normal" ? "STD" : "A") +
+                                " must be a positive number, e.g. " + name + ":0.01");
+  return {name, value};
+}
+}  // namespace
+
+void MlpSpec::check_init() const {
+  const auto [name, value] = split_init(init);
+  const bool numbered = name == "normal" || name == "uniform";
+  if (name != "auto" && name != "he" && name != "glorot" && name != "lecun" && !numbered)
+    throw std::invalid_argument("unknown init '" + init + "'; use auto, he, glorot, lecun, normal:STD or uniform:A");
+  if (numbered && std::isnan(value))
+    throw std::invalid_argument("init '" + init + "' needs its number: " + name + (name == "normal" ? ":STD" : ":A") +
+                                ", e.g. " + name + ":0.01");
+  if (!(init_gain > 0.0 && std::isfinite(init_gain)))
+    throw std::invalid_argument("the init gain must be a positive number, got " + shortest(init_gain));
+  if (init_gain != 1.0 && name != "he" && name != "glorot")
+    throw std::invalid_argument("the init gain applies only to the he and glorot inits, not to '" + init + "'");
+}
+
+void MlpSpec::check_batchnorm() const {
+  if (!(bn_momentum > 0.0 && bn_momentum <= 1.0))
+    throw std::invalid_argument("the BatchNorm momentum must be in (0, 1] (running = running + m (batch - running); "
+                                "Keras's momentum 0.99 is 0.01 here), got " + shortest(bn_momentum));
+  if (!(bn_eps > 0.0 && std::isfinite(bn_eps)))
+    throw std::invalid_argument("the BatchNorm eps must be a positive number, got " + shortest(bn_eps));
+}
+
 template <typename T>
 Sequential<T> make_mlp(const MlpSpec& spec) {
   if (!spec.layers.empty())
     throw std::invalid_argument("make_mlp: the spec holds a layer list; build it with make_model or make_network (network.hpp)");
   if (spec.inputs <= 0 || spec.classes <= 0)
     throw std::invalid_argument("make_mlp: inputs and classes must be positive");
-  if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
-    throw std::invalid_argument("unknown init '" + spec.init + "'; use auto, he or glorot");
+  spec.check_init();
   spec.check_activation();
+  spec.check_batchnorm();
+  const auto [init, init_value] = split_init(spec.init);
   Rng rng(spec.seed);
   Sequential<T> model;
   int in = spec.inputs;
@@ -167,15 +208,26 @@ Sequential<T> make_mlp(const MlpSpec& spec) {
     if (out <= 0) throw std::invalid_argument("make_mlp: hidden sizes must be positive");
     const std::string n = std::to_string(k + 1);
     auto dense = parts<T>().dense("dense" + n, in, out);
-    const bool he = spec.init == "he" || (spec.init == "auto" && !last);
-    if (he)
-      he_normal(dense->W, in, rng);
+    if (init == "he" || (init == "auto" && !last))
+      he_normal(dense->W, in, rng, spec.init_gain);
+    else if (init == "glorot" || init == "auto")
+      glorot_uniform(dense->W, in, out, rng, spec.init_gain);
+    else if (init == "lecun")
+      lecun_normal(dense->W, in, rng);
+    else if (init == "normal")
+      normal_init(dense->W, init_value, rng);
     else
-      glorot_uniform(dense->W, in, out, rng);
+      uniform_init(dense->W, init_value, rng);
     model.add(std::move(dense));
     if (last) break;
-    if (spec.batchnorm) model.add(parts<T>().batchnorm("batchnorm" + n, out));
+    auto batchnorm = [&] {
+      auto bn = parts<T>().batchnorm("batchnorm" + n, out);
+      bn->set_statistics(spec.bn_momentum, spec.bn_eps);
+      model.add(std::move(bn));
+    };
+    if (spec.batchnorm && !spec.batchnorm_after) batchnorm();
     model.add(parts<T>().activation(spec, n));
+    if (spec.batchnorm && spec.batchnorm_after) batchnorm();
     if (spec.dropout > 0) model.add(parts<T>().dropout("dropout" + n, spec.dropout, spec.seed * 1000003ULL + k + 1));
     in = out;
   }

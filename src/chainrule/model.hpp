@@ -95,6 +95,7 @@ class Sequential {
 
 // The multilayer perceptrons of the MNIST tutorials:
 //   D -> [dense_k -> (batchnorm_k) -> act_k -> (dropout_k)] for each hidden size -> dense_out
+//   with batchnorm_after:  dense_k -> act_k -> batchnorm_k -> (dropout_k)   (as the Keras notebooks)
 // act is ReLU by default, or sigmoid, tanh, leaky ReLU (`activation`); it is named after its
 // kind. Layer names: dense1, batchnorm1, relu1 (sigmoid1, tanh1, leaky_relu1), dropout1, dense2, ...
 struct MlpSpec {
@@ -103,7 +104,13 @@ struct MlpSpec {
   int classes = 10;
   double dropout = 0.0;    // drop rate after each hidden ReLU; 0 = no dropout layer
   bool batchnorm = false;  // BatchNorm1d between each hidden dense and its ReLU
-  std::string init = "auto";  // "auto" (He before ReLU, Glorot for the output), "he", "glorot"
+  bool batchnorm_after = false;  // with batchnorm: after the activation instead of before it
+  double bn_momentum = 0.1;      // running = running + m (batch - running): PyTorch's convention
+  double bn_eps = 1e-5;          // xhat = (x - mu) / sqrt(var + eps)
+  // "auto" (He before the hidden activation, Glorot for the output), "he", "glorot", "lecun",
+  // "normal:STD", "uniform:A" (init.hpp has the formulas); he, glorot and lecun apply to every layer.
+  std::string init = "auto";
+  double init_gain = 1.0;  // G in He's and Glorot's formulas (only with init he or glorot)
   std::uint64_t seed = 42;
   std::string activation = "relu";  // after each hidden dense (and batchnorm): "relu", "sigmoid", "tanh", "leaky_relu"
   double leaky_alpha = 0.01;        // leaky_relu's slope for x <= 0 (used only by leaky_relu)
@@ -121,6 +128,13 @@ struct MlpSpec {
   void set_activation(const std::string& text);
   // Throws std::invalid_argument unless activation and leaky_alpha are valid.
   void check_activation() const;
+  // Throws std::invalid_argument unless init (and init_gain) is one of the forms above, with
+  // STD and A positive finite numbers and G a positive finite gain.
+  void check_init() const;
+  // Throws std::invalid_argument unless bn_momentum is in (0, 1] and bn_eps is positive and finite.
+  void check_batchnorm() const;
+  // True when the BatchNorm settings are today's defaults (before, momentum 0.1, eps 1e-5).
+  bool batchnorm_default() const { return !batchnorm_after && bn_momentum == 0.1 && bn_eps == 1e-5; }
 };
 
 template <typename T>

@@ -16,9 +16,7 @@
 
 namespace chainrule::cli {
 
-namespace {
-
-// "512,256" -> {512, 256}; throws UsageError naming the bad list.
+// "512,256" -> {512, 256}; throws UsageError naming the bad list (commands.hpp).
 std::vector<int> parse_hidden(const std::string& text) {
   std::vector<int> sizes;
   std::stringstream in(text);
@@ -40,6 +38,8 @@ std::vector<int> parse_hidden(const std::string& text) {
   for (std::string part; std::getline(again, part, ',');) sizes.push_back(std::stoi(part));
   return sizes;
 }
+
+namespace {
 
 // --name NAME writes runs/NAME/: a plain name, never a path out of runs/.
 void check_run_name(const std::string& name) {
@@ -67,6 +67,7 @@ Action add_train_command(CLI::App& app) {
     train::TrainConfig config;
     std::string hidden = "128";
     std::string name, out, log_grads, progress = "auto", bug, seed = "42", activation = "relu";
+    std::string batchnorm;  // --batchnorm [before|after]
     std::string model = "mlp", layers;  // --model, --layers (network.hpp)
     bool overwrite = false;
   };
@@ -80,11 +81,11 @@ Action add_train_command(CLI::App& app) {
                   "(conv:OUT:K[:sS][:padP], maxpool:K[:sS], avgpool:K[:sS], relu, sigmoid, tanh, dense:N; ends with dense:10)");
   cmd->add_option("--hidden", o->hidden, "Hidden layer sizes, comma-separated, e.g. 512,256")->capture_default_str();
   cmd->add_option("--dropout", c.spec.dropout, "Dropout rate after each hidden ReLU (0 = none)")->capture_default_str();
-  cmd->add_flag("--batchnorm", c.spec.batchnorm, "BatchNorm between each hidden dense layer and its ReLU");
+  add_batchnorm_options(*cmd, o->batchnorm, c.spec);
   cmd->add_option("--activation", o->activation,
                   "Hidden activation: relu, sigmoid, tanh or leaky_relu[:alpha] (alpha in [0, 1), default 0.01)")
       ->capture_default_str();
-  cmd->add_option("--init", c.spec.init, "Weight init: auto (He before ReLU, Glorot for the output), he, glorot")->capture_default_str();
+  add_init_options(*cmd, c.spec);
   cmd->add_option("--optimizer", c.optimizer.kind, "sgd, momentum or adam")->capture_default_str();
   cmd->add_option("--lr", c.optimizer.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--momentum", c.optimizer.momentum, "Momentum mu (with --optimizer momentum)")->capture_default_str();
@@ -115,6 +116,7 @@ Action add_train_command(CLI::App& app) {
     activate_bug(o->bug);
     train::TrainConfig config = o->config;
     config.spec.hidden = parse_hidden(o->hidden);
+    if (cmd->count("--batchnorm") > 0) set_batchnorm(o->batchnorm, config.spec);
     {  // --model and --layers: a network from a layer list (network.hpp) instead of the MLP
       if (o->model != "mlp" && o->model != "lenet5")
         throw UsageError("--model '" + o->model + "' is unknown; use mlp or lenet5 (or --layers LIST)");
@@ -177,8 +179,14 @@ Action add_train_command(CLI::App& app) {
         saved.spec.hidden = config.spec.hidden;
       }
       if (given("--dropout")) saved.spec.dropout = config.spec.dropout;
-      if (given("--batchnorm")) saved.spec.batchnorm = config.spec.batchnorm;
+      if (given("--batchnorm")) {
+        saved.spec.batchnorm = config.spec.batchnorm;
+        saved.spec.batchnorm_after = config.spec.batchnorm_after;
+      }
+      if (given("--bn-momentum")) saved.spec.bn_momentum = config.spec.bn_momentum;
+      if (given("--bn-eps")) saved.spec.bn_eps = config.spec.bn_eps;
       if (given("--init")) saved.spec.init = config.spec.init;
+      if (given("--init-gain")) saved.spec.init_gain = config.spec.init_gain;
       if (given("--activation")) {
         saved.spec.activation = config.spec.activation;
         saved.spec.leaky_alpha = config.spec.leaky_alpha;

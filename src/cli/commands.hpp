@@ -9,6 +9,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "chainrule/data/idx.hpp"
 #include "chainrule/io/checkpoint.hpp"
@@ -31,6 +32,17 @@ Action add_evaluate_command(CLI::App& app);  // cmd_evaluate.cpp
 Action add_predict_command(CLI::App& app);   // cmd_predict.cpp
 Action add_export_command(CLI::App& app);    // cmd_export.cpp
 Action add_inspect_command(CLI::App& app);   // cmd_inspect.cpp
+Action add_summary_command(CLI::App& app);   // cmd_summary.cpp
+
+// The architecture options train and summary share.
+// "512,256" -> {512, 256}; throws UsageError naming the bad list (cmd_train.cpp).
+std::vector<int> parse_hidden(const std::string& text);
+// --batchnorm [before|after], --bn-momentum M, --bn-eps E (cmd_summary.cpp). --batchnorm's
+// value goes to `where`; call set_batchnorm(where, spec) when --batchnorm was given.
+void add_batchnorm_options(CLI::App& command, std::string& where, MlpSpec& spec);
+void set_batchnorm(const std::string& where, MlpSpec& spec);  // throws UsageError on a bad value
+// --init and --init-gain (cmd_summary.cpp).
+void add_init_options(CLI::App& command, MlpSpec& spec);
 
 // Adds --inject-bug NAME to a command (CHAINRULE_BUG=NAME works everywhere).
 void add_bug_option(CLI::App& command, std::string& bug_name);

@@ -1,4 +1,4 @@
-// The `chainrule` command: gradcheck, train, evaluate, predict, export, inspect, doctor.
+// The `chainrule` command: gradcheck, train, evaluate, predict, export, inspect, summary, doctor.
 // Run `chainrule --help` or see docs/cli.md.
 #include <unistd.h>
 
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   actions.push_back(add_predict_command(app));
   actions.push_back(add_export_command(app));
   actions.push_back(add_inspect_command(app));
+  actions.push_back(add_summary_command(app));
 
   try {
     app.parse(argc, argv);

@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
     steps.optimizer_steps = std::numeric_limits<std::int64_t>::max();
     save("steps-int64-max.ckpt", steps);
     io::Checkpoint init = tiny;
-    init.spec.init = "lecun";
+    init.spec.init = "kaiming";
     save("unknown-init.ckpt", init);
     save("three-classes.ckpt", model_checkpoint(spec_of(784, {2}, 3)));
     io::Checkpoint settings = tiny;

@@ -10,8 +10,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
 #include <memory>
 #include <new>
 #include <vector>
@@ -22,6 +26,7 @@
 #include "chainrule/model.hpp"
 #include "chainrule/network.hpp"
 #include "chainrule/optim.hpp"
+#include "chainrule/train/gradstats.hpp"
 #include "../support/counting_new.hpp"
 
 using namespace chainrule;
@@ -116,6 +121,48 @@ TEST_CASE("perf: LeNet-5 (--model lenet5: conv, max pooling, dense) allocates no
     INFO("threads = " << threads);
     CHECK(t.run(1, 40, 32) == 0);
   }
+  set_num_threads(0);
+}
+
+TEST_CASE("perf: with BatchNorm after the activation and steps.csv logged at every step, a step allocates nothing") {
+  // steps.csv's row (train/gradstats.hpp) with its act_std and dz_std columns is formatted into a
+  // string whose capacity is kept, and written with one write(): no allocation after the first row.
+  const data::ImageSet set = synthetic_images();
+  set_num_threads(1);
+  MlpSpec spec;
+  spec.hidden = {64, 32};
+  spec.activation = "sigmoid";
+  spec.batchnorm = true;
+  spec.batchnorm_after = true;
+  spec.bn_momentum = 0.01;
+  spec.bn_eps = 1e-3;
+  spec.init = "glorot";
+  spec.init_gain = 1.5;
+  Trainer t(set, spec);
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("chainrule-step-alloc-" + std::to_string(::getpid()) + "-steps.csv")).string();
+  {
+    train::GradStatsLogger logger(path, t.model, 0);
+    auto logged = [&](std::size_t first, std::size_t steps) {
+      const std::size_t before = counting_new::allocations;
+      for (std::size_t k = 0; k < steps; ++k) {
+        const std::size_t b = (first + k) % data::num_batches(t.order.size(), 32);
+        data::make_batch(t.set, t.order, b * 32, std::min(t.order.size(), (b + 1) * 32), t.X, t.labels);
+        t.model.zero_grad();
+        const double loss = t.loss_fn.forward(t.model.forward(t.X, true), t.labels);
+        t.loss_fn.backward(t.dZ);
+        t.model.backward(t.dZ);
+        logger.before_update(t.params);
+        t.optimizer->step(t.params);
+        logger.after_update(static_cast<std::int64_t>(first + k + 1), 1, loss, t.params, t.model, t.loss_fn.probs());
+      }
+      return counting_new::allocations - before;
+    };
+    CHECK(logged(0, 1) > 0);
+    logged(31, 1);
+    CHECK(logged(1, 40) == 0);
+  }
+  std::filesystem::remove(path);
   set_num_threads(0);
 }
 

@@ -3,6 +3,8 @@
 #
 #   check_plot.sh render SCRIPT INPUT WORK         the script draws INPUT into a real PNG
 #   check_plot.sh plot-all FIXTURE_RUN WORK        plot.sh draws all nine pictures of a run folder
+#                                                  (signals skipped: its steps.csv has no signal columns)
+#   check_plot.sh plot-signals FIXTURE_DIR WORK    a steps.csv with signal columns: grad_*, signals drawn
 #   check_plot.sh plot-svg FIXTURE_RUN WORK        plot.sh --svg writes SVG files
 #   check_plot.sh plot-term FIXTURE_RUN WORK       plot.sh --term prints both curves as text
 #   check_plot.sh plot-partial FIXTURE_RUN WORK    only history.csv: 3 drawn, the rest skipped with reasons
@@ -63,6 +65,18 @@ case "$check" in
       is_png "$run/plots/$name.png"
     done
     [[ $(grep -c '^drew' "$run/plot.log") -eq 9 ]] || fail "plot.sh did not report 9 pictures drawn"
+    # The fixture's steps.csv predates the signal columns: signals.png is skipped, saying why.
+    grep -q '^skipped  signals.png: steps.csv has no act_std/dz_std columns' "$run/plot.log" ||
+      fail "plot.sh did not skip signals.png for a steps.csv without act_std/dz_std"
+    ;;
+
+  plot-signals)
+    run="$2"; fresh "$run"; cp "$1"/steps.csv "$run"/
+    "$PLOT_SH" "$run" | tee "$run/plot.log" || fail "plot.sh failed"
+    for name in grad_stats grad_norms signals; do
+      is_png "$run/plots/$name.png"
+    done
+    [[ $(grep -c '^drew' "$run/plot.log") -eq 3 ]] || fail "plot.sh did not report 3 pictures drawn from steps.csv"
     ;;
 
   plot-svg)
@@ -92,7 +106,7 @@ case "$check" in
     log=$("$PLOT_SH" "$run") || fail "plot.sh failed although history.csv is there"
     printf '%s\n' "$log"
     [[ $(grep -c '^drew' <<< "$log") -eq 3 ]] || fail "expected 3 pictures from history.csv alone"
-    [[ $(grep -c '^skipped' <<< "$log") -eq 6 ]] || fail "expected 6 skipped pictures"
+    [[ $(grep -c '^skipped' <<< "$log") -eq 7 ]] || fail "expected 7 skipped pictures"
     grep -q 'no steps.csv (written by: chainrule train --log-grads EVERY)' <<< "$log" || fail "the skip note for steps.csv is missing"
     grep -q 'no confusion.csv (written by: chainrule evaluate)' <<< "$log" || fail "the skip note for confusion.csv is missing"
     grep -q 'no weights1.csv (written by: chainrule export)' <<< "$log" || fail "the skip note for weights1.csv is missing"

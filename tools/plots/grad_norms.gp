@@ -2,7 +2,8 @@
 #
 # Reads steps.csv (written by `chainrule train --log-grads EVERY`). Its header is
 #   step,epoch,loss, then P:grad_mean,P:grad_std,P:grad_norm,P:update_ratio for every parameter
-#   tensor P (dense1.W, dense1.b, ...), then R:dead_fraction per ReLU layer, then softmax_saturation.
+#   tensor P (dense1.W, dense1.b, ...), then R:dead_fraction per ReLU layer, then softmax_saturation,
+#   then A:act_std and D:dz_std per layer (drawn by signals.gp).
 # Any number of tensors works: their names are read from the header.
 #
 #   grad_norm    = ||dL/dP|| (L2 norm over every value of the tensor) at that step

@@ -1,7 +1,8 @@
 # grad_stats.gp -- mean and standard deviation of the gradient values, one bar per parameter tensor.
 #
 # Reads steps.csv (written by `chainrule train --log-grads EVERY`); uses its P:grad_mean and P:grad_std
-# columns for every parameter tensor P named in the header (any number of tensors).
+# columns for every parameter tensor P named in the header (any number of tensors). The per-layer
+# signal columns (A:act_std, D:dz_std) are drawn by signals.gp.
 # Each bar is AVERAGED OVER ALL LOGGED STEPS (the per-step values of one batch are noisy):
 #   left:  mean over steps of grad_mean = the average value of dL/dP (signed; near 0 is normal)
 #   right: mean over steps of grad_std  = how spread out the values of dL/dP are (log scale)

@@ -157,9 +157,17 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
   w.u8(c.spec.batchnorm ? 1 : 0);
   w.str(c.spec.init);
   const bool relu = c.spec.activation == "relu";  // version 1 has no activation: ReLU
-  if (!relu) {
+  // Version 3 only for BatchNorm settings other than today's (before, momentum 0.1, eps 1e-5).
+  const bool bn_choices = c.spec.batchnorm && !c.spec.batchnorm_default();
+  const std::uint32_t version = bn_choices ? 3 : relu ? kCheckpointOldestVersion : 2;
+  if (version >= 2) {
     w.str(c.spec.activation);
     w.f64(c.spec.leaky_alpha);
+  }
+  if (version >= 3) {
+    w.u8(c.spec.batchnorm_after ? 1 : 0);
+    w.f64(c.spec.bn_momentum);
+    w.f64(c.spec.bn_eps);
   }
   w.u64(c.spec.seed);
   // Tensors
@@ -205,7 +213,7 @@ std::vector<std::uint8_t> encode_checkpoint(const Checkpoint& c) {
 
   Writer file;
   file.bytes.assign(kCheckpointMagic, kCheckpointMagic + 8);
-  file.u32(relu ? kCheckpointOldestVersion : kCheckpointVersion);
+  file.u32(version);
   file.u64(w.bytes.size());
   file.u32(static_cast<std::uint32_t>(
       crc32(0L, w.bytes.data(), static_cast<uInt>(w.bytes.size()))));  // payloads stay far below 4 GiB
@@ -332,9 +340,11 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
   if (!(c.spec.dropout >= 0.0 && c.spec.dropout < 1.0)) r.fail("dropout rate outside [0, 1)");
   c.spec.batchnorm = r.u8("batchnorm") != 0;
   c.spec.init = r.str("init");
-  if (c.spec.init != "auto" && c.spec.init != "he" && c.spec.init != "glorot")
-    throw CheckpointError(name + ": the checkpoint names an unknown init '" + c.spec.init +
-                          "' (this chainrule knows auto, he and glorot)" + kRetrain);
+  try {
+    c.spec.check_init();
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(name + ": the checkpoint names a bad init: " + e.what() + kRetrain);
+  }
   if (version >= 2) {  // version 1: ReLU, the MlpSpec defaults
     c.spec.activation = r.str("activation");
     c.spec.leaky_alpha = r.f64("leaky_relu alpha");
@@ -342,6 +352,16 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
       c.spec.check_activation();
     } catch (const std::invalid_argument& e) {
       throw CheckpointError(name + ": the checkpoint names a bad activation: " + e.what() + kRetrain);
+    }
+  }
+  if (version >= 3) {  // versions 1 and 2: BatchNorm before the activation, momentum 0.1, eps 1e-5
+    c.spec.batchnorm_after = r.u8("batchnorm position") != 0;
+    c.spec.bn_momentum = r.f64("batchnorm momentum");
+    c.spec.bn_eps = r.f64("batchnorm eps");
+    try {
+      c.spec.check_batchnorm();
+    } catch (const std::invalid_argument& e) {
+      throw CheckpointError(name + ": the checkpoint names bad BatchNorm settings: " + e.what() + kRetrain);
     }
   }
   c.spec.seed = r.u64("seed");
@@ -439,15 +459,24 @@ void check_architecture(const Checkpoint& ckpt, const MlpSpec& expected, const s
   const MlpSpec& s = ckpt.spec;
   if (s.inputs == expected.inputs && s.hidden == expected.hidden && s.classes == expected.classes &&
       s.dropout == expected.dropout && s.batchnorm == expected.batchnorm && s.activation == expected.activation &&
-      (s.activation != "leaky_relu" || s.leaky_alpha == expected.leaky_alpha) && s.layers == expected.layers)
+      (s.activation != "leaky_relu" || s.leaky_alpha == expected.leaky_alpha) &&
+      (!s.batchnorm || s.batchnorm_after == expected.batchnorm_after) && s.layers == expected.layers)
     return;
   if (s.layers != expected.layers)
     throw CheckpointError(path + ": the checkpoint holds a " + (s.layers.empty() ? "multilayer perceptron" : "network of layers") +
                           " " + s.architecture() + ", but this run asks for " + expected.architecture() +
                           "; drop --layers/--model/--hidden to continue with the checkpoint's network, or train a new run "
                           "without --resume");
-  throw CheckpointError(path + ": the checkpoint holds a " + s.architecture() + " network, but this run asks for " +
-                        expected.architecture() + "; drop --hidden/--dropout/--batchnorm/--activation to continue with the "
+  // BatchNorm before or after the activation holds the same tensors in a different layer order:
+  // say which, since the two architectures' names differ only in "_after".
+  const std::string where = s.batchnorm && expected.batchnorm && s.batchnorm_after != expected.batchnorm_after
+                                ? std::string(" (its BatchNorm layers sit ") + (s.batchnorm_after ? "after" : "before") +
+                                      " the activation, this run asks for them " +
+                                      (expected.batchnorm_after ? "after" : "before") + " it)"
+                                : "";
+  throw CheckpointError(path + ": the checkpoint holds a " + s.architecture() + " network" + where +
+                        ", but this run asks for " + expected.architecture() +
+                        "; drop --hidden/--dropout/--batchnorm/--activation to continue with the "
                         "checkpoint's architecture (--hidden " + join_hidden(s.hidden) + "), or train a new run without --resume");
 }
 

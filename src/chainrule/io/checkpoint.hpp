@@ -36,7 +36,10 @@ inline constexpr char kCheckpointMagic[8] = {'C', 'R', 'U', 'L', 'C', 'K', 'P', 
 // Version 2 adds the hidden activation to the architecture (after init: str activation,
 // f64 leaky_relu alpha). A network whose activation is ReLU (the default) is still written
 // as version 1, byte for byte as before; the reader reads both, version 1 as ReLU.
-inline constexpr std::uint32_t kCheckpointVersion = 2;
+// Version 3 adds the BatchNorm choices (after the activation fields: u8 after, f64 momentum,
+// f64 eps); it is written only for a network with BatchNorm whose settings are not the
+// defaults (before the activation, momentum 0.1, eps 1e-5). Versions 1 and 2 read as those.
+inline constexpr std::uint32_t kCheckpointVersion = 3;
 inline constexpr std::uint32_t kCheckpointOldestVersion = 1;
 inline constexpr std::size_t kCheckpointHeaderBytes = 24;
 
@@ -83,7 +86,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);  // atom
 Checkpoint read_checkpoint(const std::string& path);
 
 // Throws CheckpointError unless the checkpoint holds `expected`'s architecture
-// (inputs, hidden sizes, classes, dropout, batchnorm).
+// (inputs, hidden sizes, classes, dropout, batchnorm and its place, activation).
 void check_architecture(const Checkpoint& ckpt, const MlpSpec& expected, const std::string& path);
 
 // ---- Between a checkpoint and live objects -------------------------------------------

@@ -2,7 +2,8 @@
 // Training:  mu = mean_i x_i,  var = mean_i (x_i - mu)^2   (per feature, biased)
 //            xhat = (x - mu) / sqrt(var + eps),  y = gamma * xhat + beta
 //            running_mean += momentum (mu - running_mean); running_var likewise with the
-//            unbiased variance var * N/(N-1), as PyTorch does (momentum 0.1, eps 1e-5).
+//            unbiased variance var * N/(N-1), as PyTorch does (momentum 0.1, eps 1e-5 by default;
+//            Keras's BatchNormalization(momentum=0.99, epsilon=1e-3) is momentum 0.01, eps 1e-3 here).
 // Inference: the same with running_mean and running_var in place of mu and var.
 // Derivation of the backward pass: tutorials/12-dropout-batchnorm.
 #pragma once
@@ -17,6 +18,15 @@ class BatchNorm1d : public Layer<T> {
   BatchNorm1d(std::string name, int features, double momentum = 0.1, double eps = 1e-5);
 
   const char* kind() const override { return "batchnorm"; }
+  // --bn-momentum and --bn-eps (chainrule's convention is PyTorch's: momentum m weighs the
+  // batch, running += m (batch - running); Keras's momentum 0.99 weighs the running value,
+  // so it is m = 0.01 here).
+  void set_statistics(double momentum, double eps) {
+    momentum_ = momentum;
+    eps_ = eps;
+  }
+  double momentum() const { return momentum_; }
+  double eps() const { return eps_; }
 
   void forward(const Tensor<T>& X, Tensor<T>& Y, bool training) override;
   void backward(const Tensor<T>& dY, Tensor<T>* dX) override;

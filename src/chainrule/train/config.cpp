@@ -85,8 +85,26 @@ void TrainConfig::validate() const {
                                   std::to_string(h));
   if (!(spec.dropout >= 0.0 && spec.dropout < 1.0))
     throw std::invalid_argument("--dropout must be in [0, 1), got " + num(spec.dropout));
-  if (spec.init != "auto" && spec.init != "he" && spec.init != "glorot")
-    throw std::invalid_argument("--init '" + spec.init + "' is unknown; use auto, he or glorot");
+  // --init, --init-gain
+  const std::string init_name = spec.init.substr(0, spec.init.find(':'));
+  if (!(spec.init_gain > 0.0 && std::isfinite(spec.init_gain)))
+    throw std::invalid_argument("--init-gain must be a positive number, got " + num(spec.init_gain));
+  if (spec.init_gain != 1.0 && init_name != "he" && init_name != "glorot")
+    throw std::invalid_argument("--init-gain applies only to --init he or --init glorot, not to '" + spec.init +
+                                "'; give --init he or glorot, or drop --init-gain");
+  try {
+    spec.check_init();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--init: ") + e.what());
+  }
+  // --bn-momentum, --bn-eps (they need --batchnorm)
+  if (!(spec.bn_momentum > 0.0 && spec.bn_momentum <= 1.0))
+    throw std::invalid_argument("--bn-momentum must be in (0, 1] (running = running + m (batch - running); Keras's "
+                                "momentum 0.99 is --bn-momentum 0.01), got " + num(spec.bn_momentum));
+  if (!(spec.bn_eps > 0.0 && std::isfinite(spec.bn_eps)))
+    throw std::invalid_argument("--bn-eps must be a positive number, got " + num(spec.bn_eps));
+  if (!spec.batchnorm && (spec.bn_momentum != 0.1 || spec.bn_eps != 1e-5 || spec.batchnorm_after))
+    throw std::invalid_argument("--bn-momentum, --bn-eps and --batchnorm after need BatchNorm layers: add --batchnorm");
   try {
     spec.check_activation();
   } catch (const std::invalid_argument& e) {
@@ -155,6 +173,16 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   // Written only when it is not the default: a ReLU run's config.txt and checkpoints stay
   // byte for byte what they were before --activation existed (and a missing key reads as relu).
   if (spec.activation != "relu") s.insert(s.begin() + 5, {"activation", spec.activation_text()});
+  // The init gain and the BatchNorm choices, likewise only when not the default.
+  auto after = [&](const char* key) {
+    auto it = s.begin();
+    while (it != s.end() && it->first != key) ++it;
+    return it == s.end() ? it : it + 1;
+  };
+  if (spec.init_gain != 1.0) s.insert(after("init"), {"init_gain", num(spec.init_gain)});
+  if (spec.bn_eps != 1e-5) s.insert(after("batchnorm"), {"bn_eps", num(spec.bn_eps)});
+  if (spec.bn_momentum != 0.1) s.insert(after("batchnorm"), {"bn_momentum", num(spec.bn_momentum)});
+  if (spec.batchnorm_after) s.insert(after("batchnorm"), {"batchnorm_position", "after"});
   // Likewise the layer list, only when set (an MLP's settings stay as they were).
   if (!spec.layers.empty()) s.insert(s.begin() + 1, {"layers", spec.layers});
   return s;
@@ -183,6 +211,13 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
     } else if (k == "dropout") c.spec.dropout = parse_double(k, v);
     else if (k == "batchnorm") c.spec.batchnorm = parse_flag(k, v);
     else if (k == "init") c.spec.init = v;
+    else if (k == "init_gain") c.spec.init_gain = parse_double(k, v);
+    else if (k == "batchnorm_position") {
+      if (v != "before" && v != "after") throw std::invalid_argument("setting 'batchnorm_position': '" + v + "' must be before or after");
+      c.spec.batchnorm_after = v == "after";
+    }
+    else if (k == "bn_momentum") c.spec.bn_momentum = parse_double(k, v);
+    else if (k == "bn_eps") c.spec.bn_eps = parse_double(k, v);
     else if (k == "activation") {
       try {
         c.spec.set_activation(v);

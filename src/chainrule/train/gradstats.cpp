@@ -3,17 +3,40 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "chainrule/layers/relu.hpp"
 #include "chainrule/io/history.hpp"
 
 namespace chainrule::train {
+
+namespace {
+bool is_activation(const Layer<float>& layer) {  // a hidden layer's output: relu1, sigmoid1, tanh1, leaky_relu1, ...
+  const std::string_view kind = layer.kind();
+  return kind == "relu" || kind == "sigmoid" || kind == "tanh" || kind == "leaky_relu";
+}
+bool is_dense(const Layer<float>& layer) { return std::string_view(layer.kind()) == "dense"; }
+
+// The population standard deviation of every value of A, summed in double.
+double tensor_std(const Tensor<float>& A) {
+  if (A.data.empty()) return 0.0;
+  double sum = 0, sumsq = 0;
+  for (float a : A.data) {
+    sum += a;
+    sumsq += static_cast<double>(a) * a;
+  }
+  const double n = static_cast<double>(A.data.size()), mean = sum / n;
+  return std::sqrt(std::max(0.0, sumsq / n - mean * mean));
+}
+}  // namespace
 
 std::string steps_csv_header(Sequential<float>& model) {
   std::string h = "step,epoch,loss";
@@ -22,6 +45,10 @@ std::string steps_csv_header(Sequential<float>& model) {
   for (std::size_t i = 0; i < model.size(); ++i)
     if (dynamic_cast<const ReLU<float>*>(&model.layer(i))) h += "," + model.layer(i).name() + ":dead_fraction";
   h += ",softmax_saturation";
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (is_activation(model.layer(i))) h += "," + model.layer(i).name() + ":act_std";
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (is_dense(model.layer(i))) h += "," + model.layer(i).name() + ":dz_std";
   return h;
 }
 
@@ -91,8 +118,21 @@ void GradStatsLogger::after_update(std::int64_t step, int epoch, double loss, co
     std::snprintf(buf, sizeof buf, ",%.6g", dead);
     line_ += buf;
   }
-  std::snprintf(buf, sizeof buf, ",%.6g\n", s.softmax_saturation);
+  std::snprintf(buf, sizeof buf, ",%.6g", s.softmax_saturation);
   line_ += buf;
+  // The signals of this step's batch: each hidden activation's output H_k (from the forward
+  // pass) and the gradient dL/dZ_k at each dense layer's output (from the backward pass).
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (is_activation(model.layer(i))) {
+      std::snprintf(buf, sizeof buf, ",%.6g", tensor_std(model.output(i)));
+      line_ += buf;
+    }
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (is_dense(model.layer(i))) {
+      std::snprintf(buf, sizeof buf, ",%.6g", tensor_std(model.output_grad(i)));
+      line_ += buf;
+    }
+  line_ += '\n';
   append_line();  // one whole line at a time
 }
 

@@ -7,9 +7,15 @@
 //     P:grad_mean,P:grad_std,P:grad_norm,P:update_ratio
 //   then for each ReLU layer R:  R:dead_fraction
 //   then softmax_saturation
+//   then for each hidden activation layer A (relu1, sigmoid1, ...):  A:act_std
+//   then for each dense layer D (dense1, ..., the output layer):     D:dz_std
 //
 //   grad_mean, grad_std, grad_norm, update_ratio, dead_fraction, softmax_saturation:
 //   the fields of the same names in StepStats (step_stats.hpp), printed with %.6g
+//   act_std: the standard deviation of every value of A's output H (N, H) in this step's
+//            forward pass: near 0 the signal has died out, growing layer by layer it explodes
+//   dz_std:  the standard deviation of every value of dL/dZ (N, H), the gradient at D's output
+//            in this step's backward pass: shrinking towards dense1 is a vanishing gradient
 #pragma once
 
 #include <cstdint>

@@ -288,8 +288,8 @@ TEST_CASE("the decoder range-checks its own fields: step count, epoch and init")
   c.epoch = 2000000000;
   CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("epoch 2000000000 is outside"), io::CheckpointError);
   c = good;
-  c.spec.init = "lecun";
-  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("last.ckpt: the checkpoint names an unknown init 'lecun'"),
+  c.spec.init = "kaiming";
+  CHECK_THROWS_WITH_AS(decode(c), doctest::Contains("last.ckpt: the checkpoint names a bad init: unknown init 'kaiming'"),
                        io::CheckpointError);
 }
 

@@ -195,7 +195,8 @@ TEST_CASE("steps.csv has the exact wide header the plot scripts read") {
         "dense1.b:grad_mean,dense1.b:grad_std,dense1.b:grad_norm,dense1.b:update_ratio,"
         "dense2.W:grad_mean,dense2.W:grad_std,dense2.W:grad_norm,dense2.W:update_ratio,"
         "dense2.b:grad_mean,dense2.b:grad_std,dense2.b:grad_norm,dense2.b:update_ratio,"
-        "relu1:dead_fraction,softmax_saturation");
+        "relu1:dead_fraction,softmax_saturation,"
+        "relu1:act_std,dense1:dz_std,dense2:dz_std");
   spec.batchnorm = true;
   auto bn = make_mlp<float>(spec);
   const std::string h = train::steps_csv_header(bn);
