@@ -1,10 +1,14 @@
 // network.hpp: layer lists (--layers, --model lenet5) parsed, checked and built.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "chainrule/init.hpp"
 #include "chainrule/network.hpp"
+#include "chainrule/rng.hpp"
 
 using namespace chainrule;
 
@@ -90,4 +94,26 @@ TEST_CASE("network: avgpool:28 then dense:10 by hand: the mean pixel times each 
   for (int k = 0; k < 784; ++k) X.data[k] = k < 392 ? 1.0 : 0.0;  // the top half white: mean 0.5
   const Tensor<double>& Z = model.forward(X, false);
   for (int j = 0; j < 10; ++j) CHECK(Z(0, j) == doctest::Approx(0.5 * (j - 4.5) + 0.25 * j).epsilon(1e-12));
+}
+
+TEST_CASE("network: Conv2d outside training takes a large batch 128 images at a time, with the same outputs") {
+  Conv2d<double> conv("conv", ImageShape{2, 9, 7}, 3, 3, 2, 1);
+  Rng rng(7);
+  he_normal(conv.W, conv.fan_in(), rng);
+  for (auto& b : conv.b.data) b = rng.normal();
+  Tensor<double> X(300, conv.in_shape().size());  // 128 + 128 + 44 images
+  for (auto& x : X.data) x = rng.normal();
+  Tensor<double> chunked, whole, reference;
+  conv.forward(X, chunked, /*training=*/false);
+  conv.forward(X, whole, /*training=*/true);
+  conv.forward_reference(X, reference);
+  CHECK(chunked.shape() == whole.shape());
+  CHECK(chunked.data == whole.data);  // each image's products do not depend on its neighbours
+  double worst = 0;
+  for (std::size_t k = 0; k < whole.data.size(); ++k) worst = std::max(worst, std::abs(whole.data[k] - reference.data[k]));
+  CHECK(worst < 1e-12);
+  // Backward needs a training forward of the same batch: after an inference forward it says so.
+  conv.forward(X, chunked, false);
+  Tensor<double> dY(300, conv.out_shape().size()), dX;
+  CHECK_THROWS_AS(conv.backward(dY, &dX), ShapeError);
 }
