@@ -1,6 +1,6 @@
 // Tutorial 20: generalisation and regularisation, on the 2000-image run of lesson 10
 // (--limit 2000 --epochs 20 --batch 32: 1800 images to train on, 200 held out).
-//   1. Selecting lies: twenty seeds of the same run, each scored on its 200 validation images
+//   1. Selecting lies: twelve seeds of the same run, each scored on its 200 validation images
 //      and on the two halves of the test set. The best of twenty on a set scores higher on
 //      that set than on fresh images.
 //   2. The gap, and early stopping: the run's curves, then --early-stopping 5 --restore-best.
@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chainrule/data/dataset.hpp"
@@ -100,12 +101,12 @@ int main(int argc, char** argv) {
   const std::vector<int> test_a(shuffled.begin(), shuffled.begin() + 5000), test_b(shuffled.begin() + 5000, shuffled.end());
 
   // ---- 1. Selecting lies ---------------------------------------------------------------------
-  // Twenty candidates that differ only by the seed (weights, shuffle, which 200 are held out,
+  // Twelve candidates that differ only by the seed (weights, shuffle, which 200 are held out,
   // as --seed does), each after epoch 20. Each is scored on its own 200 validation images and
   // on the two random test halves A and B (and on the file's first and last 5000 test images).
-  std::printf("== 1. Twenty seeds of the same run, after epoch 20\n");
+  std::printf("== 1. Twelve seeds of the same run, after epoch 20\n");
   std::printf("  seed   val (200)   test A (5000)   test B (5000)\n");
-  const int candidates = 20;
+  const int candidates = 12;
   std::vector<double> val(candidates), a(candidates), b(candidates), first(candidates), last(candidates);
   for (int k = 0; k < candidates; ++k) {
     train::TrainConfig config = small_run(dir);
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
   };
   const int by_val = static_cast<int>(std::max_element(val.begin(), val.end()) - val.begin());
   const int by_a = static_cast<int>(std::max_element(a.begin(), a.end()) - a.begin());
-  std::printf("  the mean of all twenty:   val %5.2f%%   test A %5.2f%%   test B %5.2f%%\n", 100 * mean(val),
+  std::printf("  the mean of all twelve:   val %5.2f%%   test A %5.2f%%   test B %5.2f%%\n", 100 * mean(val),
               100 * mean(a), 100 * mean(b));
   std::printf("  chosen by val:    seed %2d   val %5.1f%% (%+.2f over the mean)   test A %5.2f%% (%+.2f)   test B %5.2f%% (%+.2f)\n",
               by_val + 1, 100 * val[by_val], 100 * (val[by_val] - mean(val)), 100 * a[by_val],
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
     lo_b = std::min(lo_b, b[k]);
     hi_b = std::max(hi_b, b[k]);
   }
-  std::printf("  in file order instead: test images 0..4999 %5.2f%%, 5000..9999 %5.2f%% (the mean of all twenty)\n",
+  std::printf("  in file order instead: test images 0..4999 %5.2f%%, 5000..9999 %5.2f%% (the mean of all twelve)\n",
               100 * mean(first), 100 * mean(last));
   std::printf("  spread: val %.1f%% .. %.1f%%, test B %.2f%% .. %.2f%%\n", 100 * lo, 100 * hi, 100 * lo_b, 100 * hi_b);
 
@@ -241,35 +242,40 @@ int main(int argc, char** argv) {
     double dropout;
   };
   const Setting settings[] = {{"none (adam)", "adam", 0, 0},
-                              {"--weight-decay 0.0001 (adam, L2)", "adam", 1e-4, 0},
                               {"--weight-decay 0.001 (adam, L2)", "adam", 1e-3, 0},
                               {"--weight-decay 0.01 (adam, L2)", "adam", 1e-2, 0},
-                              {"--optimizer adamw --weight-decay 0.1", "adamw", 0.1, 0},
                               {"--optimizer adamw --weight-decay 1", "adamw", 1.0, 0},
                               {"--dropout 0.2", "adam", 0, 0.2},
                               {"--dropout 0.5", "adam", 0, 0.5}};
-  std::printf("  %-37s  ------------ seed 42 -------------------------   seeds 1-5, mean\n", "");
-  std::printf("  %-37s  train   val   gap   val_loss   ||W||   test     val    test\n", "");
+  const int seeds = 3;  // the means: seeds 1 to 3
+  std::printf("  %-34s  ------------ seed 42 -------------------------   seeds 1-3, mean\n", "");
+  std::printf("  %-34s  train   val   gap   val_loss   ||W||   test     val    test\n", "");
   for (const Setting& s : settings) {
     train::TrainConfig config = small_run(dir);
     config.optimizer.kind = s.kind;
     config.optimizer.weight_decay = s.weight_decay;
     config.spec.dropout = s.dropout;
-    train::TrainResult r = run(config, mnist);
+    const bool plain = s.weight_decay == 0 && s.dropout == 0;  // section 2's run, and section 1's seeds
+    train::TrainResult r = plain ? std::move(base) : run(config, mnist);
     const train::TrainData slice = train::select_data(config, mnist);
     const double tr = accuracy(r.model, mnist.train, slice.train_indices);  // inference mode, after epoch 20
     const double va = r.history.back().val_accuracy;
     double val_sum = 0, test_sum = 0;
-    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    for (int seed = 1; seed <= seeds; ++seed) {
+      if (plain) {  // section 1 trained these: A and B are 5000 images each, so the test set's is their mean
+        val_sum += val[static_cast<std::size_t>(seed - 1)];
+        test_sum += (a[static_cast<std::size_t>(seed - 1)] + b[static_cast<std::size_t>(seed - 1)]) / 2;
+        continue;
+      }
       train::TrainConfig other = config;
-      other.seed = seed;
+      other.seed = static_cast<std::uint64_t>(seed);
       train::TrainResult o = run(other, mnist);
       val_sum += o.history.back().val_accuracy;
       test_sum += accuracy(o.model, mnist.test, test_all);
     }
-    std::printf("  %-37s  %5.1f%%  %4.1f%%  %4.1f   %.3f     %5.1f   %5.2f%%   %5.2f%%  %5.2f%%\n", s.name, 100 * tr, 100 * va,
+    std::printf("  %-34s  %5.1f%%  %4.1f%%  %4.1f   %.3f     %5.1f   %5.2f%%   %5.2f%%  %5.2f%%\n", s.name, 100 * tr, 100 * va,
                 100 * (tr - va), r.history.back().val_loss, weight_norm(r.model),
-                100 * accuracy(r.model, mnist.test, test_all), 100 * val_sum / 5, 100 * test_sum / 5);
+                100 * accuracy(r.model, mnist.test, test_all), 100 * val_sum / seeds, 100 * test_sum / seeds);
   }
   return 0;
 }
