@@ -1,7 +1,7 @@
 // Tutorial 20: generalisation and regularisation, on the 2000-image run of lesson 10
 // (--limit 2000 --epochs 20 --batch 32: 1800 images to train on, 200 held out).
 //   1. Selecting lies: twelve seeds of the same run, each scored on its 200 validation images
-//      and on the two halves of the test set. The best of twenty on a set scores higher on
+//      and on the two halves of the test set. The best of twelve on a set scores higher on
 //      that set than on fresh images.
 //   2. The gap, and early stopping: the run's curves, then --early-stopping 5 --restore-best.
 //   3. L2 weight decay: the penalty's gradient lambda W, checked by centered differences,
