@@ -3,9 +3,9 @@
 // for validation (1800 to train on, 200 to validate), 784-128-10, one thread:
 //   1. the update-to-weight ratio ||dW|| / ||W|| per layer, read back from steps.csv
 //      (--log-grads 10), for SGD at a too-small, a good and a too-large rate;
-//   2. the four learning-rate schedules on the same run, with history.csv's lr column;
+//   2. the schedules (constant, step, cosine, cosine:T, plateau) on the same run, with history.csv's lr column;
 //   3. the noise of a batch gradient against the batch size: its variance falls like 1/B;
-//   4. SGD at three batch sizes x five rates, same epochs: the best rate grows with the batch.
+//   4. SGD at six batch sizes x seven rates, same epochs: the best rate grows with the batch.
 //
 // Needs real MNIST in data/mnist (tools/fetch_mnist.sh), or the folder given as the first
 // argument. Without it, it says so and exits 77, which ctest reports as skipped (exit 1
@@ -178,7 +178,8 @@ int main(int argc, char** argv) {
   // ---- 3. The noise of a batch gradient ----------------------------------------------------------
   // At the initial weights (seed 42): g, the gradient of the mean loss over all 1800 training
   // images, and for each B the gradients g_B of 56 batches of B images, drawn without replacement
-  // from a shuffled order. E||g_B - g||^2 is the variance of g_B (summed over the 101770 entries).
+  // from a shuffled order (shuffled again after each pass over it). E||g_B - g||^2 is the variance
+  // of g_B, summed over the 101770 entries: sigma^2 / B (1 - (B - 1) / (M - 1)) for M images.
   std::printf("== 3. The noise of a batch gradient at the initial weights: 1800 images, 56 batches of each size\n");
   {
     train::TrainConfig config = base_config(dir, 0.1, 32, 1);
