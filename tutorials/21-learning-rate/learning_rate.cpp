@@ -135,18 +135,21 @@ int main(int argc, char** argv) {
 
   // ---- 1. The update-to-weight ratio, per layer, from steps.csv --------------------------------
   std::printf("== 1. Update-to-weight ratio ||P_after - P_before|| / ||P_after|| per step (steps.csv)\n");
-  std::printf("  SGD, batch 32, 3 epochs (171 steps), logged every 10 steps: the median of 18 rows\n");
-  std::printf("     lr   dense1.W  dense2.W  dense1.b  dense2.b   val_loss  val_accuracy\n");
-  for (double lr : {0.01, 0.1, 1.0}) {
+  std::printf("  batch 32, 3 epochs (171 steps), logged every 10 steps: the median of 18 rows\n");
+  std::printf("  optimizer      lr   dense1.W  dense2.W  dense1.b  dense2.b   val_loss  val_accuracy\n");
+  const std::vector<std::pair<const char*, double>> ratio_runs = {
+      {"sgd", 0.01}, {"sgd", 0.1}, {"sgd", 1.0}, {"adam", 1e-4}, {"adam", 1e-3}, {"adam", 1e-2}};
+  for (const auto& [kind, lr] : ratio_runs) {
     train::TrainConfig config = base_config(dir, lr, 32, 3);
-    config.log_grads = 10;  // --log-grads 10
+    config.optimizer.kind = kind;  // --optimizer
+    config.log_grads = 10;         // --log-grads 10
     char name[32];
-    std::snprintf(name, sizeof name, "ratio-%g", lr);
+    std::snprintf(name, sizeof name, "ratio-%s-%g", kind, lr);
     config.run_dir = (tmp / name).string();
     const train::TrainData slice = train::select_data(config, mnist);
     const train::TrainResult result = train::fit(config, slice, log);
     auto steps = read_csv(tmp / name / "steps.csv");
-    std::printf("  %5g", lr);
+    std::printf("  %-9s %6g", kind, lr);
     for (const char* p : {"dense1.W", "dense2.W", "dense1.b", "dense2.b"})
       std::printf("   %.1e", median(steps[std::string(p) + ":update_ratio"]));
     const auto& last = result.history.back();
