@@ -8,20 +8,20 @@ set(CHAINRULE_SOLUTIONS ${CMAKE_SOURCE_DIR}/tutorials/exercises/solutions)
 
 # (a) Every TODO file fails, with the hint that the backward has not been written.
 # (Once a learner starts on an exercise, its test here fails: that is expected; ctest -LE exercises-todo.)
-foreach(name dense relu sigmoid softmax_cross_entropy softmax_jacobian dropout batchnorm mse network)
+foreach(name dense relu sigmoid softmax_cross_entropy softmax_jacobian dropout batchnorm mse network conv2d maxpool2d)
   add_test(NAME "exercises: the TODO file fails ${name} with a hint"
            COMMAND ${CHAINRULE_EXPECT} 1 $<TARGET_FILE:chainrule_grade> ${name}
                    "${name}: FAIL" "  hint: " "still TODO")
   set_tests_properties("exercises: the TODO file fails ${name} with a hint" PROPERTIES LABELS "exercises;exercises-todo")
 endforeach()
-add_test(NAME "exercises: the TODO files fail all nine, summarised"
-         COMMAND ${CHAINRULE_EXPECT} 1 $<TARGET_FILE:chainrule_grade> "" "summary: 0 of 9 exercises pass")
-set_tests_properties("exercises: the TODO files fail all nine, summarised" PROPERTIES LABELS "exercises;exercises-todo")
+add_test(NAME "exercises: the TODO files fail all eleven, summarised"
+         COMMAND ${CHAINRULE_EXPECT} 1 $<TARGET_FILE:chainrule_grade> "" "summary: 0 of 11 exercises pass")
+set_tests_properties("exercises: the TODO files fail all eleven, summarised" PROPERTIES LABELS "exercises;exercises-todo")
 
 # (b) The solutions pass every exercise, every case.
-add_test(NAME "exercises: the solutions pass all nine"
-         COMMAND ${CHAINRULE_EXPECT} 0 $<TARGET_FILE:chainrule_grade_solutions> "" "summary: 9 of 9 exercises pass")
-set_tests_properties("exercises: the solutions pass all nine" PROPERTIES LABELS exercises)
+add_test(NAME "exercises: the solutions pass all eleven"
+         COMMAND ${CHAINRULE_EXPECT} 0 $<TARGET_FILE:chainrule_grade_solutions> "" "summary: 11 of 11 exercises pass")
+set_tests_properties("exercises: the solutions pass all eleven" PROPERTIES LABELS exercises)
 add_test(NAME "exercises: an unknown name is refused"
          COMMAND ${CHAINRULE_EXPECT} 2 $<TARGET_FILE:chainrule_grade_solutions> nosuch "no exercise is called 'nosuch'")
 set_tests_properties("exercises: an unknown name is refused" PROPERTIES LABELS exercises)
@@ -114,3 +114,20 @@ chainrule_exercise_mistake(network-transposed-weight-grad network
 chainrule_exercise_mistake(network-no-bias-grad network
   "g.db1(0, j) += g.dZ1(i, j);" "(void)g.dZ1(i, j);"
   "db1 is all zeros: did you sum dZ1 over the batch?")
+chainrule_exercise_mistake(conv2d-kernel-not-flipped conv2d
+  "(*dX)(n, in_.index(c, y, x)) += g * W((c * k_ + u) * k_ + v, o);"
+  "(*dX)(n, in_.index(c, y, x)) += g * W((c * k_ + (k_ - 1 - u)) * k_ + (k_ - 1 - v), o);"
+  "with the kernel NOT flipped")
+chainrule_exercise_mistake(conv2d-weight-grad-flipped conv2d
+  "dW((c * k_ + u) * k_ + v, o) += g * X(n, in_.index(c, y, x));"
+  "dW((c * k_ + (k_ - 1 - u)) * k_ + (k_ - 1 - v), o) += g * X(n, in_.index(c, y, x));"
+  "each filter of dW is turned by 180 degrees")
+chainrule_exercise_mistake(conv2d-bias-grad-mean conv2d
+  "db(0, o) += g;" "db(0, o) += g / (out_.height * out_.width);"
+  "db is the mean over each channel's pixels")
+chainrule_exercise_mistake(conv2d-no-bias-grad conv2d
+  "db(0, o) += g;" "db(0, o) += 0 * g;"
+  "db is all zeros: b[o] is added to every pixel")
+chainrule_exercise_mistake(maxpool2d-overlap-overwritten maxpool2d
+  "(*dX)(n, argmax_[e]) += dY.data[e];" "(*dX)(n, argmax_[e]) = dY.data[e];"
+  "an entry that is the max of two windows collects both")

@@ -4,7 +4,7 @@
 #
 #   tools/grade.sh                 every exercise, then a summary
 #   tools/grade.sh dense           one exercise (dense relu sigmoid softmax_cross_entropy
-#                                  softmax_jacobian dropout batchnorm mse network)
+#                                  softmax_jacobian dropout batchnorm mse network conv2d maxpool2d)
 #   tools/grade.sh --list          the exercises
 #   tools/grade.sh --solutions     the same grader on tutorials/exercises/solutions/ (don't peek)
 # Exit code: 0 when every graded exercise passes, 1 when one fails, 2 when your code does not build.

@@ -606,29 +606,30 @@ std::vector<GradCheckReport> cnn_gradchecks(std::uint64_t seed, bool include_len
   };
   for (const ConvCase& c : {ConvCase{{2, 5, 7}, 3, 3, 1, 1}, ConvCase{{2, 5, 7}, 3, 3, 2, 2},
                             ConvCase{{3, 6, 5}, 2, 2, 2, 0}, ConvCase{{1, 7, 5}, 2, 5, 1, 2}}) {
-    Conv2d<double> conv("conv", c.in, c.out, c.k, c.s, c.p);
+    auto made = parts<double>().conv2d("conv", c.in, c.out, c.k, c.s, c.p);
+    Conv2d<double>& conv = *made;
     init_conv(conv, rng);
     reports.push_back(check_layer(conv, random_tensor(2, c.in.size(), rng), tight));
     reports.back().title = "conv2d (" + geometry(c.in, c.k, c.s, c.p) + " -> " + std::to_string(c.out) + " x " +
                            std::to_string(conv.out_shape().height) + "x" + std::to_string(conv.out_shape().width) + ")";
   }
   for (const ConvCase& c : {ConvCase{{2, 5, 7}, 0, 2, 2, 0}, ConvCase{{2, 7, 5}, 0, 3, 2, 0}}) {
-    MaxPool2d<double> pool("maxpool", c.in, c.k, c.s);
+    auto pool = parts<double>().maxpool2d("maxpool", c.in, c.k, c.s);
     Tensor<double> X = random_tensor(2, c.in.size(), rng);
     plant_ties(X, c.in, c.k, c.s, rng);
-    reports.push_back(check_layer(pool, X, tight));
+    reports.push_back(check_layer(*pool, X, tight));
     reports.back().title = "maxpool2d (" + geometry(c.in, c.k, c.s, 0) + ", ties in every other window)";
   }
   for (const ConvCase& c : {ConvCase{{2, 5, 7}, 0, 2, 2, 0}, ConvCase{{2, 7, 5}, 0, 3, 2, 0}}) {
-    AvgPool2d<double> pool("avgpool", c.in, c.k, c.s);
-    reports.push_back(check_layer(pool, random_tensor(2, c.in.size(), rng), tight));
+    auto pool = parts<double>().avgpool2d("avgpool", c.in, c.k, c.s);
+    reports.push_back(check_layer(*pool, random_tensor(2, c.in.size(), rng), tight));
     reports.back().title = "avgpool2d (" + geometry(c.in, c.k, c.s, 0) + ")";
   }
   {  // conv -> relu -> maxpool -> dense, every entry
     Sequential<double> model;
-    init_conv(model.add(std::make_unique<Conv2d<double>>("conv1", ImageShape{1, 6, 6}, 2, 3, 1, 1)), rng);
+    init_conv(model.add(parts<double>().conv2d("conv1", ImageShape{1, 6, 6}, 2, 3, 1, 1)), rng);
     model.add(parts<double>().relu("relu1"));
-    model.add(std::make_unique<MaxPool2d<double>>("pool1", ImageShape{2, 6, 6}, 2));
+    model.add(parts<double>().maxpool2d("pool1", ImageShape{2, 6, 6}, 2, 0));
     init_dense(model.add(parts<double>().dense("dense1", 18, 3)), rng);
     Tensor<double> X = random_tensor(3, 36, rng);
     reports.push_back(check_model("network conv-relu-maxpool-dense (every entry)", model, X,
@@ -636,12 +637,12 @@ std::vector<GradCheckReport> cnn_gradchecks(std::uint64_t seed, bool include_len
   }
   if (include_lenet5) {  // LeNet-5 on 28x28: conv 6@5x5 pad 2, max 2, conv 16@5x5, max 2, 120, 84, 10
     Sequential<double> model;
-    init_conv(model.add(std::make_unique<Conv2d<double>>("conv1", ImageShape{1, 28, 28}, 6, 5, 1, 2)), rng);
+    init_conv(model.add(parts<double>().conv2d("conv1", ImageShape{1, 28, 28}, 6, 5, 1, 2)), rng);
     model.add(parts<double>().relu("relu1"));
-    model.add(std::make_unique<MaxPool2d<double>>("pool1", ImageShape{6, 28, 28}, 2));
-    init_conv(model.add(std::make_unique<Conv2d<double>>("conv2", ImageShape{6, 14, 14}, 16, 5)), rng);
+    model.add(parts<double>().maxpool2d("pool1", ImageShape{6, 28, 28}, 2, 0));
+    init_conv(model.add(parts<double>().conv2d("conv2", ImageShape{6, 14, 14}, 16, 5, 1, 0)), rng);
     model.add(parts<double>().relu("relu2"));
-    model.add(std::make_unique<MaxPool2d<double>>("pool2", ImageShape{16, 10, 10}, 2));
+    model.add(parts<double>().maxpool2d("pool2", ImageShape{16, 10, 10}, 2, 0));
     init_dense(model.add(parts<double>().dense("dense1", 400, 120)), rng);
     model.add(parts<double>().relu("relu3"));
     init_dense(model.add(parts<double>().dense("dense2", 120, 84)), rng);

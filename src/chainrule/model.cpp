@@ -93,6 +93,7 @@ void Sequential<T>::kink_pattern(std::vector<std::uint8_t>& bits) const {
 // ---- The MLP builder ------------------------------------------------------------
 
 std::string MlpSpec::architecture() const {
+  if (!layers.empty()) return layers;
   std::ostringstream s;
   s << inputs;
   for (int h : hidden) s << '-' << h;
@@ -189,6 +190,8 @@ void MlpSpec::check_batchnorm() const {
 
 template <typename T>
 Sequential<T> make_mlp(const MlpSpec& spec) {
+  if (!spec.layers.empty())
+    throw std::invalid_argument("make_mlp: the spec holds a layer list; build it with make_model or make_network (network.hpp)");
   if (spec.inputs <= 0 || spec.classes <= 0)
     throw std::invalid_argument("make_mlp: inputs and classes must be positive");
   spec.check_init();
@@ -287,6 +290,19 @@ std::unique_ptr<BatchNorm1d<T>> Parts<T>::batchnorm(std::string name, int featur
 template <typename T>
 std::unique_ptr<Softmax<T>> Parts<T>::softmax(std::string name) const {
   return std::make_unique<Softmax<T>>(std::move(name));
+}
+template <typename T>
+std::unique_ptr<Conv2d<T>> Parts<T>::conv2d(std::string name, ImageShape in, int out_channels, int kernel, int stride,
+                                            int padding) const {
+  return std::make_unique<Conv2d<T>>(std::move(name), in, out_channels, kernel, stride, padding);
+}
+template <typename T>
+std::unique_ptr<MaxPool2d<T>> Parts<T>::maxpool2d(std::string name, ImageShape in, int kernel, int stride) const {
+  return std::make_unique<MaxPool2d<T>>(std::move(name), in, kernel, stride);
+}
+template <typename T>
+std::unique_ptr<AvgPool2d<T>> Parts<T>::avgpool2d(std::string name, ImageShape in, int kernel, int stride) const {
+  return std::make_unique<AvgPool2d<T>>(std::move(name), in, kernel, stride);
 }
 template <typename T>
 std::unique_ptr<SoftmaxCrossEntropy<T>> Parts<T>::softmax_cross_entropy() const {

@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/conv2d.hpp"
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"
 #include "chainrule/layers/layer.hpp"
 #include "chainrule/layers/leaky_relu.hpp"
+#include "chainrule/layers/pool.hpp"
 #include "chainrule/layers/relu.hpp"
 #include "chainrule/layers/sigmoid.hpp"
 #include "chainrule/layers/softmax.hpp"
@@ -112,8 +114,12 @@ struct MlpSpec {
   std::uint64_t seed = 42;
   std::string activation = "relu";  // after each hidden dense (and batchnorm): "relu", "sigmoid", "tanh", "leaky_relu"
   double leaky_alpha = 0.01;        // leaky_relu's slope for x <= 0 (used only by leaky_relu)
+  // A layer list (network.hpp, `--layers`, `--model lenet5`): when set, make_model builds that
+  // network (make_network) instead of the MLP, and hidden, dropout, batchnorm, activation are unused.
+  std::string layers;
 
-  // e.g. "784-128-10", "784-512-256-10+dropout0.2+batchnorm", "784-128-10+tanh", "784-128-10+leaky_relu0.1"
+  // e.g. "784-128-10", "784-512-256-10+dropout0.2+batchnorm", "784-128-10+tanh", "784-128-10+leaky_relu0.1";
+  // with a layer list, the list ("conv:6:5:pad2,relu,...,dense:10")
   std::string architecture() const;
   // The activation as --activation spells it: "relu", "sigmoid", "tanh", "leaky_relu:0.01".
   std::string activation_text() const;
@@ -153,6 +159,11 @@ class Parts {
   virtual std::unique_ptr<Dropout<T>> dropout(std::string name, double rate, std::uint64_t seed) const;
   virtual std::unique_ptr<BatchNorm1d<T>> batchnorm(std::string name, int features) const;
   virtual std::unique_ptr<Softmax<T>> softmax(std::string name) const;
+  // The image layers (layers/conv2d.hpp, layers/pool.hpp); pooling's stride 0 means = kernel.
+  virtual std::unique_ptr<Conv2d<T>> conv2d(std::string name, ImageShape in, int out_channels, int kernel,
+                                            int stride, int padding) const;
+  virtual std::unique_ptr<MaxPool2d<T>> maxpool2d(std::string name, ImageShape in, int kernel, int stride) const;
+  virtual std::unique_ptr<AvgPool2d<T>> avgpool2d(std::string name, ImageShape in, int kernel, int stride) const;
   virtual std::unique_ptr<SoftmaxCrossEntropy<T>> softmax_cross_entropy() const;
   virtual std::unique_ptr<CrossEntropy<T>> cross_entropy() const;
   virtual std::unique_ptr<MeanSquaredError<T>> mean_squared_error() const;

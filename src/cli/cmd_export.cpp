@@ -22,6 +22,9 @@ namespace {
 std::string tensor_meaning(const std::string& name) {
   const auto dot = name.find('.');
   const std::string layer = name.substr(0, dot), tensor = dot == std::string::npos ? "" : name.substr(dot + 1);
+  if (layer.compare(0, 4, "conv") == 0 && tensor == "W")  // layers/conv2d.hpp
+    return layer + " filters (Cin*k*k, Cout): column o is filter o, row (c*k + u)*k + v";
+  if (layer.compare(0, 4, "conv") == 0 && tensor == "b") return layer + " biases (1, Cout), one per filter";
   if (tensor == "W") return layer + " weights (inputs, units): Z = X W + b";
   if (tensor == "b") return layer + " biases (1, units)";
   if (tensor == "gamma") return layer + " scale gamma";

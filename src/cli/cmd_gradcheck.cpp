@@ -1,5 +1,5 @@
 // chainrule gradcheck: numerically checks every hand-written backward pass.
-//   chainrule gradcheck [--seed N]        the standard suite, every report printed
+//   chainrule gradcheck [--seed N]        the standard suite, then the activation and the convolution suites, every report printed
 //   chainrule gradcheck --seeds 1-200     the suite on each seed, one line per seed, the worst margin
 #include <cmath>
 #include <cstdio>
@@ -65,6 +65,25 @@ std::string format_ratio(double r) {
   return buf;
 }
 
+// Prints every report of a suite, then "P of T <noun> passed" and, when all passed, the margin.
+bool print_suite(const std::vector<GradCheckReport>& reports, const std::string& noun, bool color) {
+  int passed = 0;
+  for (const auto& r : reports) {
+    print_report(std::cout, r, color);
+    std::cout << "\n";
+    passed += r.passed() ? 1 : 0;
+  }
+  const int total = static_cast<int>(reports.size());
+  std::cout << passed << " of " << total << " " << noun << " passed";
+  if (passed != total) std::cout << "; a FAIL row names the tensor whose backward pass disagrees with the numbers";
+  std::cout << "\n";
+  if (passed == total) {
+    const Closest c = closest_call(reports);
+    std::cout << "margin: 10 / (error / noise) = " << format_ratio(c.ratio) << " (" << c.where << ")\n";
+  }
+  return passed == total;
+}
+
 int sweep(std::uint64_t first, std::uint64_t last, bool verbose) {
   std::uint64_t passed = 0;
   Closest worst_pass, weakest_fail;  // worst margin over passing seeds; the failing seed closest to passing
@@ -116,7 +135,7 @@ int sweep(std::uint64_t first, std::uint64_t last, bool verbose) {
 
 Action add_gradcheck_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("gradcheck",
-                                 "Check every layer's backward pass, every loss, and the 784-128-10 network "
+                                 "Check every layer's backward pass, every loss, the 784-128-10 network and LeNet-5 "
                                  "against centered finite differences in double precision");
   struct Options {
     std::uint64_t seed = 1;
@@ -152,22 +171,14 @@ Action add_gradcheck_command(CLI::App& app) {
               << "  noise = the error that rounding (eps |L| / h) and truncation (h^2 |L'''| / 6) explain\n";
     if (active_bug() != Bug::None) std::cout << "  injected bug: " << bug_name(active_bug()) << "\n";
     std::cout << "\n";
-    const auto reports = standard_gradchecks(opts->seed);
-    int passed = 0;
-    for (const auto& r : reports) {
-      print_report(std::cout, r, color);
-      std::cout << "\n";
-      passed += r.passed() ? 1 : 0;
-    }
-    const int total = static_cast<int>(reports.size());
-    std::cout << passed << " of " << total << " checks passed";
-    if (passed != total) std::cout << "; a FAIL row names the tensor whose backward pass disagrees with the numbers";
-    std::cout << "\n";
-    if (passed == total) {
-      const Closest c = closest_call(reports);
-      std::cout << "margin: 10 / (error / noise) = " << format_ratio(c.ratio) << " (" << c.where << ")\n";
-    }
-    return passed == total ? 0 : 1;
+    // The standard suite (whose lines lessons and tests quote), then the activations other than
+    // ReLU, then convolution and pooling, each with its own verdict and margin lines.
+    bool all = print_suite(standard_gradchecks(opts->seed), "checks", color);
+    std::cout << "\nthe hidden activations other than ReLU\n\n";
+    all = print_suite(activation_gradchecks(opts->seed), "activation checks", color) && all;
+    std::cout << "\nconvolution and pooling\n\n";
+    all = print_suite(cnn_gradchecks(opts->seed, /*include_lenet5=*/true), "convolution and pooling checks", color) && all;
+    return all ? 0 : 1;
   };
 }
 

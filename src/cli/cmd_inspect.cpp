@@ -78,6 +78,17 @@ LayerNames name_layer(const Layer<float>& layer, const std::string& in, bool one
     n.out = "HD" + hk;
     n.forward = layer.name() + " output: " + n.out + " = " + in + " * mask / keep (training), = " + in + " (inference)";
     n.backward = "dL/d" + in + " = d" + n.out + " * mask / keep (training), = d" + n.out + " (inference)";
+  } else if (kind == "conv2d") {  // layers/conv2d.hpp, tutorials/22-convolution
+    n.out = "C" + k;
+    n.forward = layer.name() + " output: " + n.out + " = the " + in + " images correlated with the filters of conv" + k +
+                ".W, + conv" + k + ".b (im2col(" + in + ") W + b)";
+    n.backward = "dL/d" + in + " = col2im(d" + n.out + " W^T): the full convolution of d" + n.out + " with the flipped filters";
+  } else if (kind == "maxpool2d" || kind == "avgpool2d") {  // layers/pool.hpp
+    const bool max = kind == "maxpool2d";
+    n.out = (max ? "M" : "A") + k;
+    n.forward = layer.name() + " output: " + n.out + " = the " + (max ? "max" : "mean") + " of each window of " + in;
+    n.backward = max ? "dL/d" + in + " = d" + n.out + " at each window's max, 0 elsewhere"
+                     : "dL/d" + in + " = d" + n.out + " / k^2 on every entry of its window";
   } else {
     n.out = layer.name();
     n.forward = layer.name() + " output";
@@ -90,11 +101,15 @@ LayerNames name_layer(const Layer<float>& layer, const std::string& in, bool one
 std::string tensor_file_name(const std::string& param) {
   const auto dot = param.find('.');
   if (dot == std::string::npos) return param;
+  if (param.compare(0, 4, "conv") == 0) return param;  // "conv1.W": W1 is dense1's
   return param.substr(dot + 1) + layer_number(param.substr(0, dot));
 }
 
 std::string param_meaning(const std::string& param, const std::string& in, const std::string& out) {
   const std::string t = param.substr(param.find('.') + 1), n = tensor_file_name(param);
+  if (t == "W" && param.compare(0, 4, "conv") == 0)
+    return "dL/d" + n + " = im2col(" + in + ")^T d" + out + ": the correlation of " + in + " with d" + out;
+  if (t == "b" && param.compare(0, 4, "conv") == 0) return "dL/d" + n + " = the sum of d" + out + " over the batch and the pixels";
   if (t == "W") return "dL/d" + n + " = " + in + "^T d" + out;
   if (t == "b") return "dL/d" + n + " = sum over the batch (rows) of d" + out;
   if (t == "gamma") return "dL/d" + n + " = sum over the batch of d" + out + " * xhat";

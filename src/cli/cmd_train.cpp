@@ -12,6 +12,7 @@
 #include "chainrule/io/files.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/train/trainer.hpp"
+#include "chainrule/network.hpp"
 #include "commands.hpp"
 #include "mpi.hpp"
 
@@ -62,19 +63,25 @@ std::string timestamp_name() {
 }  // namespace
 
 Action add_train_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train an MLP on MNIST with a Keras-like progress bar; writes runs/NAME/ "
+  auto* cmd = app.add_subcommand("train", "Train an MLP (or a CNN: --model lenet5, --layers) on MNIST with a Keras-like progress bar; writes runs/NAME/ "
                                           "(history.csv, config.txt, last.ckpt, best.ckpt, steps.csv)");
   struct Options {
     train::TrainConfig config;
     std::string hidden = "128";
     std::string name, out, log_grads, progress = "auto", bug, seed = "42", activation = "relu";
     std::string batchnorm;  // --batchnorm [before|after]
+    std::string model = "mlp", layers;  // --model, --layers (network.hpp)
     bool overwrite = false;
     bool data_parallel = false;
   };
   auto o = std::make_shared<Options>();
   auto& c = o->config;
   cmd->add_option("--data", c.data_dir, "Folder with the MNIST IDX files (tools/fetch_mnist.sh)")->capture_default_str();
+  cmd->add_option("--model", o->model, "mlp (the default: --hidden, --dropout, ...) or lenet5 (the --layers list of LeNet-5)")
+      ->capture_default_str();
+  cmd->add_option("--layers", o->layers,
+                  "A network as a layer list instead of the MLP, e.g. conv:6:5:pad2,relu,maxpool:2,dense:120,relu,dense:10 "
+                  "(conv:OUT:K[:sS][:padP], maxpool:K[:sS], avgpool:K[:sS], relu, sigmoid, tanh, dense:N; ends with dense:10)");
   cmd->add_option("--hidden", o->hidden, "Hidden layer sizes, comma-separated, e.g. 512,256")->capture_default_str();
   cmd->add_option("--dropout", c.spec.dropout, "Dropout rate after each hidden ReLU (0 = none)")->capture_default_str();
   add_batchnorm_options(*cmd, o->batchnorm, c.spec);
@@ -138,6 +145,25 @@ Action add_train_command(CLI::App& app) {
     train::TrainConfig config = o->config;
     config.spec.hidden = parse_hidden(o->hidden);
     if (cmd->count("--batchnorm") > 0) set_batchnorm(o->batchnorm, config.spec);
+    {  // --model and --layers: a network from a layer list (network.hpp) instead of the MLP
+      if (o->model != "mlp" && o->model != "lenet5")
+        throw UsageError("--model '" + o->model + "' is unknown; use mlp or lenet5 (or --layers LIST)");
+      if (o->model == "lenet5" && cmd->count("--layers") > 0)
+        throw UsageError("--model lenet5 and --layers both name the network; give one of them");
+      std::string layers = o->model == "lenet5" ? std::string(kLeNet5Layers) : o->layers;
+      if (cmd->count("--layers") > 0 && layers.empty())
+        throw UsageError("--layers: the layer list is empty; write e.g. conv:6:5:pad2,relu,maxpool:2,dense:120,relu,dense:10");
+      if (!layers.empty()) {
+        if (cmd->count("--hidden") > 0)
+          throw UsageError("--hidden sizes the MLP; with --layers or --model lenet5 the list names every layer");
+        try {
+          config.spec.layers = layers_text(parse_layers(layers, ImageShape{1, 28, 28}, config.spec.classes));
+        } catch (const std::invalid_argument& e) {
+          throw UsageError("--layers: " + std::string(e.what()));
+        }
+        config.spec.hidden.clear();
+      }
+    }
     try {
       config.spec.set_activation(o->activation);
     } catch (const std::invalid_argument& e) {
@@ -183,6 +209,10 @@ Action add_train_command(CLI::App& app) {
       auto given = [&](const char* opt) { return cmd->count(opt) > 0; };
       if (given("--data")) saved.data_dir = config.data_dir;
       if (given("--hidden")) saved.spec.hidden = config.spec.hidden;
+      if (given("--layers") || given("--model")) {
+        saved.spec.layers = config.spec.layers;
+        saved.spec.hidden = config.spec.hidden;
+      }
       if (given("--dropout")) saved.spec.dropout = config.spec.dropout;
       if (given("--batchnorm")) {
         saved.spec.batchnorm = config.spec.batchnorm;

@@ -25,6 +25,7 @@
 #include "chainrule/kernels.hpp"
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
+#include "chainrule/network.hpp"
 #include "chainrule/optim.hpp"
 #include "chainrule/penalty.hpp"
 #include "chainrule/train/step.hpp"
@@ -55,7 +56,7 @@ struct Trainer {
   const data::ImageSet& set;
   MlpSpec spec;
   std::vector<int> order = data::all_indices(1000);
-  Sequential<float> model = make_mlp<float>(spec);
+  Sequential<float> model = make_model<float>(spec);
   std::vector<Param<float>> params = model.params();
   std::unique_ptr<Optimizer> optimizer = make_optimizer(OptimizerConfig{});
   Tensor<float> X, dZ;
@@ -140,6 +141,21 @@ TEST_CASE("perf: train_step with --weight-decay (the L2 penalty with sgd, adamw'
     run(31, 1);
     INFO("optimizer = " << kind);
     CHECK(run(1, 40) == 0);
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("perf: LeNet-5 (--model lenet5: conv, max pooling, dense) allocates nothing in a step either") {
+  const data::ImageSet set = synthetic_images();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    MlpSpec spec;
+    spec.layers = kLeNet5Layers;
+    Trainer t(set, spec);
+    CHECK(t.run(0, 1, 32) > 0);
+    t.run(31, 1, 32);
+    INFO("threads = " << threads);
+    CHECK(t.run(1, 40, 32) == 0);
   }
   set_num_threads(0);
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "chainrule/layers/image.hpp"
 #include "chainrule/layers/layer.hpp"
 #include "chainrule/tensor.hpp"
 
@@ -23,6 +24,9 @@ std::unique_ptr<Layer<double>> make_sigmoid();                                 /
 std::unique_ptr<Layer<double>> make_softmax();                                 // softmax_jacobian.cpp
 std::unique_ptr<Layer<double>> make_dropout(double rate, std::uint64_t seed);  // dropout.cpp
 std::unique_ptr<Layer<double>> make_batchnorm(int features);                   // batchnorm.cpp
+std::unique_ptr<Layer<double>> make_conv2d(chainrule::ImageShape in, int out_channels, int kernel, int stride,
+                                           int padding);                        // conv2d.cpp
+std::unique_ptr<Layer<double>> make_maxpool2d(chainrule::ImageShape in, int kernel, int stride);  // maxpool2d.cpp
 
 // ---- Losses: the loss itself is the scalar ----------------------------------------------
 class Loss {

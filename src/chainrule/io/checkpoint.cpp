@@ -12,6 +12,7 @@
 
 #include "chainrule/io/files.hpp"
 #include "chainrule/layers/dropout.hpp"
+#include "chainrule/network.hpp"
 
 namespace chainrule::io {
 
@@ -262,6 +263,11 @@ struct ExpectedTensor {
 };
 std::vector<ExpectedTensor> expected_tensors(const MlpSpec& s) {
   std::vector<ExpectedTensor> params, buffers;
+  if (!s.layers.empty()) {  // a layer list (network.hpp): its parameters, no buffers
+    for (const auto& t : network_tensors(parse_layers(s.layers, ImageShape{1, 28, 28}, s.classes)))
+      params.push_back({t.name, t.rows, t.cols});
+    return params;
+  }
   std::int32_t in = s.inputs;
   for (std::size_t k = 0; k <= s.hidden.size(); ++k) {
     const bool last = k == s.hidden.size();
@@ -364,7 +370,6 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
 
   const std::uint32_t tensors = r.count("tensor", kMaxItems);
   for (std::uint32_t k = 0; k < tensors; ++k) c.tensors.push_back(r.tensor());
-  check_tensors_match_spec(c, name);
 
   c.optimizer.kind = r.str("optimizer kind");
   c.optimizer.lr = r.f64("lr");
@@ -413,6 +418,14 @@ Checkpoint decode_checkpoint(const std::uint8_t* bytes, std::size_t size, const 
     c.config.emplace_back(std::move(key), std::move(value));
   }
   if (!r.done()) r.fail("bytes left over after the last section");
+  if (const std::string* list = c.setting("layers")) {  // a layer list: the network it declares
+    try {
+      c.spec.layers = layers_text(parse_layers(*list, ImageShape{1, 28, 28}, c.spec.classes));
+    } catch (const std::invalid_argument& e) {
+      throw CheckpointError(name + ": the checkpoint's layer list is bad: " + e.what() + kRetrain);
+    }
+  }
+  check_tensors_match_spec(c, name);  // after the settings, which may hold the layer list
   return c;
 }
 
@@ -450,8 +463,13 @@ void check_architecture(const Checkpoint& ckpt, const MlpSpec& expected, const s
   if (s.inputs == expected.inputs && s.hidden == expected.hidden && s.classes == expected.classes &&
       s.dropout == expected.dropout && s.batchnorm == expected.batchnorm && s.activation == expected.activation &&
       (s.activation != "leaky_relu" || s.leaky_alpha == expected.leaky_alpha) &&
-      (!s.batchnorm || s.batchnorm_after == expected.batchnorm_after))
+      (!s.batchnorm || s.batchnorm_after == expected.batchnorm_after) && s.layers == expected.layers)
     return;
+  if (s.layers != expected.layers)
+    throw CheckpointError(path + ": the checkpoint holds a " + (s.layers.empty() ? "multilayer perceptron" : "network of layers") +
+                          " " + s.architecture() + ", but this run asks for " + expected.architecture() +
+                          "; drop --layers/--model/--hidden to continue with the checkpoint's network, or train a new run "
+                          "without --resume");
   // BatchNorm before or after the activation holds the same tensors in a different layer order:
   // say which, since the two architectures' names differ only in "_after".
   const std::string where = s.batchnorm && expected.batchnorm && s.batchnorm_after != expected.batchnorm_after
@@ -564,7 +582,7 @@ LoadedModel build_model(const Checkpoint& ckpt, const std::string& path) {
   check_finite(ckpt, path);
   LoadedModel loaded{ckpt.spec, {}};
   try {
-    loaded.model = make_mlp<float>(ckpt.spec);
+    loaded.model = make_model<float>(ckpt.spec);  // the MLP, or a layer list (network.hpp)
   } catch (const std::invalid_argument& e) {
     throw CheckpointError(path + ": cannot rebuild the checkpoint's network: " + e.what());
   }

@@ -1,5 +1,7 @@
 #include "chainrule/layers/conv2d.hpp"
 
+#include <algorithm>
+
 #include "chainrule/kernels.hpp"
 
 namespace chainrule {
@@ -19,9 +21,9 @@ Conv2d<T>::Conv2d(std::string name, ImageShape in, int out_channels, int kernel,
 
 namespace {
 template <typename T>
-void expect_images(const std::string& op, const Tensor<T>& X, const ImageShape& in) {
-  if (X.cols != in.size())
-    throw ShapeError(op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
+void expect_images(const std::string& layer, const char* op, const Tensor<T>& X, const ImageShape& in) {
+  if (X.cols != in.size())  // the message is built only on a mismatch: a step allocates nothing
+    throw ShapeError(layer + "." + op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
                      std::to_string(in.size()) + " columns");
 }
 }  // namespace
@@ -32,7 +34,7 @@ void expect_images(const std::string& op, const Tensor<T>& X, const ImageShape& 
 // filter o with the k x k x Cin patch whose top-left corner is (s i - p, s j - p).
 template <typename T>
 void Conv2d<T>::forward_reference(const Tensor<T>& X, Tensor<T>& Y) {
-  expect_images(this->name() + ".forward_reference", X, in_);
+  expect_images(this->name(), "forward_reference", X, in_);
   const int N = X.rows;
   Y.resize(N, out_.size());
   for (int n = 0; n < N; ++n)
@@ -68,7 +70,8 @@ template <typename T>
 void Conv2d<T>::backward_reference(const Tensor<T>& dY, Tensor<T>* dX) {
   const Tensor<T>& X = *X_;
   const int N = X.rows;
-  expect_shape((this->name() + ".backward_reference").c_str(), "dY", dY, N, out_.size());
+  if (dY.rows != N || dY.cols != out_.size())  // the message only on a mismatch
+    expect_shape((this->name() + ".backward_reference").c_str(), "dY", dY, N, out_.size());
   auto inside = [&](int d, int& q, int n_out) {  // q = d / s when d is a multiple of s inside 0..n_out-1
     if (d < 0 || d % s_ != 0) return false;
     q = d / s_;
@@ -113,14 +116,16 @@ void Conv2d<T>::backward_reference(const Tensor<T>& dY, Tensor<T>* dX) {
 
 // ---- im2col: the same sums as matrix products ----------------------------------------
 
+namespace {
+// im2col of the images first..last-1 of X only (cols gets (last - first)*Ho*Wo rows).
 template <typename T>
-void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
+void im2col_images(const Tensor<T>& X, int first, int last, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
   const int Ho = window_positions("im2col", in.height, k, s, p), Wo = window_positions("im2col", in.width, k, s, p);
-  cols.resize(X.rows * Ho * Wo, in.channels * k * k);
-  for (int n = 0; n < X.rows; ++n)
+  cols.resize((last - first) * Ho * Wo, in.channels * k * k);
+  for (int n = first; n < last; ++n)
     for (int i = 0; i < Ho; ++i)
       for (int j = 0; j < Wo; ++j) {
-        T* patch = cols.row((n * Ho + i) * Wo + j);
+        T* patch = cols.row(((n - first) * Ho + i) * Wo + j);
         for (int c = 0; c < in.channels; ++c)
           for (int u = 0; u < k; ++u)
             for (int v = 0; v < k; ++v) {
@@ -129,6 +134,12 @@ void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tenso
               *patch++ = pad ? T(0) : X(n, in.index(c, y, x));
             }
       }
+}
+}  // namespace
+
+template <typename T>
+void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
+  im2col_images(X, 0, X.rows, in, k, s, p, cols);
 }
 
 template <typename T>
@@ -154,18 +165,28 @@ void col2im(const Tensor<T>& dcols, const ImageShape& in, int k, int s, int p, T
 
 // Y = the dense layer on the patches: Yp (N*Ho*Wo, Cout) = cols W + b, then from one pixel
 // per row to one image per row (channel-major).
+// Outside training nothing needs the patches afterwards, so a large batch (an evaluation of
+// 1000 images) is taken kEvalImages images at a time: cols stays the size of a training batch
+// instead of growing to 1000 x 784 x 25 floats for LeNet-5's first layer. Each image's
+// products are the same either way.
 template <typename T>
-void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) {
-  expect_images(this->name() + ".forward", X, in_);
+void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool training) {
+  constexpr int kEvalImages = 128;
+  expect_images(this->name(), "forward", X, in_);
   const int N = X.rows, P = out_.pixels();
-  im2col(X, in_, k_, s_, p_, cols_);  // cols (N*P, Cin*k*k)
-  matmul(cols_, W, Yp_);              // Yp (N*P, Cout) = cols (N*P, Cin*k*k) W (Cin*k*k, Cout)
+  const int step = training || N <= kEvalImages ? N : kEvalImages;
   Y.resize(N, out_.size());
-  for (int n = 0; n < N; ++n)
-    for (int q = 0; q < P; ++q) {
-      const T* yp = Yp_.row(n * P + q);
-      for (int o = 0; o < out_.channels; ++o) Y(n, o * P + q) = yp[o] + b.data[o];
-    }
+  for (int first = 0; first < N || first == 0; first += step) {
+    const int last = std::min(N, first + step);
+    im2col_images(X, first, last, in_, k_, s_, p_, cols_);  // cols (n*P, Cin*k*k) for these n images
+    matmul(cols_, W, Yp_);  // Yp (n*P, Cout) = cols (n*P, Cin*k*k) W (Cin*k*k, Cout)
+    for (int n = first; n < last; ++n)
+      for (int q = 0; q < P; ++q) {
+        const T* yp = Yp_.row((n - first) * P + q);
+        for (int o = 0; o < out_.channels; ++o) Y(n, o * P + q) = yp[o] + b.data[o];
+      }
+    if (step == 0) break;  // N = 0
+  }
   X_ = &X;
 }
 
@@ -177,9 +198,11 @@ void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) {
 template <typename T>
 void Conv2d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
   const int N = X_->rows, P = out_.pixels();
-  const std::string op = this->name() + ".backward";
-  expect_shape(op.c_str(), "dY", dY, N, out_.size());
-  expect_shape(op.c_str(), "the patches of forward", cols_, N * P, fan_in());
+  if (dY.rows != N || dY.cols != out_.size() || cols_.rows != N * P || cols_.cols != fan_in()) {  // the message only on a mismatch
+    const std::string op = this->name() + ".backward";
+    expect_shape(op.c_str(), "dY", dY, N, out_.size());
+    expect_shape(op.c_str(), "the patches of forward (a training-mode forward of this batch)", cols_, N * P, fan_in());
+  }
   dYp_.resize(N * P, out_.channels);
   for (int n = 0; n < N; ++n)
     for (int q = 0; q < P; ++q) {

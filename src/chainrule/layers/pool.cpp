@@ -9,9 +9,9 @@ ImageShape pooled(const std::string& who, const ImageShape& in, int k, int s) {
 }
 
 template <typename T>
-void expect_images(const std::string& op, const Tensor<T>& X, const ImageShape& in) {
-  if (X.cols != in.size())
-    throw ShapeError(op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
+void expect_images(const std::string& layer, const char* op, const Tensor<T>& X, const ImageShape& in) {
+  if (X.cols != in.size())  // the message is built only on a mismatch: a step allocates nothing
+    throw ShapeError(layer + "." + op + ": X is " + X.shape() + " but the layer takes images " + in.str() + ", " +
                      std::to_string(in.size()) + " columns");
 }
 }  // namespace
@@ -28,7 +28,7 @@ MaxPool2d<T>::MaxPool2d(std::string name, ImageShape in, int kernel, int stride)
 // y = the window's largest x; the scan keeps the first of equal maxima (a strict >).
 template <typename T>
 void MaxPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) {
-  expect_images(this->name() + ".forward", X, in_);
+  expect_images(this->name(), "forward", X, in_);
   rows_ = X.rows;
   Y.resize(X.rows, out_.size());
   argmax_.resize(static_cast<std::size_t>(X.rows) * out_.size());
@@ -56,7 +56,8 @@ void MaxPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) 
 // dx = dy at the window's (first) max, 0 elsewhere; summed over the windows that share an entry.
 template <typename T>
 void MaxPool2d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
-  expect_shape((this->name() + ".backward").c_str(), "dY", dY, rows_, out_.size());
+  if (dY.rows != rows_ || dY.cols != out_.size())  // the message only on a mismatch
+    expect_shape((this->name() + ".backward").c_str(), "dY", dY, rows_, out_.size());
   if (!dX) return;
   dX->resize(rows_, in_.size());
   dX->zero();
@@ -81,7 +82,7 @@ AvgPool2d<T>::AvgPool2d(std::string name, ImageShape in, int kernel, int stride)
 // y = (1 / k^2) sum of the window
 template <typename T>
 void AvgPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) {
-  expect_images(this->name() + ".forward", X, in_);
+  expect_images(this->name(), "forward", X, in_);
   rows_ = X.rows;
   Y.resize(X.rows, out_.size());
   const T scale = T(1) / static_cast<T>(k_ * k_);
@@ -99,7 +100,8 @@ void AvgPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) 
 // dx += dy / k^2 on every entry of the window
 template <typename T>
 void AvgPool2d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
-  expect_shape((this->name() + ".backward").c_str(), "dY", dY, rows_, out_.size());
+  if (dY.rows != rows_ || dY.cols != out_.size())  // the message only on a mismatch
+    expect_shape((this->name() + ".backward").c_str(), "dY", dY, rows_, out_.size());
   if (!dX) return;
   dX->resize(rows_, in_.size());
   dX->zero();

@@ -11,6 +11,7 @@
 #include "chainrule/data/dataset.hpp"
 #include "chainrule/train/schedule.hpp"
 #include "chainrule/train/shards.hpp"
+#include "chainrule/network.hpp"
 
 namespace chainrule::train {
 
@@ -111,6 +112,19 @@ void TrainConfig::validate() const {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--activation: ") + e.what());
   }
+  if (!spec.layers.empty()) {  // a layer list (network.hpp): the MLP's own options do not apply
+    try {
+      parse_layers(spec.layers, ImageShape{1, 28, 28}, spec.classes);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("--layers: ") + e.what());
+    }
+    if (spec.dropout > 0 || spec.batchnorm || spec.activation != "relu")
+      throw std::invalid_argument("--layers (or --model lenet5) takes no --dropout, --batchnorm or --activation: "
+                                  "the list names every layer (relu, sigmoid or tanh entries)");
+    if (spec.init != "auto" || spec.init_gain != 1.0)
+      throw std::invalid_argument("--layers (or --model lenet5) takes no --init or --init-gain: a layer list is "
+                                  "initialised as auto (He before each activation, Glorot for the last dense); drop them");
+  }
   if (optimizer.kind != "sgd" && optimizer.kind != "momentum" && optimizer.kind != "adam" && optimizer.kind != "adamw")
     throw std::invalid_argument("--optimizer '" + optimizer.kind + "' is unknown; use sgd, momentum, adam or adamw");
   if (!(optimizer.lr > 0.0 && std::isfinite(optimizer.lr)))
@@ -205,6 +219,8 @@ std::vector<std::pair<std::string, std::string>> TrainConfig::settings() const {
   if (early_stopping != 0) s.emplace_back("early_stopping", std::to_string(early_stopping));
   if (min_delta != 0) s.emplace_back("min_delta", num(min_delta));
   if (restore_best) s.emplace_back("restore_best", "1");
+  // Likewise the layer list, only when set (an MLP's settings stay as they were).
+  if (!spec.layers.empty()) s.insert(s.begin() + 1, {"layers", spec.layers});
   return s;
 }
 
@@ -243,6 +259,13 @@ TrainConfig TrainConfig::from_settings(const std::vector<std::pair<std::string, 
         c.spec.set_activation(v);
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument("setting 'activation': " + std::string(e.what()));
+      }
+    }
+    else if (k == "layers") {
+      try {
+        c.spec.layers = layers_text(parse_layers(v, ImageShape{1, 28, 28}, c.spec.classes));
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("setting 'layers': " + std::string(e.what()));
       }
     }
     else if (k == "optimizer") c.optimizer.kind = v;
@@ -318,6 +341,11 @@ double estimate_training_bytes(const TrainConfig& config, std::size_t train_samp
   }
   params += fan_in * s.classes + s.classes;
   widths += 2.0 * s.classes;  // the logits and the softmax probabilities
+  if (!s.layers.empty()) {  // a layer list: its parameters, outputs and the convs' im2col patches
+    const NetworkSize n = network_size(parse_layers(s.layers, ImageShape{1, 28, 28}, s.classes));
+    params = n.params;
+    widths = n.widths;
+  }
   const double slots = config.optimizer.kind == "adam" || config.optimizer.kind == "adamw" ? 2
                       : config.optimizer.kind == "momentum"                                ? 1
                                                                                            : 0;

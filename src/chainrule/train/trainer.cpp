@@ -18,6 +18,7 @@
 #include "chainrule/kernels.hpp"
 #include "chainrule/loss.hpp"
 #include "chainrule/train/callbacks.hpp"
+#include "chainrule/network.hpp"
 #include "chainrule/train/gradstats.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/progress.hpp"
@@ -152,7 +153,7 @@ class Run {
       io::check_architecture(resumed_, spec_, config.resume);
       io::check_finite(resumed_, config.resume);
     }
-    result.model = make_mlp<float>(spec_);
+    result.model = make_model<float>(spec_);  // the MLP, or a layer list (network.hpp)
     params_ = result.model.params();
     if (config.resume.empty()) {
       if (pipeline_.dead_init) bugs::kill_hidden_units(result.model);

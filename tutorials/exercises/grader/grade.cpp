@@ -17,8 +17,10 @@
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/layers/batchnorm.hpp"
+#include "chainrule/layers/conv2d.hpp"
 #include "chainrule/layers/dense.hpp"
 #include "chainrule/layers/dropout.hpp"
+#include "chainrule/layers/pool.hpp"
 #include "chainrule/layers/relu.hpp"
 #include "chainrule/layers/softmax.hpp"
 #include "chainrule/loss.hpp"
@@ -709,6 +711,141 @@ CaseResult grade_network_case(NetworkCase& c, bool print_table, std::ostream& ou
   return result;
 }
 
+// ---- Convolution and max pooling ----------------------------------------------------------
+
+// Each filter's k x k block turned by 180 degrees (the flip of tutorials/22), per (c, o).
+Tensor<double> flip_kernels(const Tensor<double>& W, int channels, int k) {
+  Tensor<double> F(W.rows, W.cols);
+  for (int c = 0; c < channels; ++c)
+    for (int u = 0; u < k; ++u)
+      for (int v = 0; v < k; ++v)
+        for (int o = 0; o < W.cols; ++o)
+          F((c * k + u) * k + v, o) = W((c * k + (k - 1 - u)) * k + (k - 1 - v), o);
+  return F;
+}
+
+std::vector<LayerCase> conv2d_cases() {
+  std::vector<LayerCase> cases;
+  struct Shape { int N; chainrule::ImageShape in; int out, k, s, p; };
+  const Shape shapes[] = {{2, {1, 4, 4}, 1, 2, 1, 0}, {2, {2, 5, 5}, 3, 3, 1, 1}, {2, {2, 5, 7}, 2, 3, 2, 1}};
+  std::uint64_t seed = 0;
+  for (const auto& s : shapes) {
+    ++seed;
+    Rng rng(seed * 1000 + 10);
+    LayerCase c;
+    chainrule::Conv2d<double> ref("conv", s.in, s.out, s.k, s.s, s.p);
+    c.detail = "seed " + std::to_string(seed) + ": " + s.in.str() + " -> " + ref.out_shape().str() + ", kernel " +
+               std::to_string(s.k) + ", stride " + std::to_string(s.s) + ", padding " + std::to_string(s.p);
+    c.learner = exercises::make_conv2d(s.in, s.out, s.k, s.s, s.p);
+    auto params = c.learner->params();
+    if (params.size() == 2) {
+      *params[0].value = random_tensor(ref.fan_in(), s.out, rng, std::sqrt(2.0 / ref.fan_in()));
+      *params[1].value = random_tensor(1, s.out, rng, 0.1);
+    }
+    c.X = random_tensor(s.N, s.in.size(), rng);
+    c.G = random_tensor(s.N, ref.out_shape().size(), rng);
+    copy_params(*c.learner, ref);
+    library_truth(ref, c);
+    HintContext base;
+    base.N = s.N;
+    HintContext dX = base, dW = base, db = base;
+    {  // dX with the kernel not flipped: the same full convolution with each filter turned by 180 degrees
+      chainrule::Conv2d<double> unflipped("conv", s.in, s.out, s.k, s.s, s.p);
+      unflipped.W = flip_kernels(ref.W, s.in.channels, s.k);
+      unflipped.b = ref.b;
+      Tensor<double> Y, wrong;
+      unflipped.forward(c.X, Y, true);
+      unflipped.backward(c.G, &wrong);
+      dX.candidates.push_back({wrong, "dX is the full convolution of dY with the kernel NOT flipped: pixel (y, x) meets "
+                                      "kernel entry (u, v) in output (y - u, x - v), so dX runs through K backwards"});
+    }
+    dW.candidates.push_back({flip_kernels(c.true_grads[0], s.in.channels, s.k),
+                             "each filter of dW is turned by 180 degrees: dW is a plain correlation of X with dY, "
+                             "dW[(c, u, v), o] += X[n, c, s i - p + u, s j - p + v] dY[n, o, i, j], no flip"});
+    dW.factors.push_back({1.0 / s.N, "dW is 1/N of the right one: sum over the batch, do not average (the loss's "
+                                     "gradient already holds the 1/N)"});
+    db.zero_message = "db is all zeros: b[o] is added to every pixel of channel o, so db[o] sums dY over all of them";
+    const chainrule::ImageShape out = ref.out_shape();
+    db.factors.push_back({1.0 / out.pixels(), "db is the mean over each channel's pixels: sum them instead"});
+    db.factors.push_back({1.0 / (out.pixels() * s.N), "db is the mean over the pixels and the batch: sum them instead"});
+    c.contexts = {dX, dW, db};
+    c.options = tight_options(seed);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+// Copies each chosen window's max onto another entry of the same window: a tie.
+void plant_ties(Tensor<double>& X, const chainrule::ImageShape& in, int k, int s) {
+  const int Ho = (in.height - k) / s + 1, Wo = (in.width - k) / s + 1;
+  for (int n = 0; n < X.rows; ++n)
+    for (int c = 0; c < in.channels; ++c)
+      for (int i = 0; i < Ho; i += 2)
+        for (int j = 0; j < Wo; ++j) {
+          int best = in.index(c, s * i, s * j);
+          for (int u = 0; u < k; ++u)
+            for (int v = 0; v < k; ++v)
+              if (X(n, in.index(c, s * i + u, s * j + v)) > X(n, best)) best = in.index(c, s * i + u, s * j + v);
+          const int last = in.index(c, s * i + k - 1, s * j + k - 1);
+          const int other = best == last ? in.index(c, s * i, s * j) : last;
+          X(n, other) = X(n, best);
+        }
+}
+
+std::vector<LayerCase> maxpool2d_cases() {
+  std::vector<LayerCase> cases;
+  struct Shape { int N; chainrule::ImageShape in; int k, s; };
+  const Shape shapes[] = {{2, {1, 4, 4}, 2, 2}, {2, {2, 6, 5}, 2, 2}, {2, {2, 6, 6}, 3, 1}};
+  std::uint64_t seed = 0;
+  for (const auto& s : shapes) {
+    ++seed;
+    Rng rng(seed * 1000 + 11);
+    LayerCase c;
+    chainrule::MaxPool2d<double> ref("maxpool", s.in, s.k, s.s);
+    c.detail = "seed " + std::to_string(seed) + ": " + s.in.str() + " -> " + ref.out_shape().str() + ", kernel " +
+               std::to_string(s.k) + ", stride " + std::to_string(s.s) +
+               (s.s < s.k ? ", overlapping windows" : ", ties planted in every other row of windows");
+    c.learner = exercises::make_maxpool2d(s.in, s.k, s.s);
+    c.X = random_tensor(s.N, s.in.size(), rng);
+    // Ties where windows do not overlap (copied maxima would spread through overlapping ones and
+    // tie most of them: every probe of a max would be skipped, and the case would test nothing).
+    if (s.s >= s.k) plant_ties(c.X, s.in, s.k, s.s);
+    c.G = random_tensor(s.N, ref.out_shape().size(), rng);
+    library_truth(ref, c);
+    HintContext dX;
+    dX.N = s.N;
+    chainrule::AvgPool2d<double> avg("avgpool", s.in, s.k, s.s);
+    Tensor<double> Y, spread;
+    avg.forward(c.X, Y, true);
+    avg.backward(c.G, &spread);
+    dX.candidates.push_back({spread, "dX is average pooling's gradient (dY / k^2 on every entry of the window): only "
+                                     "the max's entry moved the output, so it alone gets dY"});
+    for (auto& v : spread.data) v *= s.k * s.k;
+    dX.candidates.push_back({spread, "dX gets dY on every entry of the window: only the max's entry gets it"});
+    if (s.s < s.k) {  // overlapping windows: dX written with = keeps only the last window's share
+      const chainrule::ImageShape out = ref.out_shape();
+      Tensor<double> overwritten(c.X.rows, c.X.cols);
+      for (int n = 0; n < c.X.rows; ++n)
+        for (int ch = 0; ch < s.in.channels; ++ch)
+          for (int i = 0; i < out.height; ++i)
+            for (int j = 0; j < out.width; ++j) {
+              int best = s.in.index(ch, s.s * i, s.s * j);
+              for (int u = 0; u < s.k; ++u)
+                for (int v = 0; v < s.k; ++v)
+                  if (c.X(n, s.in.index(ch, s.s * i + u, s.s * j + v)) > c.X(n, best))
+                    best = s.in.index(ch, s.s * i + u, s.s * j + v);
+              overwritten(n, best) = c.G(n, out.index(ch, i, j));
+            }
+      dX.candidates.push_back({overwritten, "dX keeps only one window's gradient where windows overlap: an entry that "
+                                            "is the max of two windows collects both (+=, not =)"});
+    }
+    c.contexts = {dX};
+    c.options = tight_options(seed);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
 // ---- The exercises -------------------------------------------------------------------------
 
 struct Exercise {
@@ -743,6 +880,8 @@ std::vector<Exercise> exercises_list() {
          std::vector<NetworkCase> cases{network_case(1, 4), network_case(2, 3)};
          return wrap(std::move(cases), grade_network_case);
        }},
+      {"conv2d", "2-D convolution: dW, db, dX (tutorials/22)", [] { return wrap(conv2d_cases(), grade_layer_case); }},
+      {"maxpool2d", "max pooling: dX routed to each window's max", [] { return wrap(maxpool2d_cases(), grade_layer_case); }},
   };
 }
 
