@@ -16,6 +16,8 @@
 // own activation and gradient tensors), timing each call; after the last epoch it also times
 // the parts of each Conv2d's step alone (im2col, the three products, col2im, on that layer's
 // last batch; conv_part_us lines). The phases forward and backward then include the laps.
+// These two are CPU seconds of the process (all threads), not wall time: on a machine shared
+// with other programs they stay close to what a quiet machine's wall clock would show.
 //
 // The step is the one train::fit runs (src/chainrule/train/trainer.cpp), call for call:
 // make_batch (and the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
@@ -40,8 +42,8 @@
 //   gflops G               gflop_per_epoch / epoch_s_median
 //   peak_rss_mib M         getrusage's ru_maxrss
 //   final_loss L, final_accuracy A   the last epoch's mean training loss and accuracy (to compare runs)
-//   layer_us NAME forward|backward US    (--layer-times 1) mean microseconds per step over epochs 2..N
-//   conv_part_us NAME PART US            (--layer-times 1) one Conv2d's parts alone, median of 50 runs:
+//   layer_us NAME forward|backward US    (--layer-times 1) mean CPU microseconds per step over epochs 2..N
+//   conv_part_us NAME PART US            (--layer-times 1) one Conv2d's parts alone, CPU us, median of 50 runs:
 //                          im2col, forward_product (cols W), bias_and_layout (Yp + b into Y's rows),
 //                          dy_layout (dY into dYp), dw_product (cols^T dYp), db_sum,
 //                          dx_product (dYp W^T), col2im
@@ -162,10 +164,10 @@ void time_conv_parts(const Conv2d<float>& conv, const Tensor<float>& X, const Te
   const char* names[8] = {"im2col",   "forward_product", "bias_and_layout", "dy_layout",
                           "dw_product", "db_sum",        "dx_product",      "col2im"};
   for (int r = 0; r < reps; ++r) {
-    auto t0 = Clock::now();
+    double t0 = cpu_seconds();
     auto lap = [&](int k) {
-      const auto now = Clock::now();
-      t[k].push_back(std::chrono::duration<double>(now - t0).count());
+      const double now = cpu_seconds();
+      t[k].push_back(now - t0);
       t0 = now;
     };
     im2col(X, in, conv.kernel(), conv.stride(), conv.padding(), cols);
@@ -303,9 +305,9 @@ int main(int argc, char** argv) {
       const Tensor<float>* in = &X;
       if (layer_times) {  // Sequential::forward, layer by layer
         for (std::size_t i = 0; i < L; ++i) {
-          const auto l0 = Clock::now();
+          const double l0 = cpu_seconds();
           model.layer(i).forward(*in, outs[i], true);
-          epoch_fw[i] += seconds_since(l0);
+          epoch_fw[i] += cpu_seconds() - l0;
           in = &outs[i];
         }
       }
@@ -322,9 +324,9 @@ int main(int argc, char** argv) {
         const Tensor<float>* upstream = &dout;
         for (std::size_t i = L; i-- > 0;) {
           Tensor<float>* dX = i > 0 ? &grads[i - 1] : nullptr;
-          const auto l0 = Clock::now();
+          const double l0 = cpu_seconds();
           model.layer(i).backward(*upstream, dX);
-          epoch_bw[i] += seconds_since(l0);
+          epoch_bw[i] += cpu_seconds() - l0;
           upstream = dX;
         }
       } else {
