@@ -34,23 +34,30 @@ void MaxPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) 
   argmax_.resize(static_cast<std::size_t>(X.rows) * out_.size());
   place_.resize(argmax_.size());
   std::size_t w = 0;  // window number, in the order of Y's entries
-  for (int n = 0; n < X.rows; ++n)
+  for (int n = 0; n < X.rows; ++n) {
+    const T* x = X.row(n);
+    T* y = Y.row(n);
     for (int c = 0; c < in_.channels; ++c)
       for (int i = 0; i < out_.height; ++i)
         for (int j = 0; j < out_.width; ++j, ++w) {
           int best = in_.index(c, s_ * i, s_ * j), place = 0;
-          for (int u = 0; u < k_; ++u)
+          T top = x[best];
+          for (int u = 0; u < k_; ++u) {
+            const int row = in_.index(c, s_ * i + u, s_ * j);
             for (int v = 0; v < k_; ++v) {
-              const int at = in_.index(c, s_ * i + u, s_ * j + v);
-              if (X(n, at) > X(n, best)) {  // strictly larger: a tie keeps the earlier max
-                best = at;
-                place = u * k_ + v;
-              }
+              // strictly larger: a tie keeps the earlier max (selects, not a branch, which the
+              // data would make unpredictable)
+              const bool larger = x[row + v] > top;
+              top = larger ? x[row + v] : top;
+              best = larger ? row + v : best;
+              place = larger ? u * k_ + v : place;
             }
-          Y(n, out_.index(c, i, j)) = X(n, best);
+          }
+          y[out_.index(c, i, j)] = top;
           argmax_[w] = best;
           place_[w] = static_cast<std::uint8_t>(place);
         }
+  }
 }
 
 // dx = dy at the window's (first) max, 0 elsewhere; summed over the windows that share an entry.
