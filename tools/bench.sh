@@ -281,6 +281,8 @@ fi
 # on oneDNN (PyTorch's default) and, as a second setting, on its im2col path over OpenBLAS
 # (--conv blas): the ratio is against the faster of the two. One thread each, batch 128, on the
 # first kernel path above (and its OpenBLAS core), interleaved rounds, medians of epochs 2..N.
+# "CPU s" is the CPU time of the steps of an epoch (all threads): on a busy machine, near what
+# the wall clock of a quiet one would show.
 if [ "${LENET:-1}" != 0 ]; then
   lenet_epochs="${LENET_EPOCHS:-2}" lenet_reps="${LENET_REPS:-2}"
   lp="${paths# }" && lp="${lp%% *}"
@@ -299,19 +301,22 @@ if [ "${LENET:-1}" != 0 ]; then
       env ${lenet_commands[$i]} >"$work/${lenet_labels[$i]}.$rep"
     done
   done
+  declare -A lenet_cpu
   for l in "${lenet_labels[@]}"; do
     steps[$l]="$(pooled epoch_s "$l" | median)"
     both[$l]="$(pooled_sum "$l" | median)"
+    lenet_cpu[$l]="$(pooled epoch_cpu_s "$l" | median)"
   done
   echo
   echo "LeNet-5 ($(first model "ours-lenet5-$lp-t1")), batch 128, 1 thread each, path $lp:" \
     "$lenet_reps interleaved rounds of $lenet_epochs epochs, medians of epochs 2..$lenet_epochs"
   echo "  nominal GFLOP: $(first gflop_per_epoch "ours-lenet5-$lp-t1") per epoch of steps, $(first gflop_val "ours-lenet5-$lp-t1") per validation"
-  printf '%-28s %8s %9s %8s %9s %8s %10s\n' "run (medians)" "steps s" "+val s" "ms/step" "GFLOP/s" "RSS MiB" "val acc"
+  printf '%-28s %8s %9s %8s %9s %9s %8s %10s\n' "run (medians)" "steps s" "+val s" "ms/step" "GFLOP/s" "CPU s" "RSS MiB" "val acc"
   for l in "${lenet_labels[@]}"; do
-    printf '%-28s %8s %9s %8s %9s %8s %10s\n' "$l" "${steps[$l]}" "${both[$l]}" \
+    printf '%-28s %8s %9s %8s %9s %9s %8s %10s\n' "$l" "${steps[$l]}" "${both[$l]}" \
       "$(awk -v s="${steps[$l]}" -v n="$(first steps_per_epoch "$l")" 'BEGIN { printf "%.2f", 1e3 * s / n }')" \
       "$(awk -v s="${steps[$l]}" -v g="$(first gflop_per_epoch "$l")" 'BEGIN { printf "%.1f", g / s }')" \
+      "${lenet_cpu[$l]}" \
       "$(cat "$work/$l".* | awk '$1 == "peak_rss_mib" && $2 > m { m = $2 } END { print m }')" \
       "$(awk -v e="$lenet_epochs" '$1 == "val_accuracy" && $2 == e { print $3 }' "$work/$l.1")"
   done
@@ -321,6 +326,8 @@ if [ "${LENET:-1}" != 0 ]; then
       t="$(best_of "$what" torch-lenet5-onednn-t1 torch-lenet5-blas-t1)"
       ratio_line "$([ "$what" = both ] && echo steps+val || echo steps)" "$what" "ours-lenet5-$lp-t1" "$t"
     done
+    t="$(best_of lenet_cpu torch-lenet5-onednn-t1 torch-lenet5-blas-t1)"
+    ratio_line "steps CPU" lenet_cpu "ours-lenet5-$lp-t1" "$t"
   elif [ "$have_torch" = 1 ]; then
     echo "No LeNet-5 ratio: PyTorch runs on the reference BLAS, or path $lp has no OpenBLAS kernels to match (see above)."
   fi
