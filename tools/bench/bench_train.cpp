@@ -15,7 +15,8 @@
 // and Sequential::backward do (model.cpp: the same calls on the same shapes, with the bench's
 // own activation and gradient tensors), timing each call; after the last epoch it also times
 // the parts of each Conv2d's step alone (im2col, the three products, col2im, on that layer's
-// last batch; conv_part_us lines). The phases forward and backward then include the laps.
+// last batch; conv_part_us lines). The phases forward and backward then include the laps, and
+// the monitor's probe is left out (it reads the model's own activations, which stay unset).
 // These two are CPU seconds of the process (all threads), not wall time: on a machine shared
 // with other programs they stay close to what a quiet machine's wall clock would show.
 //
@@ -27,6 +28,7 @@
 //
 // Prints "key value" lines (bench.sh reads them):
 //   kernels K              the kernel path and instruction set, "fast (avx512)"
+//   model M                the network (MlpSpec::architecture: "784-128-10", or the layer list)
 //   epoch_s E S            training seconds of epoch E (wall clock, no validation)
 //   epoch_cpu_s E S        the CPU seconds of all threads during that epoch
 //   val_s E S              validation seconds after epoch E
