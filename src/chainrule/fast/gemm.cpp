@@ -51,6 +51,8 @@ namespace {
 constexpr int kNR = 32;                // widest micro-tile: 32 columns (fast/isa.hpp has kMR, kKC)
 constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
 constexpr int kSplitK = 512;           // sums over at least this many k are cut into two halves
+constexpr int kChunkRows = 1024;       // rows of A per zero-skipping pass (a multiple of kMR)
+static_assert(kChunkRows % kMR == 0, "a chunk holds whole micro-tiles");
 
 bool g_skip_zeros = true;  // set_skip_zeros
 
@@ -145,17 +147,24 @@ void gemm_block(const IsaKernels& isa, const Product& p, int k_begin, int k_end,
   for (int k0 = k_begin; k0 < k_end; k0 += kc_even) {
     const int kc = std::min(kc_even, k_end - k0);
     const bool load_c = accumulate || k0 > k_begin;
-    const NonzeroKs nz = skip ? nonzero_ks(isa, a_trans, p.A, lda, i0, i1, k0, kc) : NonzeroKs{nullptr, nullptr};
-    for (int j = j0; j < j1; j += nr) {
-      const int nc = std::min(nr, j1 - j);
-      isa.pack(p.form == Form::NT, p.B, ldb, k0, kc, j, nc, nr, bp);
-      for (int i = i0; i < i1; i += kMR) {
-        const int rows = std::min(kMR, i1 - i), t = (i - i0) / kMR;
-        const int* ks = nz.ks ? nz.ks + (std::size_t)t * kKC : nullptr;  // nullptr: every k
-        const int count = nz.ks ? nz.counts[t] : kc;
-        float* c = C + (std::size_t)i * p.N + j;
-        const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + i : p.A + (std::size_t)i * p.K + k0;
-        isa.tile(nr, a_trans, rows, count, ks, a, lda, bp, c, p.N, nc, load_c);
+    // Rows in chunks of at most kChunkRows, so that the zero-skipping lists fit the storage
+    // every pool thread sized when it started (a convolution's im2col has 100352 rows per
+    // batch): whichever thread runs a part, a training step allocates nothing. Each entry of
+    // C still sums its k in the same order.
+    for (int r0 = i0; r0 < i1; r0 += kChunkRows) {
+      const int r1 = std::min(i1, r0 + kChunkRows);
+      const NonzeroKs nz = skip ? nonzero_ks(isa, a_trans, p.A, lda, r0, r1, k0, kc) : NonzeroKs{nullptr, nullptr};
+      for (int j = j0; j < j1; j += nr) {
+        const int nc = std::min(nr, j1 - j);
+        isa.pack(p.form == Form::NT, p.B, ldb, k0, kc, j, nc, nr, bp);
+        for (int i = r0; i < r1; i += kMR) {
+          const int rows = std::min(kMR, r1 - i), t = (i - r0) / kMR;
+          const int* ks = nz.ks ? nz.ks + (std::size_t)t * kKC : nullptr;  // nullptr: every k
+          const int count = nz.ks ? nz.counts[t] : kc;
+          float* c = C + (std::size_t)i * p.N + j;
+          const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + i : p.A + (std::size_t)i * p.K + k0;
+          isa.tile(nr, a_trans, rows, count, ks, a, lda, bp, c, p.N, nc, load_c);
+        }
       }
     }
   }
@@ -174,12 +183,11 @@ float* half_sum_buffer(std::size_t values) {
 }  // namespace
 
 // A pool thread may run any part of a product, the first time long after the first step:
-// its buffers are sized when it starts, for products of up to 1024 rows per part (the
-// network's largest is the validation batch's X W1, 1000 rows), so that a training step
-// allocates nothing later.
+// its buffers are sized when it starts, for the kChunkRows rows gemm_block takes at a time,
+// so that a training step allocates nothing later.
 void warm_thread_buffers() {
   pack_buffer();
-  size_nonzero_storage(1024 / kMR);
+  size_nonzero_storage(kChunkRows / kMR);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 // leaky ReLU run resumes bit-exact.
 #include <doctest/doctest.h>
 
+#include "../../support/small_runs.hpp"
 #include "../../support/test_dir.hpp"
 
 #include <fstream>
@@ -15,24 +16,11 @@
 #include "chainrule/train/trainer.hpp"
 
 using namespace chainrule;
+using chainrule::testing::has_setting;
+using chainrule::testing::read_file;
+using chainrule::testing::two_patterns;
 
 namespace {
-
-data::ImageSet stripes(int count, std::uint64_t seed) {  // class 0 bright on the left, class 1 on the right
-  data::ImageSet set;
-  set.count = count;
-  set.rows = 4;
-  set.cols = 4;
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = static_cast<int>(rng.below(2));
-    set.labels.push_back(static_cast<std::uint8_t>(label));
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c)
-        set.pixels.push_back(static_cast<std::uint8_t>(((c < 2) == (label == 0) ? 150 : 0) + rng.below(100)));
-  }
-  return set;
-}
 
 train::TrainConfig small_config(const std::string& activation) {
   train::TrainConfig c;
@@ -49,23 +37,10 @@ train::TrainConfig small_config(const std::string& activation) {
   return c;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool has_key(const train::TrainConfig& c, const std::string& key) {
-  for (const auto& [k, v] : c.settings())
-    if (k == key) return true;
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("activation setting: absent for relu, 'tanh' or 'leaky_relu:0.2' otherwise; read back; bad values named") {
-  CHECK_FALSE(has_key(small_config("relu"), "activation"));
+  CHECK_FALSE(has_setting(small_config("relu"), "activation"));
   for (const char* a : {"sigmoid", "tanh", "leaky_relu:0.2", "leaky_relu:0.01"}) {
     CAPTURE(a);
     const auto settings = small_config(a).settings();
@@ -95,7 +70,7 @@ TEST_CASE("activation setting: absent for relu, 'tanh' or 'leaky_relu:0.2' other
 }
 
 TEST_CASE("activation: tanh and leaky_relu runs record it, and resume bit-exact (2 epochs + 2 = 4 at once)") {
-  data::ImageSet train_set = stripes(256, 1), val_set = stripes(64, 2);
+  data::ImageSet train_set = two_patterns(256, 1), val_set = two_patterns(64, 2);
   train::TrainData d;
   d.train = &train_set;
   d.train_indices = data::all_indices(train_set.count);

@@ -3,6 +3,7 @@
 // where early stopping fires, bit for bit. A small synthetic data set, no MNIST needed.
 #include <doctest/doctest.h>
 
+#include "../../support/small_runs.hpp"
 #include "../../support/test_dir.hpp"
 
 #include <cmath>
@@ -21,6 +22,9 @@
 #include "chainrule/train/trainer.hpp"
 
 using namespace chainrule;
+using chainrule::testing::has_setting;
+using chainrule::testing::read_file;
+using chainrule::testing::two_patterns;
 
 namespace {
 
@@ -93,13 +97,6 @@ std::vector<std::vector<float>> weights(const io::Checkpoint& c) {
   std::vector<std::vector<float>> w;
   for (const auto& t : c.tensors) w.emplace_back(t.value.data.begin(), t.value.data.end());
   return w;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace

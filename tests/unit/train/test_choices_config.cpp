@@ -3,6 +3,7 @@
 // the option's name, and each one resumes bit-exact.
 #include <doctest/doctest.h>
 
+#include "../../support/small_runs.hpp"
 #include "../../support/test_dir.hpp"
 
 #include <fstream>
@@ -15,24 +16,11 @@
 #include "chainrule/train/trainer.hpp"
 
 using namespace chainrule;
+using chainrule::testing::has_setting;
+using chainrule::testing::read_file;
+using chainrule::testing::two_patterns;
 
 namespace {
-
-data::ImageSet stripes(int count, std::uint64_t seed) {  // class 0 bright on the left, class 1 on the right
-  data::ImageSet set;
-  set.count = count;
-  set.rows = 4;
-  set.cols = 4;
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = static_cast<int>(rng.below(2));
-    set.labels.push_back(static_cast<std::uint8_t>(label));
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c)
-        set.pixels.push_back(static_cast<std::uint8_t>(((c < 2) == (label == 0) ? 150 : 0) + rng.below(100)));
-  }
-  return set;
-}
 
 train::TrainConfig small_config(const std::string& activation = "relu") {
   train::TrainConfig c;
@@ -49,25 +37,12 @@ train::TrainConfig small_config(const std::string& activation = "relu") {
   return c;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool has_key(const train::TrainConfig& c, const std::string& key) {
-  for (const auto& [k, v] : c.settings())
-    if (k == key) return true;
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("choices setting: absent by default; init_gain, batchnorm_position, bn_momentum, bn_eps otherwise") {
   train::TrainConfig c = small_config();
   c.spec.batchnorm = true;
-  for (const char* key : {"init_gain", "batchnorm_position", "bn_momentum", "bn_eps"}) CHECK_FALSE(has_key(c, key));
+  for (const char* key : {"init_gain", "batchnorm_position", "bn_momentum", "bn_eps"}) CHECK_FALSE(has_setting(c, key));
   const auto plain = c.settings();
   c.spec.init = "he";
   c.spec.init_gain = 1.5;
@@ -120,7 +95,7 @@ TEST_CASE("choices setting: bad values name their option") {
 }
 
 TEST_CASE("choices: each setting is recorded and resumes bit-exact (2 epochs + 2 = 4 at once)") {
-  data::ImageSet train_set = stripes(256, 1), val_set = stripes(64, 2);
+  data::ImageSet train_set = two_patterns(256, 1), val_set = two_patterns(64, 2);
   train::TrainData d;
   d.train = &train_set;
   d.train_indices = data::all_indices(train_set.count);

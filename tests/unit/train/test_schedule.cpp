@@ -4,6 +4,7 @@
 // two-pattern set of test_trainer.cpp, held in memory (no MNIST needed).
 #include <doctest/doctest.h>
 
+#include "../../support/small_runs.hpp"
 #include "../../support/test_dir.hpp"
 
 #include <cmath>
@@ -17,6 +18,9 @@
 #include "chainrule/train/trainer.hpp"
 
 using namespace chainrule;
+using chainrule::testing::has_setting;
+using chainrule::testing::read_file;
+using chainrule::testing::two_patterns;
 using train::LrSchedule;
 using train::parse_lr_schedule;
 using train::scheduled_lr;
@@ -26,22 +30,6 @@ namespace {
 std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("schedule", name).string(); }
 
 // 4x4 images of two classes (bright left half or right half, with noise), as in test_trainer.cpp.
-data::ImageSet two_patterns(int count, std::uint64_t seed) {
-  data::ImageSet set;
-  set.count = count;
-  set.rows = 4;
-  set.cols = 4;
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = static_cast<int>(rng.below(2));
-    set.labels.push_back(static_cast<std::uint8_t>(label));
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c)
-        set.pixels.push_back(static_cast<std::uint8_t>(((c < 2) == (label == 0) ? 150 : 0) + rng.below(100)));
-  }
-  return set;
-}
-
 struct Synthetic {
   data::ImageSet train = two_patterns(256, 1);
   data::ImageSet val = two_patterns(64, 2);

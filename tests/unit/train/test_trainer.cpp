@@ -2,6 +2,7 @@
 // (no MNIST needed): the loss falls, resume is bit-exact, non-finite losses stop the run.
 #include <doctest/doctest.h>
 
+#include "../../support/small_runs.hpp"
 #include "../../support/test_dir.hpp"
 #include <unistd.h>
 
@@ -23,6 +24,9 @@
 
 namespace fs = std::filesystem;
 using namespace chainrule;
+using chainrule::testing::has_setting;
+using chainrule::testing::read_file;
+using chainrule::testing::two_patterns;
 
 namespace {
 
@@ -30,24 +34,6 @@ std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_
 
 // 4x4 images of two classes: class 0 is bright on the left half, class 1 on the right half,
 // with noise everywhere. A linear model separates them; an MLP learns them in a few epochs.
-data::ImageSet two_patterns(int count, std::uint64_t seed) {
-  data::ImageSet set;
-  set.count = count;
-  set.rows = 4;
-  set.cols = 4;
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = static_cast<int>(rng.below(2));
-    set.labels.push_back(static_cast<std::uint8_t>(label));
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c) {
-        const bool bright = (c < 2) == (label == 0);
-        set.pixels.push_back(static_cast<std::uint8_t>((bright ? 150 : 0) + rng.below(100)));
-      }
-  }
-  return set;
-}
-
 struct Synthetic {
   data::ImageSet train = two_patterns(256, 1);
   data::ImageSet val = two_patterns(64, 2);
@@ -74,13 +60,6 @@ train::TrainConfig small_config() {
   c.seed = 5;
   c.threads = 1;
   return c;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool same_weights(Sequential<float>& a, Sequential<float>& b) {
