@@ -10,6 +10,8 @@
 #   BUILD=build/mybuild tools/bench.sh    an existing build folder instead of build/release
 #   PORTABLE=1 tools/bench.sh             also the portable binary (a build without
 #                                          -march=native: build/portable) against this one
+#   LENET=0 tools/bench.sh                skip the LeNet-5 section (LENET_REPS rounds of
+#                                          LENET_EPOCHS epochs: 2 and 2 by default)
 #
 # The anchor. PyTorch (Debian's python3-torch, the system /usr/bin/python3) runs its products
 # through whatever libblas.so.3 the system resolves; with only libblas3 installed that is the
@@ -271,6 +273,64 @@ if [ "${PORTABLE:-0}" = 1 ]; then
         -v name="$build" 'BEGIN { printf "portable binary / %s, path %s, batch %s, 1 thread, steps+val: %.3f s / %.3f s = %.3f\n", name, p, b, o, n, o / n }'
     done
   done
+fi
+
+# ---- LeNet-5: chainrule's `--model lenet5` against the same network in PyTorch ----
+# bench_train --model lenet5 runs the step of `chainrule train --model lenet5` (the MLP's harness,
+# call for call); tools/bench/torch_lenet5.py the same network in PyTorch, with its convolutions
+# on oneDNN (PyTorch's default) and, as a second setting, on its im2col path over OpenBLAS
+# (--conv blas): the ratio is against the faster of the two. One thread each, batch 128, on the
+# first kernel path above (and its OpenBLAS core), interleaved rounds, medians of epochs 2..N.
+# "CPU s" is the CPU time of the steps of an epoch (all threads): on a busy machine, near what
+# the wall clock of a quiet one would show.
+if [ "${LENET:-1}" != 0 ]; then
+  lenet_epochs="${LENET_EPOCHS:-2}" lenet_reps="${LENET_REPS:-2}"
+  lp="${paths# }" && lp="${lp%% *}"
+  lct="$(coretype_for "$lp")"
+  lenet_labels=() lenet_commands=()
+  ladd() { lenet_labels+=("$1"); shift; lenet_commands+=("$*"); }
+  ladd "ours-lenet5-$lp-t1" "CHAINRULE_KERNELS=$lp $build/bench_train --model lenet5 --data $data --batch 128 --epochs $lenet_epochs --threads 1"
+  if [ "$have_torch" = 1 ] && [ -n "$lct" ]; then
+    for conv in onednn blas; do
+      ladd "torch-lenet5-$conv-t1" "OPENBLAS_CORETYPE=$lct $python tools/bench/torch_lenet5.py --data $data --batch 128 --epochs $lenet_epochs --threads 1 --conv $conv"
+    done
+  fi
+  for rep in $(seq 1 "$lenet_reps"); do
+    for i in "${!lenet_labels[@]}"; do
+      # shellcheck disable=SC2086  # a command line of words without spaces, split on purpose
+      env ${lenet_commands[$i]} >"$work/${lenet_labels[$i]}.$rep"
+    done
+  done
+  declare -A lenet_cpu
+  for l in "${lenet_labels[@]}"; do
+    steps[$l]="$(pooled epoch_s "$l" | median)"
+    both[$l]="$(pooled_sum "$l" | median)"
+    lenet_cpu[$l]="$(pooled epoch_cpu_s "$l" | median)"
+  done
+  echo
+  echo "LeNet-5 ($(first model "ours-lenet5-$lp-t1")), batch 128, 1 thread each, path $lp:" \
+    "$lenet_reps interleaved rounds of $lenet_epochs epochs, medians of epochs 2..$lenet_epochs"
+  echo "  nominal GFLOP: $(first gflop_per_epoch "ours-lenet5-$lp-t1") per epoch of steps, $(first gflop_val "ours-lenet5-$lp-t1") per validation"
+  printf '%-28s %8s %9s %8s %9s %9s %8s %10s\n' "run (medians)" "steps s" "+val s" "ms/step" "GFLOP/s" "CPU s" "RSS MiB" "val acc"
+  for l in "${lenet_labels[@]}"; do
+    printf '%-28s %8s %9s %8s %9s %9s %8s %10s\n' "$l" "${steps[$l]}" "${both[$l]}" \
+      "$(awk -v s="${steps[$l]}" -v n="$(first steps_per_epoch "$l")" 'BEGIN { printf "%.2f", 1e3 * s / n }')" \
+      "$(awk -v s="${steps[$l]}" -v g="$(first gflop_per_epoch "$l")" 'BEGIN { printf "%.1f", g / s }')" \
+      "${lenet_cpu[$l]}" \
+      "$(cat "$work/$l".* | awk '$1 == "peak_rss_mib" && $2 > m { m = $2 } END { print m }')" \
+      "$(awk -v e="$lenet_epochs" '$1 == "val_accuracy" && $2 == e { print $3 }' "$work/$l.1")"
+  done
+  if [ "$have_torch" = 1 ] && [ "$honest" = 1 ] && [ -n "$lct" ]; then
+    echo "chainrule ($lp) / PyTorch (the faster of oneDNN and OpenBLAS $lct convolutions), LeNet-5, batch 128, 1 thread each (target <= 0.5):"
+    for what in steps both; do
+      t="$(best_of "$what" torch-lenet5-onednn-t1 torch-lenet5-blas-t1)"
+      ratio_line "$([ "$what" = both ] && echo steps+val || echo steps)" "$what" "ours-lenet5-$lp-t1" "$t"
+    done
+    t="$(best_of lenet_cpu torch-lenet5-onednn-t1 torch-lenet5-blas-t1)"
+    ratio_line "steps CPU" lenet_cpu "ours-lenet5-$lp-t1" "$t"
+  elif [ "$have_torch" = 1 ]; then
+    echo "No LeNet-5 ratio: PyTorch runs on the reference BLAS, or path $lp has no OpenBLAS kernels to match (see above)."
+  fi
 fi
 
 # The CLI end to end: peak RSS of `chainrule train` (10000 validation images each epoch included).

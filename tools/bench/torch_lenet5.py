@@ -2,11 +2,13 @@
 """LeNet-5 as `chainrule train --model lenet5` trains it, in PyTorch, for the speed comparison.
 
     /usr/bin/python3 tools/bench/torch_lenet5.py --data data/mnist --batch 128 --epochs 2 --threads 1
+        [--limit N (the first N training images; 0 = all)] [--conv onednn|blas (onednn)]
 
 (1, 28, 28) -> Conv2d 6@5x5 pad 2 -> ReLU -> MaxPool 2 -> Conv2d 16@5x5 -> ReLU -> MaxPool 2
 -> flatten 400 (channel-major, as chainrule's rows) -> Linear 120 -> ReLU -> Linear 84 -> ReLU
 -> Linear 10, softmax cross-entropy, Adam (lr 1e-3, betas 0.9 and 0.999, eps 1e-7 as in
-chainrule), float32, PyTorch's own convolution path (mkldnn/oneDNN when it has it). The IDX
+chainrule), float32, PyTorch's own convolution path (mkldnn/oneDNN when it has it; --conv blas
+turns oneDNN off, so that the convolutions take PyTorch's im2col path on the BLAS). The IDX
 files are read directly with NumPy (no torchvision); pixels stay uint8 until a batch is built, as in chainrule. --threads 0 keeps
 PyTorch's own default (and OpenBLAS's). Prints the same "key value" lines as bench_train (epoch_s is the
 training part of each epoch, without the evaluation on the test set; epoch_cpu_s the CPU
@@ -45,15 +47,20 @@ def main():
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--conv", choices=["onednn", "blas"], default="onednn")
     args = ap.parse_args()
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    torch.backends.mkldnn.enabled = args.conv == "onednn"
     x_train = read_idx(f"{args.data}/train-images-idx3-ubyte").reshape(-1, 784)
     y_train = torch.from_numpy(read_idx(f"{args.data}/train-labels-idx1-ubyte").astype(np.int64))
     x_test = read_idx(f"{args.data}/t10k-images-idx3-ubyte").reshape(-1, 784)
     y_test = torch.from_numpy(read_idx(f"{args.data}/t10k-labels-idx1-ubyte").astype(np.int64))
+    if args.limit > 0:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     pixels = torch.from_numpy(x_train.copy())  # (60000, 784) uint8
 
     nn = torch.nn
@@ -94,11 +101,12 @@ def main():
             epoch_cpu.append(train_cpu_s)
     med = float(np.median(epoch_times))
     # multiply-adds per image, forward: conv1 784*6*25, conv2 100*16*150, dense 400*120 + 120*84 + 84*10;
-    # a training step costs about three forward passes (forward, dX, dW), 2 flops each
+    # a training step costs three forward passes (forward, dX, dW), 2 flops each, less the first
+    # layer's dX (the images need no gradient), as bench_train counts them
     macs = 784 * 6 * 25 + 100 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10
-    gflop = n * 2.0 * 3 * macs * 1e-9
+    gflop = n * 2.0 * (3 * macs - 784 * 6 * 25) * 1e-9
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"batch {B}\nthreads {torch.get_num_threads()}\nsteps_per_epoch {steps}")
+    print(f"conv {args.conv}\nbatch {B}\nthreads {torch.get_num_threads()}\nsteps_per_epoch {steps}")
     print(f"epoch_cpu_s_median {float(np.median(epoch_cpu)):.4f}")
     print(f"epoch_s_median {med:.4f}\nstep_us {1e6 * med / steps:.1f}\ngflop_per_epoch {gflop:.2f}")
     print(f"gflops {gflop / med:.1f}\npeak_rss_mib {rss:.1f}\nfinal_loss {loss_sum / steps:.9g}")

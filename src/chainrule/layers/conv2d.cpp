@@ -117,6 +117,46 @@ void Conv2d<T>::backward_reference(const Tensor<T>& dY, Tensor<T>* dX) {
 // ---- im2col: the same sums as matrix products ----------------------------------------
 
 namespace {
+// One patch row: the k x k x Cin window whose top-left corner is (y0, x0) = (s i - p, s j - p)
+// of the image `img` (one row of X, channel-major), in the order (c, u, v), 0 over the padding.
+// Each (c, u) is a run of k pixels of one image row: copied straight when the window lies
+// inside the image across (x0 .. x0 + k - 1), entry by entry with the padding test otherwise.
+template <typename T>
+void copy_patch(const T* img, const ImageShape& in, int k, int y0, int x0, T* patch) {
+  const bool inside_x = x0 >= 0 && x0 + k <= in.width;
+  for (int c = 0; c < in.channels; ++c)
+    for (int u = 0; u < k; ++u, patch += k) {
+      const int y = y0 + u;
+      if (y < 0 || y >= in.height) {  // the whole run is padding
+        for (int v = 0; v < k; ++v) patch[v] = T(0);
+        continue;
+      }
+      const T* src = img + in.index(c, y, 0);
+      if (inside_x)
+        for (int v = 0; v < k; ++v) patch[v] = src[x0 + v];
+      else
+        for (int v = 0; v < k; ++v) patch[v] = x0 + v < 0 || x0 + v >= in.width ? T(0) : src[x0 + v];
+    }
+}
+
+// The adjoint of copy_patch: adds the patch's entries onto the pixels they were copied from
+// (padding entries are dropped). Each pixel of one window appears once in it.
+template <typename T>
+void add_patch(const T* patch, const ImageShape& in, int k, int y0, int x0, T* img) {
+  const bool inside_x = x0 >= 0 && x0 + k <= in.width;
+  for (int c = 0; c < in.channels; ++c)
+    for (int u = 0; u < k; ++u, patch += k) {
+      const int y = y0 + u;
+      if (y < 0 || y >= in.height) continue;
+      T* dst = img + in.index(c, y, 0);
+      if (inside_x)
+        for (int v = 0; v < k; ++v) dst[x0 + v] += patch[v];
+      else
+        for (int v = 0; v < k; ++v)
+          if (x0 + v >= 0 && x0 + v < in.width) dst[x0 + v] += patch[v];
+    }
+}
+
 // im2col of the images first..last-1 of X only (cols gets (last - first)*Ho*Wo rows).
 template <typename T>
 void im2col_images(const Tensor<T>& X, int first, int last, const ImageShape& in, int k, int s, int p, Tensor<T>& cols) {
@@ -124,16 +164,7 @@ void im2col_images(const Tensor<T>& X, int first, int last, const ImageShape& in
   cols.resize((last - first) * Ho * Wo, in.channels * k * k);
   for (int n = first; n < last; ++n)
     for (int i = 0; i < Ho; ++i)
-      for (int j = 0; j < Wo; ++j) {
-        T* patch = cols.row(((n - first) * Ho + i) * Wo + j);
-        for (int c = 0; c < in.channels; ++c)
-          for (int u = 0; u < k; ++u)
-            for (int v = 0; v < k; ++v) {
-              const int y = s * i - p + u, x = s * j - p + v;
-              const bool pad = y < 0 || y >= in.height || x < 0 || x >= in.width;
-              *patch++ = pad ? T(0) : X(n, in.index(c, y, x));
-            }
-      }
+      for (int j = 0; j < Wo; ++j) copy_patch(X.row(n), in, k, s * i - p, s * j - p, cols.row(((n - first) * Ho + i) * Wo + j));
 }
 }  // namespace
 
@@ -142,6 +173,8 @@ void im2col(const Tensor<T>& X, const ImageShape& in, int k, int s, int p, Tenso
   im2col_images(X, 0, X.rows, in, k, s, p, cols);
 }
 
+// The windows are visited in the order (n, i, j), so every pixel collects its terms in that
+// order, starting from 0.
 template <typename T>
 void col2im(const Tensor<T>& dcols, const ImageShape& in, int k, int s, int p, Tensor<T>& dX) {
   const int Ho = window_positions("col2im", in.height, k, s, p), Wo = window_positions("col2im", in.width, k, s, p);
@@ -151,16 +184,7 @@ void col2im(const Tensor<T>& dcols, const ImageShape& in, int k, int s, int p, T
   dX.zero();
   for (int n = 0; n < N; ++n)
     for (int i = 0; i < Ho; ++i)
-      for (int j = 0; j < Wo; ++j) {
-        const T* patch = dcols.row((n * Ho + i) * Wo + j);
-        for (int c = 0; c < in.channels; ++c)
-          for (int u = 0; u < k; ++u)
-            for (int v = 0; v < k; ++v, ++patch) {
-              const int y = s * i - p + u, x = s * j - p + v;
-              if (y < 0 || y >= in.height || x < 0 || x >= in.width) continue;
-              dX(n, in.index(c, y, x)) += *patch;
-            }
-      }
+      for (int j = 0; j < Wo; ++j) add_patch(dcols.row((n * Ho + i) * Wo + j), in, k, s * i - p, s * j - p, dX.row(n));
 }
 
 // Y = the dense layer on the patches: Yp (N*Ho*Wo, Cout) = cols W + b, then from one pixel

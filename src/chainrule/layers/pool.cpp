@@ -1,5 +1,7 @@
 #include "chainrule/layers/pool.hpp"
 
+#include <type_traits>
+
 namespace chainrule {
 
 namespace {
@@ -33,24 +35,39 @@ void MaxPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) 
   Y.resize(X.rows, out_.size());
   argmax_.resize(static_cast<std::size_t>(X.rows) * out_.size());
   place_.resize(argmax_.size());
-  std::size_t w = 0;  // window number, in the order of Y's entries
-  for (int n = 0; n < X.rows; ++n)
-    for (int c = 0; c < in_.channels; ++c)
-      for (int i = 0; i < out_.height; ++i)
-        for (int j = 0; j < out_.width; ++j, ++w) {
-          int best = in_.index(c, s_ * i, s_ * j), place = 0;
-          for (int u = 0; u < k_; ++u)
-            for (int v = 0; v < k_; ++v) {
-              const int at = in_.index(c, s_ * i + u, s_ * j + v);
-              if (X(n, at) > X(n, best)) {  // strictly larger: a tie keeps the earlier max
-                best = at;
-                place = u * k_ + v;
+  // One loop for every kernel size; with K = 2 (LeNet-5's pooling) the compiler knows the
+  // window's size and writes its four comparisons out. K = 0: the layer's own k_.
+  auto scan = [&](auto kernel) {
+    constexpr int K = decltype(kernel)::value;
+    const int k = K ? K : k_;
+    std::size_t w = 0;  // window number, in the order of Y's entries
+    for (int n = 0; n < X.rows; ++n) {
+      const T* x = X.row(n);
+      T* y = Y.row(n);
+      for (int c = 0; c < in_.channels; ++c)
+        for (int i = 0; i < out_.height; ++i)
+          for (int j = 0; j < out_.width; ++j, ++w) {
+            int best = in_.index(c, s_ * i, s_ * j), place = 0;
+            T top = x[best];
+            for (int u = 0; u < k; ++u) {
+              const int row = in_.index(c, s_ * i + u, s_ * j);
+              for (int v = 0; v < k; ++v) {
+                // strictly larger: a tie keeps the earlier max (selects, not a branch, which the
+                // data would make unpredictable)
+                const bool larger = x[row + v] > top;
+                top = larger ? x[row + v] : top;
+                best = larger ? row + v : best;
+                place = larger ? u * k + v : place;
               }
             }
-          Y(n, out_.index(c, i, j)) = X(n, best);
-          argmax_[w] = best;
-          place_[w] = static_cast<std::uint8_t>(place);
-        }
+            y[out_.index(c, i, j)] = top;
+            argmax_[w] = best;
+            place_[w] = static_cast<std::uint8_t>(place);
+          }
+    }
+  };
+  if (k_ == 2) scan(std::integral_constant<int, 2>{});
+  else scan(std::integral_constant<int, 0>{});
 }
 
 // dx = dy at the window's (first) max, 0 elsewhere; summed over the windows that share an entry.
