@@ -57,8 +57,9 @@ case "$check" in
     same_weights "$work/one" "$work/straight"
     ;;
   kill)
-    # A run long enough to be killed in the middle: all 60000 images, 5 epochs.
-    "${mpi[@]}" "$bin" train --data "$data" --epochs 5 --progress lines --threads 1 --data-parallel \
+    # A run long enough to be killed in the middle: all 60000 images, 1000 epochs (on a quiet
+    # machine two ranks take about 0.1 s an epoch, so 5 epochs could end before the kill).
+    "${mpi[@]}" "$bin" train --data "$data" --epochs 1000 --progress lines --threads 1 --data-parallel \
       --out "$work/killed" >"$work/kill.log" 2>&1 &
     runner=$!
     victim=
@@ -75,7 +76,7 @@ case "$check" in
     sleep 1
     echo "== killing rank $((P - 1)) (pid $victim)"
     start=$(date +%s.%N)
-    kill -KILL "$victim"
+    kill -KILL "$victim" || { cat "$work/kill.log"; fail "rank $((P - 1)) (pid $victim) had already ended"; }
     code=0
     for _ in $(seq 1 100); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$runner" 2>/dev/null; then
