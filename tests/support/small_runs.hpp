@@ -9,6 +9,7 @@
 
 #include "chainrule/data/idx.hpp"
 #include "chainrule/rng.hpp"
+#include "chainrule/data/dataset.hpp"
 #include "chainrule/train/config.hpp"
 
 namespace chainrule::testing {
@@ -31,6 +32,21 @@ inline data::ImageSet two_patterns(int count, std::uint64_t seed) {
   }
   return set;
 }
+
+// A training set of 256 and a validation set of 64 such images, as fit() takes them.
+struct Synthetic {
+  data::ImageSet train = two_patterns(256, 1);
+  data::ImageSet val = two_patterns(64, 2);
+  train::TrainData data() const {
+    train::TrainData d;
+    d.train = &train;
+    d.train_indices = data::all_indices(train.count);
+    d.val = &val;
+    d.val_indices = data::all_indices(val.count);
+    d.val_name = "synthetic";
+    return d;
+  }
+};
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

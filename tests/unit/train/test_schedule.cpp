@@ -20,6 +20,7 @@
 using namespace chainrule;
 using chainrule::testing::has_setting;
 using chainrule::testing::read_file;
+using chainrule::testing::Synthetic;
 using chainrule::testing::two_patterns;
 using train::LrSchedule;
 using train::parse_lr_schedule;
@@ -28,21 +29,6 @@ using train::scheduled_lr;
 namespace {
 
 std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("schedule", name).string(); }
-
-// 4x4 images of two classes (bright left half or right half, with noise), as in test_trainer.cpp.
-struct Synthetic {
-  data::ImageSet train = two_patterns(256, 1);
-  data::ImageSet val = two_patterns(64, 2);
-  train::TrainData data() const {
-    train::TrainData d;
-    d.train = &train;
-    d.train_indices = data::all_indices(train.count);
-    d.val = &val;
-    d.val_indices = data::all_indices(val.count);
-    d.val_name = "synthetic";
-    return d;
-  }
-};
 
 train::TrainConfig small_config() {
   train::TrainConfig c;

@@ -26,27 +26,12 @@ namespace fs = std::filesystem;
 using namespace chainrule;
 using chainrule::testing::has_setting;
 using chainrule::testing::read_file;
+using chainrule::testing::Synthetic;
 using chainrule::testing::two_patterns;
 
 namespace {
 
 std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("trainer", name).string(); }
-
-// 4x4 images of two classes: class 0 is bright on the left half, class 1 on the right half,
-// with noise everywhere. A linear model separates them; an MLP learns them in a few epochs.
-struct Synthetic {
-  data::ImageSet train = two_patterns(256, 1);
-  data::ImageSet val = two_patterns(64, 2);
-  train::TrainData data() const {
-    train::TrainData d;
-    d.train = &train;
-    d.train_indices = data::all_indices(train.count);
-    d.val = &val;
-    d.val_indices = data::all_indices(val.count);
-    d.val_name = "synthetic";
-    return d;
-  }
-};
 
 train::TrainConfig small_config() {
   train::TrainConfig c;
