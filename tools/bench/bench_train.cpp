@@ -38,7 +38,7 @@
 //   epoch_cpu_s_median S   the same for the CPU seconds
 //   gflop_per_epoch G      the matrix products' floating-point operations (from the shapes)
 //   gflop_done_per_epoch G the operations the fast products actually do after zero skipping
-//                          (X W1 and X^T dZ1 visit only the k where a tile of 8 rows of A
+//                          (X W1 and X^T dZ1 visit only the k where a tile of rows of A
 //                          holds a nonzero; counted on the last epoch's batches)
 //   gflop_val G, gflop_val_done G   the same for one validation pass (10000 test images)
 //   gflops G               gflop_per_epoch / epoch_s_median
@@ -67,6 +67,7 @@
 #include <vector>
 
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/fast/isa.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
@@ -91,19 +92,23 @@ double cpu_seconds() {
 }
 
 // The multiply-adds of X W1 and X^T dZ1 for one batch (rows order[b0..b1) of the pixel
-// table) that the fast products do after zero skipping (fast/gemm.cpp): a tile of 8 rows of
-// A visits a k when one of its 8 values there is nonzero, and then does 8 x H of them
-// (fewer rows at a partial tile). X W1: tiles of 8 images, k = pixels. X^T dZ1: A = X^T,
-// tiles of 8 pixels, k = images of the batch. Returns {X W1, X^T dZ1}.
+// table) that the fast products do after zero skipping (fast/gemm.cpp): a tile of rows of A
+// visits a k when one of its values there is nonzero, and then does (its rows) x H of them.
+// The tiles are the path's own (IsaKernels::skip_tile: 4 rows on the AVX-512 and AVX2 paths,
+// 8 on the portable one). X W1: tiles of images, k = pixels. X^T dZ1: A = X^T, tiles of
+// pixels, k = images of the batch. Returns {X W1, X^T dZ1}.
 std::pair<double, double> skipped_fma(const data::ImageSet& set, const std::vector<int>& order, std::size_t b0,
                                       std::size_t b1, int H, bool backward) {
-  constexpr int D = 784, kTile = 8;
+  constexpr int D = 784;
+  const fast::IsaKernels& isa = fast::isa_kernels();
+  const std::size_t rows_nn = static_cast<std::size_t>(isa.skip_tile(false, H).rows);
+  const int rows_tn = isa.skip_tile(true, H).rows;
   const auto pixel = [&](std::size_t i, int k) {
     return set.pixels[static_cast<std::size_t>(order[i]) * D + static_cast<std::size_t>(k)] != 0;
   };
   double forward = 0, back = 0;
-  for (std::size_t i0 = b0; i0 < b1; i0 += kTile) {
-    const std::size_t i1 = std::min(b1, i0 + kTile);
+  for (std::size_t i0 = b0; i0 < b1; i0 += rows_nn) {
+    const std::size_t i1 = std::min(b1, i0 + rows_nn);
     for (int k = 0; k < D; ++k) {
       bool any = false;
       for (std::size_t i = i0; i < i1 && !any; ++i) any = pixel(i, k);
@@ -111,11 +116,11 @@ std::pair<double, double> skipped_fma(const data::ImageSet& set, const std::vect
     }
   }
   if (backward)
-    for (int p0 = 0; p0 < D; p0 += kTile)
+    for (int p0 = 0; p0 < D; p0 += rows_tn)
       for (std::size_t i = b0; i < b1; ++i) {
         bool any = false;
-        for (int p = p0; p < std::min(D, p0 + kTile) && !any; ++p) any = pixel(i, p);
-        if (any) back += static_cast<double>(std::min(D, p0 + kTile) - p0) * H;
+        for (int p = p0; p < std::min(D, p0 + rows_tn) && !any; ++p) any = pixel(i, p);
+        if (any) back += static_cast<double>(std::min(D, p0 + rows_tn) - p0) * H;
       }
   return {forward, back};
 }

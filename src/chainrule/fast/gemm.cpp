@@ -48,7 +48,6 @@ namespace chainrule::fast {
 // Why those splits: docs/performance.md, "Notes from the code".
 namespace {
 
-constexpr int kNR = 32;                // widest micro-tile: 32 columns (fast/isa.hpp has kMR, kKC)
 constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
 constexpr int kSplitK = 512;           // sums over at least this many k are cut into two halves
 constexpr int kChunkRows = 1024;       // rows of A per zero-skipping pass (a multiple of kMR)
@@ -62,7 +61,7 @@ bool g_skip_zeros = true;  // set_skip_zeros
 // The packing buffer: one per thread, allocated on first use, 64-byte aligned.
 float* pack_buffer() {
   thread_local std::vector<float> storage;
-  if (storage.empty()) storage.resize(kKC * kNR + 16);
+  if (storage.empty()) storage.resize(kPanelFloats + 16);
   auto p = reinterpret_cast<std::uintptr_t>(storage.data());
   return storage.data() + ((64 - p % 64) % 64) / sizeof(float);
 }
@@ -84,9 +83,9 @@ struct Product {
 // IsaKernels::nonzero_bits (fast/isa.hpp) records, for each tile of kMR rows, one bit per k
 // of a K block.
 
-// For each tile of rows [i0, i1): the k of [k0, k0 + kc) to visit (ks + t * kKC, counts[t]
-// long). Returns {nullptr, nullptr} when A has too few zeros there to be worth skipping
-// (more than 7/8 of the k needed): the micro-kernel then runs over every k.
+// For each tile of mr rows in [i0, i1): the k of [k0, k0 + kc) to visit (ks + t * kc,
+// counts[t] long). Returns {nullptr, nullptr} when A has too few zeros there to be worth
+// skipping (more than 7/8 of the k needed): the micro-kernel then runs over every k.
 // The storage is kept per thread and reused: a training step allocates nothing.
 struct NonzeroKs {
   const int* ks;
@@ -96,37 +95,40 @@ thread_local std::vector<std::uint64_t> bit_storage;
 thread_local Values<int> ks_storage;
 thread_local std::vector<int> count_storage;
 
-// Sizes this thread's zero-skipping storage for `tiles` tiles.
-void size_nonzero_storage(std::size_t tiles) {
-  if (bit_storage.size() < tiles * kWords) bit_storage.resize(tiles * kWords);
-  if (ks_storage.size() < tiles * kKC) ks_storage.resize(tiles * kKC);
-  if (count_storage.size() < tiles) count_storage.resize(tiles);
+// The most tiles a pass over kChunkRows rows can have (tiles of one row), and the most k
+// they list in all (each at most one K block of kKC).
+constexpr std::size_t kMostTiles = kChunkRows;
+constexpr std::size_t kMostListed = (std::size_t)kChunkRows * kKC;
+
+// Sizes this thread's zero-skipping storage for the largest pass.
+void size_nonzero_storage() {
+  if (bit_storage.size() < kMostTiles * kWords) bit_storage.resize(kMostTiles * kWords);
+  if (ks_storage.size() < kMostListed) ks_storage.resize(kMostListed);
+  if (count_storage.size() < kMostTiles) count_storage.resize(kMostTiles);
 }
 
-NonzeroKs nonzero_ks(const IsaKernels& isa, bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc) {
-  const auto tiles = (std::size_t)((i1 - i0 + kMR - 1) / kMR);
-  if (bit_storage.size() < tiles * kWords) bit_storage.resize(tiles * kWords);
+NonzeroKs nonzero_ks(const IsaKernels& isa, bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0,
+                     int kc, int mr) {
+  const auto tiles = (std::size_t)((i1 - i0 + mr - 1) / mr);
+  size_nonzero_storage();
   std::uint64_t* bits = bit_storage.data();
   // A first look, to leave dense operands (a hidden layer's input, say) at the cost of a
   // glance: the first tile over every k (nn), or every tile at the first k (tn).
   std::size_t seen = 0, probe = 0;
   if (a_trans) {
-    isa.nonzero_bits(true, A, lda, i0, i1, k0, 1, bits);
+    isa.nonzero_bits(true, A, lda, i0, i1, k0, 1, mr, bits);
     probe = tiles;
   } else {
-    isa.nonzero_bits(false, A, lda, i0, std::min(i1, i0 + kMR), k0, kc, bits);
+    isa.nonzero_bits(false, A, lda, i0, std::min(i1, i0 + mr), k0, kc, mr, bits);
     probe = (std::size_t)kc;
   }
   seen = isa.count_bits(bits, (a_trans ? tiles : 1) * kWords);
   if (8 * seen > 7 * probe) return {nullptr, nullptr};
-  isa.nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, bits);
-  std::size_t needed = 0;
-  needed = isa.count_bits(bit_storage.data(), tiles * kWords);
+  isa.nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, mr, bits);
+  const std::size_t needed = isa.count_bits(bits, tiles * kWords);
   if (8 * needed > 7 * tiles * (std::size_t)kc) return {nullptr, nullptr};
-  if (ks_storage.size() < tiles * kKC) ks_storage.resize(tiles * kKC);
-  if (count_storage.size() < tiles) count_storage.resize(tiles);
   for (std::size_t t = 0; t < tiles; ++t)
-    count_storage[t] = isa.list_from_bits(bit_storage.data() + t * kWords, ks_storage.data() + t * kKC);
+    count_storage[t] = isa.list_from_bits(bits + t * kWords, ks_storage.data() + t * kc);
   return {ks_storage.data(), count_storage.data()};
 }
 
@@ -136,14 +138,15 @@ void gemm_block(const IsaKernels& isa, const Product& p, int k_begin, int k_end,
                 int j1) {
   if (i0 >= i1 || j0 >= j1 || k_begin >= k_end) return;
   float* bp = pack_buffer();
-  const int depth = k_end - k_begin;
-  const int kblocks = (depth + kKC - 1) / kKC;
-  const int kc_even = (depth + kblocks - 1) / kblocks;  // equal blocks; depend on the depth only
   const bool a_trans = p.form == Form::TN;
-  const std::ptrdiff_t lda = a_trans ? p.M : p.K, ldb = p.form == Form::NT ? p.K : p.N;
-  const int nr = isa.tile_cols(p.N);
   // Zero skipping pays on the large products only (A = X in this network).
   const bool skip = g_skip_zeros && p.form != Form::NT && double(p.M) * p.N * p.K >= kThreadMinFma;
+  const TileShape shape = skip ? isa.skip_tile(a_trans, p.N) : TileShape{kMR, isa.tile_cols(p.N), kKC};
+  const int mr = shape.rows, nr = shape.cols;
+  const int depth = k_end - k_begin;
+  const int kblocks = (depth + shape.kc - 1) / shape.kc;
+  const int kc_even = (depth + kblocks - 1) / kblocks;  // equal blocks; depend on the depth only
+  const std::ptrdiff_t lda = a_trans ? p.M : p.K, ldb = p.form == Form::NT ? p.K : p.N;
   for (int k0 = k_begin; k0 < k_end; k0 += kc_even) {
     const int kc = std::min(kc_even, k_end - k0);
     const bool load_c = accumulate || k0 > k_begin;
@@ -153,13 +156,13 @@ void gemm_block(const IsaKernels& isa, const Product& p, int k_begin, int k_end,
     // C still sums its k in the same order.
     for (int r0 = i0; r0 < i1; r0 += kChunkRows) {
       const int r1 = std::min(i1, r0 + kChunkRows);
-      const NonzeroKs nz = skip ? nonzero_ks(isa, a_trans, p.A, lda, r0, r1, k0, kc) : NonzeroKs{nullptr, nullptr};
+      const NonzeroKs nz = skip ? nonzero_ks(isa, a_trans, p.A, lda, r0, r1, k0, kc, mr) : NonzeroKs{nullptr, nullptr};
       for (int j = j0; j < j1; j += nr) {
         const int nc = std::min(nr, j1 - j);
         isa.pack(p.form == Form::NT, p.B, ldb, k0, kc, j, nc, nr, bp);
-        for (int i = r0; i < r1; i += kMR) {
-          const int rows = std::min(kMR, r1 - i), t = (i - r0) / kMR;
-          const int* ks = nz.ks ? nz.ks + (std::size_t)t * kKC : nullptr;  // nullptr: every k
+        for (int i = r0; i < r1; i += mr) {
+          const int rows = std::min(mr, r1 - i), t = (i - r0) / mr;
+          const int* ks = nz.ks ? nz.ks + (std::size_t)t * kc : nullptr;  // nullptr: every k
           const int count = nz.ks ? nz.counts[t] : kc;
           float* c = C + (std::size_t)i * p.N + j;
           const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + i : p.A + (std::size_t)i * p.K + k0;
@@ -187,7 +190,7 @@ float* half_sum_buffer(std::size_t values) {
 // so that a training step allocates nothing later.
 void warm_thread_buffers() {
   pack_buffer();
-  size_nonzero_storage(kChunkRows / kMR);
+  size_nonzero_storage();
 }
 
 namespace {

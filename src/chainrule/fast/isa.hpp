@@ -9,9 +9,11 @@
 // packing, threads) is the same code for every path (gemm.cpp, adam.cpp).
 //
 // Same bits on every path: each entry of C is one fused multiply-add per visited k, in
-// increasing k, from the same start; the tiles of 8 rows whose zeros are skipped are the same
-// on every path (kMR); Adam rounds after the same operations. Only the width of the vectors,
-// and so the number of entries computed at once, differs.
+// increasing k, from the same start; Adam rounds after the same operations. Only the width of
+// the vectors, and so the number of entries computed at once, differs. The micro-tiles of the
+// zero-skipping products may differ between paths (skip_tile): a k left out is one where the
+// tile's rows of A are all zero, whose multiply-add would have left the sum as it was, so the
+// shape of a tile changes how much work is done, never a value.
 #pragma once
 
 #include <cstddef>
@@ -21,27 +23,40 @@
 
 namespace chainrule::fast {
 
-constexpr int kMR = 8;    // rows of A per micro-tile, on every path (zero skipping's tiles)
+constexpr int kMR = 8;    // rows of A per micro-tile, at most (and the tiles of the dense products)
 constexpr int kKC = 256;  // longest K block: a packed panel is kKC * nr floats
 constexpr int kWords = kKC / 64;  // a tile's bit mask over the k of one K block
+constexpr int kPanelFloats = kKC * 32;  // the packing buffer: kc * nr of every tile shape fits
 static_assert(kKC % 64 == 0, "a K block fills whole 64-bit words");
+
+// The shape of a micro-tile: rows of C (and of A) x columns of C, over K blocks of at most kc.
+struct TileShape {
+  int rows;  // 1 .. kMR
+  int cols;  // nr: 16, 32, 64 or 128 (the widths the path's tile takes)
+  int kc;    // the longest K block; kc * cols <= kPanelFloats
+};
 
 struct IsaKernels {
   const char* name;  // "avx512", "avx2", "portable" (CHAINRULE_KERNELS takes the same names)
   // C tile (rows x nc) (+)= A tile (rows x the k visited) * packed B panel (kc rows of nr
-  // floats, zero-padded), rows <= kMR, nc <= nr, nr = 16 or 32. ks: the kc values of k to
+  // floats, zero-padded), rows <= kMR, nc <= nr, nr one of the widths skip_tile and tile_cols give. ks: the kc values of k to
   // visit, increasing; nullptr: every k in [0, kc). A(r, k) = a[r * lda + k], or a[k * lda + r]
   // when a_trans. load_c: start from C's values (else from 0).
   void (*tile)(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
                const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c);
-  // One bit per (tile of kMR rows in [i0, i1), k in [k0, k0 + kc)): bits[t * kWords + q / 64]
+  // One bit per (tile of mr rows in [i0, i1), k in [k0, k0 + kc)): bits[t * kWords + q / 64]
   // bit q % 64 is set when some row of tile t holds a nonzero A(i, k0 + q) (+0 and -0 are zeros).
-  void (*nonzero_bits)(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc,
+  // mr is 1, 2, 4 or 8.
+  void (*nonzero_bits)(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc, int mr,
                        std::uint64_t* bits);
   // Adam's plain loop (optim.cpp) over n values.
   void (*adam)(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);
-  // The micro-tile width for a product with N columns: 16 or 32.
+  // The micro-tile width of a dense product (kMR rows) with N columns: 16 or 32.
   int (*tile_cols)(int N);
+  // The micro-tile of a zero-skipping product (A^T B when a_trans, else A B) with N columns:
+  // fewer rows than kMR leave out more k (a k is visited when one of the tile's rows is
+  // nonzero there), at the price of fewer values of A per value of B loaded.
+  TileShape (*skip_tile)(bool a_trans, int N);
   // Copies B(k0 .. k0+kc, j0 .. j0+nc) into bp as kc rows of nr floats, zero-padded; B is
   // stored (K, N) with rows ldb apart, or (N, K) when b_trans (the nt form).
   void (*pack)(bool b_trans, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp);

@@ -24,9 +24,9 @@ inline std::uint32_t float_bits(float x) {
 
 // IsaKernels::nonzero_bits, plainly: or the values of a tile together, drop the sign bit
 // (-0 is a zero too), and set the bit of each k where something is left.
-[[maybe_unused]] void plain_nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc,
-                        std::uint64_t* bits) {
-  const int tiles = (i1 - i0 + kMR - 1) / kMR;
+[[maybe_unused]] void plain_nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0,
+                                         int kc, int mr, std::uint64_t* bits) {
+  const int tiles = (i1 - i0 + mr - 1) / mr;
   for (int w = 0; w < tiles * kWords; ++w) bits[w] = 0;
   if (a_trans) {  // A stored (K, M): row k0 + q holds the values of every tile at that k
     const int width = i1 - i0;
@@ -35,15 +35,15 @@ inline std::uint32_t float_bits(float x) {
       const std::uint64_t bit = std::uint64_t{1} << (q % 64);
       for (int t = 0; t < tiles; ++t) {
         std::uint32_t any = 0;
-        for (int c = t * kMR; c < imin(width, (t + 1) * kMR); ++c) any |= float_bits(row[c]);
+        for (int c = t * mr; c < imin(width, (t + 1) * mr); ++c) any |= float_bits(row[c]);
         if (any << 1) bits[t * kWords + q / 64] |= bit;
       }
     }
     return;
   }
   for (int t = 0; t < tiles; ++t) {  // A stored (M, K): or the tile's rows together
-    const float* a = A + (std::ptrdiff_t)(i0 + t * kMR) * lda + k0;
-    const int rows = imin(kMR, i1 - i0 - t * kMR);
+    const float* a = A + (std::ptrdiff_t)(i0 + t * mr) * lda + k0;
+    const int rows = imin(mr, i1 - i0 - t * mr);
     std::uint64_t* words = bits + t * kWords;
     std::uint32_t any[kKC];
     for (int q = 0; q < kc; ++q) any[q] = float_bits(a[q]);

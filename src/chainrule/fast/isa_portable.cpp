@@ -58,7 +58,11 @@ void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a,
 // GCC 12 (docs/performance.md, "Notes from the code").
 int tile_cols(int) { return 32; }
 
-const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_adam, tile_cols,
+// The zero-skipping products keep the dense products' tiles of 8 rows here: wider tiles or
+// fewer rows gain little without vector registers to hold them.
+TileShape skip_tile(bool, int N) { return {kMR, tile_cols(N), kKC}; }
+
+const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_adam, tile_cols, skip_tile,
                            plain_pack, plain_count_bits, plain_list_from_bits};
 
 }  // namespace
