@@ -143,7 +143,9 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
 // Adam's plain loop (Adam::step, optim.cpp) on 8 values at a time, rounding after the same
 // operations as the AVX-512 path. The last n % 8 values are loaded and stored under a lane
 // mask; the lanes outside it hold zeros, whose square root and divisions raise nothing.
-void adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+// A division by a bias correction of exactly 1 is left out, as on the AVX-512 path.
+template <bool kDivC1, bool kDivC2>
+void adam_loop(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
   const __m256 b1 = _mm256_set1_ps(k.b1), b2 = _mm256_set1_ps(k.b2);
   const __m256 one_minus_b1 = _mm256_set1_ps(1.0f - k.b1), one_minus_b2 = _mm256_set1_ps(1.0f - k.b2);
   const __m256 lr = _mm256_set1_ps(k.lr), c1 = _mm256_set1_ps(k.c1), c2 = _mm256_set1_ps(k.c2);
@@ -152,8 +154,9 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
                        __m256& w1) {
     m1 = _mm256_fmadd_ps(b1, m0, _mm256_mul_ps(one_minus_b1, gv));
     s1 = _mm256_fmadd_ps(b2, s0, _mm256_mul_ps(_mm256_mul_ps(one_minus_b2, gv), gv));
-    const __m256 step =
-        _mm256_div_ps(_mm256_mul_ps(lr, _mm256_div_ps(m1, c1)), _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(s1, c2)), eps));
+    const __m256 m_hat = kDivC1 ? _mm256_div_ps(m1, c1) : m1;
+    const __m256 s_hat = kDivC2 ? _mm256_div_ps(s1, c2) : s1;
+    const __m256 step = _mm256_div_ps(_mm256_mul_ps(lr, m_hat), _mm256_add_ps(_mm256_sqrt_ps(s_hat), eps));
     w1 = _mm256_sub_ps(w0, step);
   };
   std::size_t j = 0;
@@ -173,6 +176,12 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
     _mm256_maskstore_ps(s + j, lanes, sv);
     _mm256_maskstore_ps(w + j, lanes, wv);
   }
+}
+
+void adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  if (k.c1 != 1.0f) return adam_loop<true, true>(n, w, g, m, s, k);  // (c2 is 1 after c1 only)
+  if (k.c2 != 1.0f) return adam_loop<false, true>(n, w, g, m, s, k);
+  return adam_loop<false, false>(n, w, g, m, s, k);
 }
 
 const IsaKernels kAvx2{"avx2", tile, nonzero_bits, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,

@@ -153,7 +153,12 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
 // The last n % 16 values go through the same code with a lane mask.
 // (Why not let the compiler vectorise the loop, and why the masked square root:
 // docs/performance.md, "Notes from the code".)
-void adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+// A division by a bias correction that is exactly 1 (c1 from step 165 on, when 0.9^t rounds
+// away; both without the correction) gives its dividend back unchanged, and is left out: the
+// same bits, and a quarter of the divisions and square roots fewer (docs/performance.md,
+// "Adam without dividing by 1").
+template <bool kDivC1, bool kDivC2>
+void adam_loop(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
   const __m512 b1 = _mm512_set1_ps(k.b1), b2 = _mm512_set1_ps(k.b2);
   const __m512 one_minus_b1 = _mm512_set1_ps(1.0f - k.b1), one_minus_b2 = _mm512_set1_ps(1.0f - k.b2);
   const __m512 lr = _mm512_set1_ps(k.lr), c1 = _mm512_set1_ps(k.c1), c2 = _mm512_set1_ps(k.c2);
@@ -165,12 +170,19 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
     const __m512 mv = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m + j), _mm512_mul_ps(one_minus_b1, gv));
     const __m512 sv = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, s + j),
                                       _mm512_mul_ps(_mm512_mul_ps(one_minus_b2, gv), gv));
-    const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, _mm512_div_ps(mv, c1)),
-                                      _mm512_add_ps(_mm512_maskz_sqrt_ps(lanes, _mm512_div_ps(sv, c2)), eps));
+    const __m512 m_hat = kDivC1 ? _mm512_div_ps(mv, c1) : mv;
+    const __m512 s_hat = kDivC2 ? _mm512_div_ps(sv, c2) : sv;
+    const __m512 step = _mm512_div_ps(_mm512_mul_ps(lr, m_hat), _mm512_add_ps(_mm512_maskz_sqrt_ps(lanes, s_hat), eps));
     _mm512_mask_storeu_ps(m + j, lanes, mv);
     _mm512_mask_storeu_ps(s + j, lanes, sv);
     _mm512_mask_storeu_ps(w + j, lanes, _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, w + j), step));
   }
+}
+
+void adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {
+  if (k.c1 != 1.0f) return adam_loop<true, true>(n, w, g, m, s, k);  // (c2 is 1 after c1 only)
+  if (k.c2 != 1.0f) return adam_loop<false, true>(n, w, g, m, s, k);
+  return adam_loop<false, false>(n, w, g, m, s, k);
 }
 
 const IsaKernels kAvx512{"avx512", tile, nonzero_bits, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
