@@ -6,16 +6,19 @@
 // u = 2^-24 and S = |C0| + sum_k |a_ik * b_kj| (C0 is the old C when accumulating).
 // So we require |fast - ref| <= 2 * (K + 1) * u * S per entry: a proven bound that
 // cannot fail by bad luck, yet catches any wrong or missing term (those are of size S/K).
+#include "chainrule/data/dataset.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/rng.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace chainrule;
@@ -240,6 +243,49 @@ TEST_CASE("instruction-set paths give the same bits: every product, sparse or de
             CHECK(same_bits(other, portable));
           }
       }
+}
+
+// make_batch's x = pixel / 255 (data/dataset.cpp), which the Fast path runs in the loop of
+// the path in use (fast/isa.hpp, scale_pixels). Every byte value, at every position of a
+// vector and in a batch whose rows do not fill whole vectors, must give the division's bits,
+// on every path and on Reference.
+TEST_CASE("instruction-set paths: make_batch scales every byte value to pixel / 255, bit for bit") {
+  KernelSettingsGuard guard;
+  data::ImageSet set;
+  set.rows = 5;
+  set.cols = 7;  // 35 pixels per image: rows end mid-vector
+  set.count = 40;
+  set.pixels.resize((std::size_t)set.count * 35);
+  for (std::size_t q = 0; q < set.pixels.size(); ++q) set.pixels[q] = (std::uint8_t)((q * 37 + q / 256) % 256);
+  set.labels.assign((std::size_t)set.count, 0);
+  std::vector<int> seen(256, 0);
+  for (std::uint8_t v : set.pixels) seen[v] = 1;
+  REQUIRE(std::count(seen.begin(), seen.end(), 1) == 256);  // every byte value occurs
+  std::vector<int> order(static_cast<std::size_t>(set.count));
+  for (int i = 0; i < set.count; ++i) order[(std::size_t)i] = (i * 7) % set.count;
+  std::vector<std::pair<KernelPath, KernelIsa>> runs = {{KernelPath::Reference, KernelIsa::Portable}};
+  for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512})
+    if (kernel_isa_available(isa)) runs.emplace_back(KernelPath::Fast, isa);
+  for (const auto& [path, isa] : runs)
+    for (int threads : {1, 2}) {
+      set_kernel_path(path);
+      set_kernel_isa(isa);
+      set_num_threads(threads);
+      Tensor<float> X;
+      std::vector<int> labels;
+      data::make_batch(set, order, 3, 40, X, labels);
+      INFO(kernel_path_name(path) << " " << kernel_isa_name(isa) << " threads=" << threads);
+      std::size_t wrong = 0;
+      for (int i = 0; i < X.rows; ++i)
+        for (int j = 0; j < X.cols; ++j) {
+          const std::uint8_t v = set.pixels[(std::size_t)order[(std::size_t)(3 + i)] * 35 + (std::size_t)j];
+          const float want = static_cast<float>(v) / 255.0f;
+          const float got = X.row(i)[j];
+          wrong += std::memcmp(&want, &got, sizeof want) != 0 ? 1 : 0;
+        }
+      CHECK(X.rows == 37);
+      CHECK(wrong == 0);
+    }
 }
 
 TEST_CASE("fast products with empty dimensions") {

@@ -6,14 +6,19 @@
 #include <string>
 #include <utility>
 
+#include "chainrule/fast/isa.hpp"
 #include "chainrule/fast/prefetch.hpp"
 #include "chainrule/fast/threads.hpp"
+#include "chainrule/kernels.hpp"
 
 namespace chainrule::data {
 
 namespace {
-// x[j] = pixels[j] / 255, for j < count.
+// x[j] = pixels[j] / 255, for j < count. The Fast path runs the same loop compiled for the
+// vectors of the path in use (fast/isa.hpp, scale_pixels).
 void to_floats(const std::uint8_t* __restrict pixels, float* __restrict x, int count) {
+  if (kernel_path() != KernelPath::Reference)
+    return fast::isa_kernels().scale_pixels(pixels, x, static_cast<std::size_t>(count));
   for (int j = 0; j < count; ++j) x[j] = static_cast<float>(pixels[j]) / 255.0f;
 }
 }  // namespace

@@ -185,7 +185,7 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
   return adam_loop<false, false>(n, w, g, m, s, k);
 }
 
-const IsaKernels kAvx512{"avx512", tile, nonzero_bits, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
+const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
                          plain_list_from_bits};
 
 }  // namespace

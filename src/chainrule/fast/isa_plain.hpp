@@ -86,6 +86,11 @@ inline std::uint32_t float_bits(float x) {
   return n;
 }
 
+// IsaKernels::scale_pixels: the division itself, which GCC vectorises with the file's flags.
+[[maybe_unused]] void plain_scale_pixels(const std::uint8_t* pixels, float* x, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) x[j] = static_cast<float>(pixels[j]) / 255.0f;
+}
+
 // Adam's plain loop (Adam::step in optim.cpp), value for value: two fused multiply-adds,
 // then correctly rounded divisions and square root.
 [[maybe_unused]] void plain_adam(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k) {

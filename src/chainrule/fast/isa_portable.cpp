@@ -62,7 +62,7 @@ int tile_cols(int) { return 32; }
 // fewer rows gain little without vector registers to hold them.
 TileShape skip_tile(bool, int N) { return {kMR, tile_cols(N), kKC}; }
 
-const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_adam, tile_cols, skip_tile,
+const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_scale_pixels, plain_adam, tile_cols, skip_tile,
                            plain_pack, plain_count_bits, plain_list_from_bits};
 
 }  // namespace
