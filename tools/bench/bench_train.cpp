@@ -211,7 +211,7 @@ void time_conv_parts(const Conv2d<float>& conv, const Tensor<float>& X, const Te
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
   int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1, info = 0, layer_times = 0;
   std::string model_name = "mlp";
@@ -419,4 +419,15 @@ int main(int argc, char** argv) {
   std::printf("peak_rss_mib %.1f\nfinal_loss %.9g\nfinal_accuracy %.9g\n", static_cast<double>(usage.ru_maxrss) / 1024.0,
               last_loss, last_acc);
   return 0;
+}
+
+// A missing data folder or a bad option ends with one line naming it and exit code 2, not
+// an uncaught exception.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return 2;
+  }
 }
