@@ -37,8 +37,10 @@ namespace chainrule::fast {
 //   6. Zero skipping, in the large nn and tn products: before a K block, a bit mask
 //      records for each tile which k hold a nonzero A(i, k) in some row of the tile,
 //      and the micro-kernel visits only those k (in X W1 and X^T dZ1, A is a batch of
-//      images, mostly zeros: docs/performance.md, "Step 5"). A dense A is recognised
-//      from a first look at one tile and runs as before.
+//      images, mostly zeros: docs/performance.md, "Step 5"). Those products take the
+//      path's own tile shape (IsaKernels::skip_tile: 4 rows on AVX-512 and AVX2, since
+//      fewer rows leave out more k). A dense A is recognised from a first look at one
+//      tile and runs as before.
 // Every entry of C is computed the same way wherever its tile lies: start from 0 (or
 // from C when accumulating, or from the previous K block), then one fused multiply-add
 // per k in increasing k, and for a deep sum the one addition of the two halves. So the
@@ -50,7 +52,7 @@ namespace {
 
 constexpr double kThreadMinFma = 3e5;  // smaller products run on one thread (fork/join costs more)
 constexpr int kSplitK = 512;           // sums over at least this many k are cut into two halves
-constexpr int kChunkRows = 1024;       // rows of A per zero-skipping pass (a multiple of kMR)
+constexpr int kChunkRows = 1024;       // rows of A per zero-skipping pass (a multiple of every tile's rows)
 static_assert(kChunkRows % kMR == 0, "a chunk holds whole micro-tiles");
 
 bool g_skip_zeros = true;  // set_skip_zeros
@@ -76,11 +78,11 @@ struct Product {
 };
 
 // ---- Zero skipping -------------------------------------------------------------
-// A k at which all kMR rows of a tile of A are zero adds 0 * B(k, j) to each of the
-// tile's sums, which leaves them as they are: the micro-kernel can visit only the other
-// k and compute the same values (the comment at "Fast float path"; the numbers:
-// docs/performance.md, "Notes from the code").
-// IsaKernels::nonzero_bits (fast/isa.hpp) records, for each tile of kMR rows, one bit per k
+// A k at which all rows of a tile of A are zero adds 0 * B(k, j) to each of the tile's
+// sums, which leaves them as they are: the micro-kernel can visit only the other k and
+// compute the same values (the comment at "Fast float path"; the numbers:
+// docs/performance.md, "Smaller tiles for zero skipping").
+// IsaKernels::nonzero_bits (fast/isa.hpp) records, for each tile of mr rows, one bit per k
 // of a K block.
 
 // For each tile of mr rows in [i0, i1): the k of [k0, k0 + kc) to visit (ks + t * kc,
