@@ -18,6 +18,7 @@
 #include <fstream>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "chainrule/rng.hpp"
 #include "chainrule/train/step.hpp"
 #include "chainrule/train/trainer.hpp"
+#include "../lesson_mnist.hpp"
 
 namespace data = chainrule::data;
 namespace train = chainrule::train;
@@ -83,16 +85,9 @@ std::string percent(double fraction) {
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("This lesson trains on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "This lesson trains on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
   chainrule::set_num_threads(1);
 
   // ---- 1. The data -------------------------------------------------------------------------

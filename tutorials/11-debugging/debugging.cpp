@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/train/monitor.hpp"
 #include "chainrule/train/trainer.hpp"
+#include "../lesson_mnist.hpp"
 
 namespace data = chainrule::data;
 namespace train = chainrule::train;
@@ -80,16 +82,9 @@ int main(int argc, char** argv) {
   }
 
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("Parts 2 and 3 of this lesson train on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "Parts 2 and 3 of this lesson train on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
 
   // ---- 2. Pipeline bugs: what train::fit warns about -------------------------------------------
   // The run of docs/bugs.md: 8000 images, batch 32, one epoch (250 steps), a probe of the

@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +24,7 @@
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/rng.hpp"
+#include "../lesson_mnist.hpp"
 
 namespace data = chainrule::data;
 using chainrule::Tensor;
@@ -142,16 +143,9 @@ int main(int argc, char** argv) {
 
   // ---- 3. Softmax output on real MNIST --------------------------------------------------------------
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("Part 2 of this lesson trains on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "Part 2 of this lesson trains on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
   const int train_n = 2000, test_n = 2000, epochs = 5, B = 32;
   std::printf("== 3. 784-128-10 + softmax on MNIST: the first %d training images, batch %d, %d epochs;\n"
               "      accuracy on the first %d test images\n", train_n, B, epochs, test_n);

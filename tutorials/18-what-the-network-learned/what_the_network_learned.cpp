@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,6 +21,7 @@
 #include "chainrule/data/idx.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/train/trainer.hpp"
+#include "../lesson_mnist.hpp"
 
 namespace data = chainrule::data;
 namespace train = chainrule::train;
@@ -28,16 +29,9 @@ using chainrule::Tensor;
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("This lesson trains on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "This lesson trains on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
 
   // ---- 1. The run: every setting spelled out, as on the command line ----------------------------
   train::TrainConfig config;

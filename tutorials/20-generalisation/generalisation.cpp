@@ -19,7 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -34,6 +34,7 @@
 #include "chainrule/rng.hpp"
 #include "chainrule/tensor.hpp"
 #include "chainrule/train/trainer.hpp"
+#include "../lesson_mnist.hpp"
 
 namespace data = chainrule::data;
 namespace train = chainrule::train;
@@ -82,16 +83,9 @@ std::vector<int> range(int begin, int end) {
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("This lesson trains on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "This lesson trains on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
   chainrule::set_num_threads(1);
   const std::vector<int> test_all = range(0, 10000), first_half = range(0, 5000), last_half = range(5000, 10000);
   // Test halves A and B: the 10000 test images in a seeded random order, cut in two.

@@ -21,9 +21,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <utility>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>  // mkdtemp
@@ -35,6 +36,7 @@
 #include "chainrule/model.hpp"
 #include "chainrule/rng.hpp"
 #include "chainrule/train/trainer.hpp"
+#include "../lesson_mnist.hpp"
 
 namespace data = chainrule::data;
 namespace train = chainrule::train;
@@ -114,16 +116,9 @@ std::vector<double> gradient(chainrule::Sequential<float>& model, const data::Im
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("This lesson trains on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "This lesson trains on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
   chainrule::set_num_threads(1);
   std::string tmpl = (fs::temp_directory_path() / "chainrule-tutorial-21-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) {

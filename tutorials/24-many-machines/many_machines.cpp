@@ -10,7 +10,7 @@
 // arithmetic through the reference loops, or a formula: the same on every build.
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +19,7 @@
 #include "chainrule/loss.hpp"
 #include "chainrule/model.hpp"
 #include "chainrule/train/shards.hpp"
+#include "../lesson_mnist.hpp"
 
 using namespace chainrule;
 
@@ -63,16 +64,9 @@ std::string show(double d) {  // a difference: "< 1e-15" when it is rounding, el
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "data/mnist";
-  data::Mnist mnist;
-  try {
-    mnist = data::load_mnist(dir);
-  } catch (const data::DataError& e) {
-    const char* require = std::getenv("CHAINRULE_REQUIRE_MNIST");
-    std::printf("This lesson computes gradients on real MNIST, which is not in %s:\n  %s\n"
-                "Run tools/fetch_mnist.sh from the repository root, then run this program again.\n",
-                dir.c_str(), e.what());
-    return require != nullptr && std::string(require) == "1" ? 1 : 77;
-  }
+  std::optional<data::Mnist> loaded = lesson::load_mnist(dir, "This lesson computes gradients on");
+  if (!loaded) return lesson::missing_mnist_exit_code();
+  data::Mnist& mnist = *loaded;
 
   // ---- 1. The math: the batch mean's gradient from its shards ---------------------------------
   const std::size_t N = 128;
