@@ -1,11 +1,11 @@
 #include "chainrule/network.hpp"
 
-#include <charconv>
 #include <sstream>
 #include <stdexcept>
 
 #include "chainrule/init.hpp"
 #include "chainrule/rng.hpp"
+#include "chainrule/text.hpp"
 
 namespace chainrule {
 
@@ -14,22 +14,6 @@ namespace {
 constexpr int kMaxEntries = 64;
 constexpr int kMaxChannels = 1024;
 constexpr int kMaxUnits = 1000000;
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::stringstream in(text);
-  while (std::getline(in, part, sep)) parts.push_back(part);
-  if (!text.empty() && text.back() == sep) parts.emplace_back();
-  return parts;
-}
-
-// "12" -> 12 within [lo, hi]; "pad2" with prefix "pad" -> 2. Returns false when it does not read.
-bool read_int(const std::string& s, int lo, int hi, int& v) {
-  if (s.empty() || s[0] < '0' || s[0] > '9') return false;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && ptr == s.data() + s.size() && v >= lo && v <= hi;
-}
 
 }  // namespace
 

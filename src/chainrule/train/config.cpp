@@ -12,6 +12,7 @@
 #include "chainrule/train/schedule.hpp"
 #include "chainrule/train/shards.hpp"
 #include "chainrule/network.hpp"
+#include "chainrule/text.hpp"
 
 namespace chainrule::train {
 
@@ -29,15 +30,8 @@ std::string num(double v) {  // shortest text that reads back as the same double
 }
 
 double parse_double(const std::string& key, const std::string& text) {
-  std::size_t used = 0;
   double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
-    throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a number");
+  if (!read_double(text, v)) throw std::invalid_argument("setting '" + key + "': '" + text + "' is not a number");
   return v;
 }
 
@@ -64,13 +58,7 @@ bool parse_flag(const std::string& key, const std::string& text) {
 }
 
 bool is_fraction(const std::string& text, double& fraction) {
-  std::size_t used = 0;
-  try {
-    fraction = std::stod(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return used == text.size() && fraction > 0.0 && fraction < 1.0;
+  return read_double(text, fraction) && fraction > 0.0 && fraction < 1.0;
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "chainrule/train/schedule.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
+
+#include "chainrule/text.hpp"
 
 namespace chainrule::train {
 
@@ -12,34 +12,17 @@ namespace {
 
 constexpr int kMaxScheduleEpochs = 1000000;  // EVERY, PATIENCE and T
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::stringstream in(text);
-  while (std::getline(in, part, ':')) parts.push_back(part);
-  if (!text.empty() && text.back() == ':') parts.emplace_back();
-  return parts;
-}
-
 int whole(const std::string& text, const std::string& schedule, const char* what, const char* example) {
   int v = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end || v < 1 || v > kMaxScheduleEpochs)
+  if (!read_int(text, 1, kMaxScheduleEpochs, v))
     throw std::invalid_argument("'" + schedule + "': " + what + " must be a whole number of epochs in 1.." +
                                 std::to_string(kMaxScheduleEpochs) + ", got '" + text + "'; e.g. " + example);
   return v;
 }
 
 double cut(const std::string& text, const std::string& schedule, const char* example) {
-  std::size_t used = 0;
   double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !(v > 0.0 && v < 1.0))
+  if (!read_double(text, v) || !(v > 0.0 && v < 1.0))
     throw std::invalid_argument("'" + schedule + "': FACTOR must be a number in (0, 1) that multiplies the rate, got '" +
                                 text + "'; e.g. " + example);
   return v;
@@ -48,7 +31,7 @@ double cut(const std::string& text, const std::string& schedule, const char* exa
 }  // namespace
 
 LrSchedule parse_lr_schedule(const std::string& text) {
-  const std::vector<std::string> p = split(text);
+  const std::vector<std::string> p = split(text, ':');
   LrSchedule s;
   const std::string name = p.empty() ? "" : p[0];
   if (name == "constant" && p.size() == 1) return s;
