@@ -17,22 +17,14 @@
 #include "chainrule/io/checkpoint.hpp"
 #include "chainrule/train/trainer.hpp"
 
+#include "../support/small_runs.hpp"
+
 using namespace chainrule;
+using chainrule::testing::weights;
 
 namespace {
 
 const std::string kDir = CHAINRULE_MNIST_DIR;
-
-std::vector<std::vector<float>> weights(Sequential<float>& m) {
-  std::vector<std::vector<float>> w;
-  for (const auto& p : m.params()) w.emplace_back(p.value->data.begin(), p.value->data.end());
-  return w;
-}
-std::vector<std::vector<float>> weights(const io::Checkpoint& c) {
-  std::vector<std::vector<float>> w;
-  for (const auto& t : c.tensors) w.emplace_back(t.value.data.begin(), t.value.data.end());
-  return w;
-}
 
 }  // namespace
 

@@ -23,16 +23,9 @@ using chainrule::testing::two_patterns;
 namespace {
 
 train::TrainConfig small_config(const std::string& activation) {
-  train::TrainConfig c;
-  c.data_dir = "no-data-needed";
-  c.spec.inputs = 16;
-  c.spec.hidden = {8, 6};
-  c.spec.classes = 2;
+  train::TrainConfig c = testing::small_config();  // 16-8-2 ...
+  c.spec.hidden = {8, 6};                           // ... made 16-8-6-2
   c.spec.set_activation(activation);
-  c.optimizer.lr = 0.01;
-  c.batch = 16;
-  c.seed = 5;
-  c.threads = 1;
   c.log_grads = 5;
   return c;
 }

@@ -25,6 +25,7 @@ using namespace chainrule;
 using chainrule::testing::has_setting;
 using chainrule::testing::read_file;
 using chainrule::testing::two_patterns;
+using chainrule::testing::weights;
 
 namespace {
 
@@ -38,65 +39,21 @@ io::HistoryRow row(int epoch, double val_loss, double val_accuracy) {
   return r;
 }
 
-// 4x4 images of two classes, bright on the left or on the right half, with noise; 20% of the
-// validation labels flipped, so that the validation figures stop improving after a while.
-data::ImageSet patterns(int count, std::uint64_t seed, double flip) {
-  data::ImageSet set;
-  set.count = count;
-  set.rows = 4;
-  set.cols = 4;
-  Rng rng(seed);
-  for (int i = 0; i < count; ++i) {
-    const int label = static_cast<int>(rng.below(2));
-    const bool flipped = static_cast<double>(rng.below(1000)) < 1000 * flip;
-    set.labels.push_back(static_cast<std::uint8_t>(flipped ? 1 - label : label));
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c) {
-        const bool bright = (c < 2) == (label == 0);
-        set.pixels.push_back(static_cast<std::uint8_t>((bright ? 120 : 0) + rng.below(136)));
-      }
-  }
-  return set;
-}
-
+// Two classes of noisy 4x4 images (tests/support/small_runs.hpp) with 20% of the labels
+// flipped, so that the validation figures stop improving after a while.
 struct Synthetic {
-  data::ImageSet train = patterns(128, 1, 0.2);
-  data::ImageSet val = patterns(64, 2, 0.2);
-  train::TrainData data() const {
-    train::TrainData d;
-    d.train = &train;
-    d.train_indices = data::all_indices(train.count);
-    d.val = &val;
-    d.val_indices = data::all_indices(val.count);
-    d.val_name = "synthetic";
-    return d;
-  }
+  data::ImageSet train = two_patterns(128, 1, {0.2, 120, 136});
+  data::ImageSet val = two_patterns(64, 2, {0.2, 120, 136});
+  train::TrainData data() const { return testing::train_data(train, val); }
 };
 
 train::TrainConfig config() {
-  train::TrainConfig c;
-  c.data_dir = "no-data-needed";
-  c.spec.inputs = 16;
+  train::TrainConfig c = testing::small_config();
   c.spec.hidden = {32};
-  c.spec.classes = 2;
   c.optimizer.lr = 0.05;  // fast, so that it overfits the flipped labels soon
-  c.batch = 16;
   c.epochs = 40;
-  c.seed = 5;
-  c.threads = 1;
   c.early_stopping = 3;
   return c;
-}
-
-std::vector<std::vector<float>> weights(Sequential<float>& m) {
-  std::vector<std::vector<float>> w;
-  for (const auto& p : m.params()) w.emplace_back(p.value->data.begin(), p.value->data.end());
-  return w;
-}
-std::vector<std::vector<float>> weights(const io::Checkpoint& c) {
-  std::vector<std::vector<float>> w;
-  for (const auto& t : c.tensors) w.emplace_back(t.value.data.begin(), t.value.data.end());
-  return w;
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "chainrule/train/run_folder.hpp"
 #include "chainrule/train/trainer.hpp"
 
+#include "../../support/small_runs.hpp"
+
 namespace fs = std::filesystem;
 using namespace chainrule;
 
@@ -47,15 +49,7 @@ data::ImageSet patterns(int count, std::uint64_t seed) {
 
 struct Tiny {
   data::ImageSet train = patterns(64, 1), val = patterns(16, 2);
-  train::TrainData data() const {
-    train::TrainData d;
-    d.train = &train;
-    d.train_indices = data::all_indices(train.count);
-    d.val = &val;
-    d.val_indices = data::all_indices(val.count);
-    d.val_name = "synthetic";
-    return d;
-  }
+  train::TrainData data() const { return testing::train_data(train, val); }
   train::TrainConfig config(const fs::path& dir) const {
     train::TrainConfig c;
     c.data_dir = "no-data-needed";

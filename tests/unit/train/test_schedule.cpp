@@ -31,16 +31,8 @@ namespace {
 std::string tmp_dir(const std::string& name) { return chainrule::testing::fresh_dir("schedule", name).string(); }
 
 train::TrainConfig small_config() {
-  train::TrainConfig c;
-  c.data_dir = "no-data-needed";
-  c.spec.inputs = 16;
-  c.spec.hidden = {8};
-  c.spec.classes = 2;
-  c.optimizer.lr = 0.01;
-  c.batch = 16;
+  train::TrainConfig c = testing::small_config();
   c.epochs = 6;
-  c.seed = 5;
-  c.threads = 1;
   return c;
 }
 
