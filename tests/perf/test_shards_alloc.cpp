@@ -16,23 +16,13 @@
 #include "chainrule/optim.hpp"
 #include "chainrule/train/shards.hpp"
 #include "../support/counting_new.hpp"
+#include "../support/sparse_images.hpp"
 
 using namespace chainrule;
+using chainrule::testing::sparse_images;
 
 namespace {
 
-// 1000 random images (90% zero pixels, as in tests/perf/test_step_alloc.cpp): batches of 32
-// end with a partial one of 8, whose shards are smaller than the others.
-data::ImageSet synthetic_images() {
-  data::ImageSet set;
-  set.count = 1000;
-  Rng rng(3);
-  set.pixels.resize(static_cast<std::size_t>(set.count) * 784);
-  for (auto& p : set.pixels) p = rng.uniform() < 0.9 ? std::uint8_t{0} : static_cast<std::uint8_t>(1 + rng.below(255));
-  set.labels.resize(static_cast<std::size_t>(set.count));
-  for (auto& l : set.labels) l = static_cast<std::uint8_t>(rng.below(10));
-  return set;
-}
 
 struct Sharded {
   Sharded(const data::ImageSet& images, int shards, int rank) : set(images) {
@@ -74,7 +64,7 @@ struct Sharded {
 }  // namespace
 
 TEST_CASE("perf: after the first steps, a sharded step allocates nothing (--shards 3, and MPI rank 1 of 3)") {
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   set_num_threads(1);
   for (const int rank : {-1, 1}) {
     Sharded t(set, 3, rank);

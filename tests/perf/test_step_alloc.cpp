@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <string>
 #include <memory>
 #include <new>
 #include <string>
@@ -31,24 +30,15 @@
 #include "chainrule/train/step.hpp"
 #include "chainrule/train/gradstats.hpp"
 #include "../support/counting_new.hpp"
+#include "../support/sparse_images.hpp"
 
 using namespace chainrule;
+using chainrule::testing::sparse_images;
 
+// The images are mostly zeros, so the per-thread zero-skipping lists (fast/gemm.cpp,
+// "Zero skipping") are sized, and counted, as on real MNIST.
 namespace {
 
-// 1000 random 28x28 images with labels 0..9: batches of 32 end with a partial one of 8.
-// 90% of the pixels are 0 (MNIST: 81%), so the products skip zeros as on real images, and
-// the per-thread lists that needs (fast/gemm.cpp, "Zero skipping") are counted too.
-data::ImageSet synthetic_images() {
-  data::ImageSet set;
-  set.count = 1000;
-  Rng rng(3);
-  set.pixels.resize(static_cast<std::size_t>(set.count) * 784);
-  for (auto& p : set.pixels) p = rng.uniform() < 0.9 ? std::uint8_t{0} : static_cast<std::uint8_t>(1 + rng.below(255));
-  set.labels.resize(static_cast<std::size_t>(set.count));
-  for (auto& l : set.labels) l = static_cast<std::uint8_t>(rng.below(10));
-  return set;
-}
 
 // The training step's state; run() returns the operator new calls made by `steps` steps.
 struct Trainer {
@@ -83,7 +73,7 @@ struct Trainer {
 }  // namespace
 
 TEST_CASE("perf: after the first steps, a training step allocates nothing (1 and 2 threads, full and partial batches)") {
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     Trainer t(set);
@@ -98,7 +88,7 @@ TEST_CASE("perf: after the first steps, a training step allocates nothing (1 and
 }
 
 TEST_CASE("perf: with --activation sigmoid, tanh or leaky_relu a training step allocates nothing either") {
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   set_num_threads(1);
   for (const char* activation : {"sigmoid", "tanh", "leaky_relu:0.1"}) {
     MlpSpec spec;
@@ -113,7 +103,7 @@ TEST_CASE("perf: with --activation sigmoid, tanh or leaky_relu a training step a
 }
 
 TEST_CASE("perf: train_step with --weight-decay (the L2 penalty with sgd, adamw's decay) allocates nothing either") {
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   set_num_threads(1);
   for (const char* kind : {"sgd", "adamw"}) {
     Sequential<float> model = make_mlp<float>(MlpSpec{});
@@ -146,7 +136,7 @@ TEST_CASE("perf: train_step with --weight-decay (the L2 penalty with sgd, adamw'
 }
 
 TEST_CASE("perf: LeNet-5 (--model lenet5: conv, max pooling, dense) allocates nothing in a step either") {
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     MlpSpec spec;
@@ -163,7 +153,7 @@ TEST_CASE("perf: LeNet-5 (--model lenet5: conv, max pooling, dense) allocates no
 TEST_CASE("perf: with BatchNorm after the activation and steps.csv logged at every step, a step allocates nothing") {
   // steps.csv's row (train/gradstats.hpp) with its act_std and dz_std columns is formatted into a
   // string whose capacity is kept, and written with one write(): no allocation after the first row.
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   set_num_threads(1);
   MlpSpec spec;
   spec.hidden = {64, 32};
@@ -204,7 +194,7 @@ TEST_CASE("perf: with BatchNorm after the activation and steps.csv logged at eve
 
 TEST_CASE("perf: the allocation counter sees an allocation made inside a step") {
   // Guards the test above: a step whose batch grows must allocate, and the counter must see it.
-  const data::ImageSet set = synthetic_images();
+  const data::ImageSet set = sparse_images();
   set_num_threads(1);
   Trainer t(set);
   t.run(0, 2, 16);
