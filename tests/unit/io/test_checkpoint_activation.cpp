@@ -8,8 +8,11 @@
 #include <vector>
 
 #include "chainrule/io/checkpoint.hpp"
+#include "../../support/checkpoints.hpp"
 
 using namespace chainrule;
+using chainrule::testing::checkpoint_of;
+using chainrule::testing::version_of;
 
 namespace {
 
@@ -21,21 +24,6 @@ MlpSpec spec_with(const std::string& activation) {
   s.seed = 9;
   s.set_activation(activation);
   return s;
-}
-
-io::Checkpoint checkpoint_of(const MlpSpec& spec) {
-  auto model = make_mlp<float>(spec);
-  io::Checkpoint c;
-  c.spec = spec;
-  io::store_model(model, c);
-  c.config = {{"batch", "8"}};
-  return c;
-}
-
-std::uint32_t version_of(const std::vector<std::uint8_t>& bytes) {
-  std::uint32_t v = 0;
-  for (int k = 0; k < 4; ++k) v |= static_cast<std::uint32_t>(bytes[8 + k]) << (8 * k);
-  return v;
 }
 
 }  // namespace

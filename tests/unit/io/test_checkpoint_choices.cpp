@@ -7,8 +7,11 @@
 #include <vector>
 
 #include "chainrule/io/checkpoint.hpp"
+#include "../../support/checkpoints.hpp"
 
 using namespace chainrule;
+using chainrule::testing::checkpoint_of;
+using chainrule::testing::version_of;
 
 namespace {
 
@@ -20,21 +23,6 @@ MlpSpec bn_spec() {
   s.seed = 9;
   s.batchnorm = true;
   return s;
-}
-
-io::Checkpoint checkpoint_of(const MlpSpec& spec) {
-  auto model = make_mlp<float>(spec);
-  io::Checkpoint c;
-  c.spec = spec;
-  io::store_model(model, c);
-  c.config = {{"batch", "8"}};
-  return c;
-}
-
-std::uint32_t version_of(const std::vector<std::uint8_t>& bytes) {
-  std::uint32_t v = 0;
-  for (int k = 0; k < 4; ++k) v |= static_cast<std::uint32_t>(bytes[8 + k]) << (8 * k);
-  return v;
 }
 
 std::vector<std::string> layer_names(Sequential<float>& model) {
