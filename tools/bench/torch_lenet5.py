@@ -16,9 +16,7 @@ seconds of all threads meanwhile).
 """
 import argparse
 import os
-import resource
 import sys
-import time
 
 # OpenBLAS (which Debian's NumPy and torch call for the products) starts its own threads,
 # whatever torch.set_num_threads says: fix its count before NumPy or torch loads it.
@@ -27,17 +25,10 @@ _threads = next((a.split("=", 1)[1] if "=" in a else sys.argv[i + 2]
 if _threads != "0":
     os.environ["OPENBLAS_NUM_THREADS"] = _threads
     os.environ["OMP_NUM_THREADS"] = _threads
-import numpy as np  # noqa: E402  (after the environment is set)
-import torch  # noqa: E402
+import torch  # noqa: E402  (after the environment is set)
 
 
-def read_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    magic = int.from_bytes(data[0:4], "big")
-    ndim = magic & 0xFF
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from torch_mnist import train_and_report  # noqa: E402  (the same loop and output as the MLP's)
 
 
 def main():
@@ -55,61 +46,16 @@ def main():
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     torch.backends.mkldnn.enabled = args.conv == "onednn"
-    x_train = read_idx(f"{args.data}/train-images-idx3-ubyte").reshape(-1, 784)
-    y_train = torch.from_numpy(read_idx(f"{args.data}/train-labels-idx1-ubyte").astype(np.int64))
-    x_test = read_idx(f"{args.data}/t10k-images-idx3-ubyte").reshape(-1, 784)
-    y_test = torch.from_numpy(read_idx(f"{args.data}/t10k-labels-idx1-ubyte").astype(np.int64))
-    if args.limit > 0:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    pixels = torch.from_numpy(x_train.copy())  # (60000, 784) uint8
-
     nn = torch.nn
     model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)),
                           nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
-    rng = np.random.default_rng(args.seed)
-    n, B = pixels.shape[0], args.batch
-    steps = (n + B - 1) // B
-    epoch_times, epoch_cpu = [], []
-    for epoch in range(1, args.epochs + 1):
-        order = torch.from_numpy(rng.permutation(n))
-        t0, c0 = time.perf_counter(), time.process_time()
-        model.train()
-        loss_sum = 0.0
-        for b in range(steps):
-            idx = order[b * B:(b + 1) * B]
-            x = pixels[idx].to(torch.float32).div_(255.0)  # (N, 784), the batch built from uint8
-            y = y_train[idx]
-            opt.zero_grad(set_to_none=False)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item()
-        train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        with torch.no_grad():
-            model.eval()
-            v0 = time.perf_counter()
-            pred = model(torch.from_numpy(x_test.copy()).to(torch.float32).div_(255.0)).argmax(1)
-            val_s = time.perf_counter() - v0
-            acc = (pred == y_test).float().mean().item()
-        print(f"epoch_s {epoch} {train_s:.4f}\nepoch_cpu_s {epoch} {train_cpu_s:.4f}\nval_s {epoch} {val_s:.4f}\nval_accuracy {epoch} {acc:.4f}")
-        if epoch > 1:
-            epoch_times.append(train_s)
-            epoch_cpu.append(train_cpu_s)
-    med = float(np.median(epoch_times))
     # multiply-adds per image, forward: conv1 784*6*25, conv2 100*16*150, dense 400*120 + 120*84 + 84*10;
     # a training step costs three forward passes (forward, dX, dW), 2 flops each, less the first
     # layer's dX (the images need no gradient), as bench_train counts them
     macs = 784 * 6 * 25 + 100 * 16 * 150 + 400 * 120 + 120 * 84 + 84 * 10
-    gflop = n * 2.0 * (3 * macs - 784 * 6 * 25) * 1e-9
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"conv {args.conv}\nbatch {B}\nthreads {torch.get_num_threads()}\nsteps_per_epoch {steps}")
-    print(f"epoch_cpu_s_median {float(np.median(epoch_cpu)):.4f}")
-    print(f"epoch_s_median {med:.4f}\nstep_us {1e6 * med / steps:.1f}\ngflop_per_epoch {gflop:.2f}")
-    print(f"gflops {gflop / med:.1f}\npeak_rss_mib {rss:.1f}\nfinal_loss {loss_sum / steps:.9g}")
+    train_and_report(model, args, 2.0 * (3 * macs - 784 * 6 * 25), first_lines=[f"conv {args.conv}"])
 
 
 if __name__ == "__main__":

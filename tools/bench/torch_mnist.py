@@ -59,28 +59,24 @@ def blas_info():
         print(f"openblas_core {so.openblas_get_corename().decode()}")
 
 
-def main():
-    if "--blas-info" in sys.argv[1:]:
-        blas_info()
-        return
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="data/mnist")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=42)
-    args = ap.parse_args()
-
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+def load_mnist(args):
+    """The training pixels (uint8, (n, 784)) and labels, and the test images and labels;
+    the first args.limit training images when it is set."""
     x_train = read_idx(f"{args.data}/train-images-idx3-ubyte").reshape(-1, 784)
     y_train = torch.from_numpy(read_idx(f"{args.data}/train-labels-idx1-ubyte").astype(np.int64))
     x_test = read_idx(f"{args.data}/t10k-images-idx3-ubyte").reshape(-1, 784)
     y_test = torch.from_numpy(read_idx(f"{args.data}/t10k-labels-idx1-ubyte").astype(np.int64))
-    pixels = torch.from_numpy(x_train.copy())  # (60000, 784) uint8
+    limit = getattr(args, "limit", 0)
+    if limit > 0:
+        x_train, y_train = x_train[:limit], y_train[:limit]
+    return torch.from_numpy(x_train.copy()), y_train, x_test, y_test
 
-    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+
+def train_and_report(model, args, flop_per_image, first_lines=()):
+    """Trains `model` as bench_train does (Adam, softmax cross-entropy, a fresh shuffle per
+    epoch, validation on the 10000 test images after each) and prints bench_train's key value
+    lines. flop_per_image: the products' floating-point operations per training image and step."""
+    pixels, y_train, x_test, y_test = load_mnist(args)
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     rng = np.random.default_rng(args.seed)
@@ -113,12 +109,33 @@ def main():
             epoch_times.append(train_s)
             epoch_cpu.append(train_cpu_s)
     med = float(np.median(epoch_times))
-    gflop = n * 2.0 * (2 * 784 * 128 + 3 * 128 * 10) * 1e-9
+    gflop = n * flop_per_image * 1e-9
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    for line in first_lines:
+        print(line)
     print(f"batch {B}\nthreads {torch.get_num_threads()}\nsteps_per_epoch {steps}")
     print(f"epoch_cpu_s_median {float(np.median(epoch_cpu)):.4f}")
     print(f"epoch_s_median {med:.4f}\nstep_us {1e6 * med / steps:.1f}\ngflop_per_epoch {gflop:.2f}")
     print(f"gflops {gflop / med:.1f}\npeak_rss_mib {rss:.1f}\nfinal_loss {loss_sum / steps:.9g}")
+
+
+def main():
+    if "--blas-info" in sys.argv[1:]:
+        blas_info()
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="data/mnist")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    train_and_report(model, args, 2.0 * (2 * 784 * 128 + 3 * 128 * 10))
 
 
 if __name__ == "__main__":
