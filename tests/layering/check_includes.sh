@@ -10,19 +10,20 @@ declare -A allowed=(
   [aligned]=""
   [tensor]="aligned"
   [rng]=""
+  [text]=""
   [kernels]="aligned tensor"
   [init]="aligned tensor rng"
   [layers]="aligned tensor rng kernels"
   [loss]="aligned tensor kernels layers"
   [penalty]="aligned tensor layers"
   [model]="aligned tensor rng kernels init layers loss"
-  [network]="aligned tensor rng kernels init layers loss model"
+  [network]="aligned tensor rng text kernels init layers loss model"
   [optim]="aligned tensor kernels layers penalty"
   [gradcheck]="aligned tensor rng kernels init layers loss penalty model"
   [data]="aligned tensor rng kernels"
   [io]="aligned tensor rng kernels layers loss model network optim data"
   [bugs]="aligned tensor rng kernels init layers loss penalty model optim data"
-  [train]="aligned tensor rng kernels init layers loss penalty model network optim data io bugs"
+  [train]="aligned tensor rng text kernels init layers loss penalty model network optim data io bugs"
 )
 unit_of() {  # src/chainrule/layers/dense.cpp -> layers; src/chainrule/loss.cpp -> loss
   local rel=${1#"$src"/chainrule/}
