@@ -50,6 +50,31 @@ void fast_gemm_nn(int M, int N, int K, const float* A, const float* B, float* C,
 void fast_gemm_tn(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
 void fast_gemm_nt(int M, int N, int K, const float* A, const float* B, float* C, bool accumulate);
 
+// ---- Conv2d's products without the patch matrix (fast/conv.cpp) ----------------
+// On the Fast path a stride-1 convolution skips im2col: each sum reads its terms from a
+// zero-bordered copy of the image, in the order, and with the roundings, of Conv2d's im2col
+// products, so the values are the same to the last bit (docs/performance.md, "Convolution
+// without the patch matrix"). Layouts as in layers/conv2d.hpp: X (N, Cin*H*W), W (Cin*k*k,
+// Cout), b (1, Cout), Y (N, Cout*Ho*Wo).
+struct ConvGeometry {
+  int channels, height, width;  // of the input images
+  int out_channels, kernel, padding;
+};
+// Whether the direct route takes this convolution: the Fast path, stride 1, sums short
+// enough that the products would not cut them in two (Cin*k*k and Cout under 512), and the
+// route switched on (set_direct_conv: on by default; off runs im2col and the products, to
+// compare the two or to measure what the direct route saves).
+bool fast_conv_takes(const ConvGeometry& g, int stride);
+void set_direct_conv(bool on);
+bool direct_conv();
+// Y = the convolution + b. `bordered` receives the bordered images, for fast_conv_backward.
+void fast_conv_forward(const ConvGeometry& g, int N, const float* X, const float* W, const float* b, float* Y,
+                       Tensor<float>& bordered);
+// dW += the correlation of X with dY, db += dY summed, and dX (unless nullptr) = the full
+// convolution of dY with the flipped kernel; `bordered` as fast_conv_forward left it.
+void fast_conv_backward(const ConvGeometry& g, int N, const Tensor<float>& bordered, const float* dY, const float* W,
+                        float* dW, float* db, float* dX);
+
 // ---- The numbers of one Adam step (optim.hpp has the formula) --------------------
 //   m = b1 m + (1 - b1) g
 //   s = b2 s + (1 - b2) g^2

@@ -187,6 +187,13 @@ float* half_sum_buffer(std::size_t values) {
 
 }  // namespace
 
+int deep_sum_middle(int K) {
+  if (K < kSplitK) return K;
+  int k_begin = 0, k_mid = 0;
+  share_range(K, 0, 2, k_begin, k_mid);
+  return k_mid;
+}
+
 // A pool thread may run any part of a product, the first time long after the first step:
 // its buffers are sized when it starts, for the kChunkRows rows gemm_block takes at a time,
 // so that a training step allocates nothing later.
@@ -208,9 +215,7 @@ void fast_gemm(Form form, int M, int N, int K, const float* A, const float* B, f
   int threads = num_threads();
   if (double(M) * N * K < kThreadMinFma) threads = 1;
 
-  if (K >= kSplitK) {  // a deep sum: two halves, then one addition per entry of C
-    int k_begin = 0, k_mid = 0;
-    share_range(K, 0, 2, k_begin, k_mid);  // the first half is [0, k_mid)
+  if (const int k_mid = deep_sum_middle(K); k_mid < K) {  // a deep sum: two halves, then one addition per entry of C
     float* second = half_sum_buffer((std::size_t)M * N);
     const auto half = [&](int t) {
       if (t == 0) gemm_block(isa, p, 0, k_mid, C, accumulate, 0, M, 0, N);

@@ -8,6 +8,7 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "chainrule/fast/isa_conv.hpp"
 #include "chainrule/fast/isa_plain.hpp"
 
 namespace chainrule::fast {
@@ -184,8 +185,22 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
   return adam_loop<false, false>(n, w, g, m, s, k);
 }
 
+// The direct convolution's tiles (fast/isa_conv.hpp): 3 rows x 32 pixels; dW blocks of
+// 12 x 8 or 6 x 16 accumulators.
+constexpr int kConvRows = 3, kConvCols = 32;
+void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
+               float* c, std::ptrdiff_t ldc) {
+  conv_rows_any<kConvRows, kConvCols>(rows, K, a, ar, ak, b, boff, c, ldc);
+}
+int conv_dw_max(int no) { return no == 8 ? 12 : 6; }
+void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
+             const float* g, std::ptrdiff_t ldg, float* acc) {
+  if (no == 8) return conv_dw_any<12, 8>(kb, count, list, x, roff, xoff, g, ldg, acc);
+  conv_dw_any<6, 16>(kb, count, list, x, roff, xoff, g, ldg, acc);
+}
+
 const IsaKernels kAvx2{"avx2", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                       plain_list_from_bits};
+                       plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw};
 
 }  // namespace
 

@@ -185,8 +185,84 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
   return adam_loop<false, false>(n, w, g, m, s, k);
 }
 
+// The direct convolution's loops (fast/isa_conv.hpp has them plainly, with the contract).
+// conv_rows: a tile of R rows x 32 pixels (two vectors per row), R <= 6.
+constexpr int kConvRows = 6, kConvCols = 32;
+template <int R>
+void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
+                    float* c, std::ptrdiff_t ldc) {
+  __m512 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int k = 0; k < K; ++k) {
+    const float* bk = b + boff[k];
+    const __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512 w = _mm512_set1_ps(a[r * ar + k * ak]);
+      acc[r][0] = _mm512_fmadd_ps(w, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(w, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm512_storeu_ps(c + r * ldc, acc[r][0]);
+    _mm512_storeu_ps(c + r * ldc + 16, acc[r][1]);
+  }
+}
+void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
+               float* c, std::ptrdiff_t ldc) {
+  switch (rows) {
+    case 1: return conv_rows_tile<1>(K, a, ar, ak, b, boff, c, ldc);
+    case 2: return conv_rows_tile<2>(K, a, ar, ak, b, boff, c, ldc);
+    case 3: return conv_rows_tile<3>(K, a, ar, ak, b, boff, c, ldc);
+    case 4: return conv_rows_tile<4>(K, a, ar, ak, b, boff, c, ldc);
+    case 5: return conv_rows_tile<5>(K, a, ar, ak, b, boff, c, ldc);
+    default: return conv_rows_tile<6>(K, a, ar, ak, b, boff, c, ldc);
+  }
+}
+
+// conv_dw: KB accumulators of one vector each: 16 channels (zmm) or 8 (ymm), KB <= 25.
+template <int KB, typename V, V (*Load)(const float*), V (*Fma)(V, V, V), V (*Broadcast)(float), void (*Store)(float*, V)>
+void conv_dw_tile(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g,
+                  std::ptrdiff_t ldg, float* acc_out, int width) {
+  V acc[KB];
+  int off[KB];
+  for (int k = 0; k < KB; ++k) {
+    acc[k] = Load(acc_out + k * width);
+    off[k] = xoff[k];
+  }
+  for (int i = 0; i < count; ++i) {
+    const int q = list[i];
+    const float* xr = x + roff[q];
+    const V gv = Load(g + q * ldg);
+    for (int k = 0; k < KB; ++k) acc[k] = Fma(Broadcast(xr[off[k]]), gv, acc[k]);
+  }
+  for (int k = 0; k < KB; ++k) Store(acc_out + k * width, acc[k]);
+}
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 fma16(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+inline __m512 set16(float x) { return _mm512_set1_ps(x); }
+inline void store16(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 fma8(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+inline __m256 set8(float x) { return _mm256_set1_ps(x); }
+inline void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+
+template <int KB>
+void conv_dw_kb(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
+                const float* g, std::ptrdiff_t ldg, float* acc) {
+  if constexpr (KB > 1) {
+    if (kb < KB) return conv_dw_kb<KB - 1>(no, kb, count, list, x, roff, xoff, g, ldg, acc);
+  }
+  if (no == 8) return conv_dw_tile<KB, __m256, load8, fma8, set8, store8>(count, list, x, roff, xoff, g, ldg, acc, 8);
+  conv_dw_tile<KB, __m512, load16, fma16, set16, store16>(count, list, x, roff, xoff, g, ldg, acc, 16);
+}
+int conv_dw_max(int) { return 25; }
+void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
+             const float* g, std::ptrdiff_t ldg, float* acc) {
+  conv_dw_kb<25>(no, kb, count, list, x, roff, xoff, g, ldg, acc);
+}
+
 const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                         plain_list_from_bits};
+                         plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw};
 
 }  // namespace
 

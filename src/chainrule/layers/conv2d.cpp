@@ -1,6 +1,7 @@
 #include "chainrule/layers/conv2d.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "chainrule/kernels.hpp"
 
@@ -52,6 +53,7 @@ void Conv2d<T>::forward_reference(const Tensor<T>& X, Tensor<T>& Y) {
           Y(n, out_.index(o, i, j)) = sum;
         }
   X_ = &X;
+  direct_ = false;
   cols_.resize(0, 0);  // backward (the im2col path) needs forward's patches, not these
 }
 
@@ -198,6 +200,16 @@ void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool training) {
   constexpr int kEvalImages = 128;
   expect_images(this->name(), "forward", X, in_);
   const int N = X.rows, P = out_.pixels();
+  direct_ = false;
+  if constexpr (std::is_same_v<T, float>) {  // the same sums without the patches (kernels.hpp)
+    if (fast_conv_takes(geometry(), s_)) {
+      Y.resize(N, out_.size());
+      fast_conv_forward(geometry(), N, X.data.data(), W.data.data(), b.data.data(), Y.data.data(), bordered_);
+      X_ = &X;
+      direct_ = true;
+      return;
+    }
+  }
   const int step = training || N <= kEvalImages ? N : kEvalImages;
   Y.resize(N, out_.size());
   for (int first = 0; first < N || first == 0; first += step) {
@@ -222,6 +234,16 @@ void Conv2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool training) {
 template <typename T>
 void Conv2d<T>::backward(const Tensor<T>& dY, Tensor<T>* dX) {
   const int N = X_->rows, P = out_.pixels();
+  if constexpr (std::is_same_v<T, float>) {
+    if (direct_) {
+      if (dY.rows != N || dY.cols != out_.size())  // the message only on a mismatch
+        expect_shape((this->name() + ".backward").c_str(), "dY", dY, N, out_.size());
+      if (dX) dX->resize(N, in_.size());
+      fast_conv_backward(geometry(), N, bordered_, dY.data.data(), W.data.data(), dW.data.data(), db.data.data(),
+                         dX ? dX->data.data() : nullptr);
+      return;
+    }
+  }
   if (dY.rows != N || dY.cols != out_.size() || cols_.rows != N * P || cols_.cols != fan_in()) {  // the message only on a mismatch
     const std::string op = this->name() + ".backward";
     expect_shape(op.c_str(), "dY", dY, N, out_.size());

@@ -18,6 +18,7 @@
 
 #include "chainrule/layers/image.hpp"
 #include "chainrule/layers/layer.hpp"
+#include "chainrule/kernels.hpp"
 
 namespace chainrule {
 
@@ -55,6 +56,10 @@ class Conv2d : public Layer<T> {
   const Tensor<T>* X_ = nullptr;  // (N, Cin*H*W) the input forward saw
   Tensor<T> cols_;                // (N*Ho*Wo, Cin*k*k) its patches, one per output pixel: dW needs them
   Tensor<T> Yp_, dYp_, dcols_;    // scratch: Y and dY one pixel per row (N*Ho*Wo, Cout); dcols like cols_
+  // The direct route (kernels.hpp, fast_conv_forward): float on the Fast path, stride 1.
+  bool direct_ = false;           // forward took it, so backward does
+  Tensor<float> bordered_;        // its zero-bordered copy of X
+  ConvGeometry geometry() const { return {in_.channels, in_.height, in_.width, out_.channels, k_, p_}; }
 };
 
 // im2col: the patch under every output pixel, one per row.

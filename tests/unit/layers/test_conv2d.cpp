@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "chainrule/gradcheck.hpp"
 #include "chainrule/init.hpp"
+#include "chainrule/kernels.hpp"
 #include "chainrule/layers/conv2d.hpp"
 #include "chainrule/rng.hpp"
 
@@ -285,4 +287,118 @@ TEST_CASE("conv2d: a wrong input width or dY shape is a shape error naming the s
   conv.forward(X, Y, true);
   Tensor<float> dY(2, 100), dX;
   CHECK_THROWS_AS(conv.backward(dY, &dX), ShapeError);
+}
+
+namespace {
+// Restores the settings the direct-route test changes.
+struct ConvSettingsGuard {
+  int threads = num_threads();
+  KernelPath path = kernel_path();
+  KernelIsa isa = kernel_isa();
+  bool direct = direct_conv();
+  ~ConvSettingsGuard() {
+    set_num_threads(threads);
+    set_kernel_path(path);
+    set_kernel_isa(isa);
+    set_direct_conv(direct);
+  }
+};
+
+bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
+  return a.same_shape(b) && std::memcmp(a.data.data(), b.data.data(), a.size() * sizeof(float)) == 0;
+}
+
+// A float tensor of normal values, a `zeros` fraction of them zero (some -0).
+Tensor<float> sparse_tensor(int rows, int cols, double zeros, Rng& rng) {
+  Tensor<float> t(rows, cols);
+  for (auto& v : t.data) {
+    const double u = rng.uniform();
+    v = u < zeros ? (u < zeros / 8 ? -0.0f : 0.0f) : static_cast<float>(rng.normal());
+  }
+  return t;
+}
+
+// One forward and two backward passes (dW and db accumulate), with dX or without.
+struct ConvRun {
+  Tensor<float> Y, dX, dW, db;
+};
+ConvRun run_conv(const Geometry& g, int N, bool training, bool want_dx, std::uint64_t seed) {
+  Rng rng(seed);
+  Conv2d<float> conv("conv", g.in, g.out, g.k, g.s, g.p);
+  conv.W = sparse_tensor(conv.W.rows, conv.W.cols, 0.0, rng);
+  conv.b = sparse_tensor(1, g.out, 0.0, rng);
+  const Tensor<float> X = sparse_tensor(N, g.in.size(), 0.6, rng);
+  ConvRun r;
+  conv.forward(X, r.Y, training);
+  if (training) {
+    const Tensor<float> dY = sparse_tensor(N, r.Y.cols, 0.5, rng);
+    conv.backward(dY, want_dx ? &r.dX : nullptr);
+    conv.backward(dY, want_dx ? &r.dX : nullptr);
+  }
+  r.dW = conv.dW;
+  r.db = conv.db;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("conv2d: the direct route (no patch matrix) gives im2col's bits on every path, 1 and 2 threads") {
+  ConvSettingsGuard guard;
+  set_kernel_path(KernelPath::Fast);
+  struct Case {
+    Geometry g;
+    int N;
+  };
+  // LeNet-5's two layers (the deep dW sum cut at an image, then inside one: 7 x 100 rows),
+  // more than 16 output channels (two blocks, the second partial), several K blocks, rows
+  // of pixels wider than 16, a 1x1 kernel, a kernel wider than the image, and stride 2
+  // (which the direct route leaves to im2col).
+  const Case cases[] = {{{{1, 28, 28}, 6, 5, 1, 2}, 128}, {{{6, 14, 14}, 16, 5, 1, 0}, 7},
+                        {{{3, 9, 8}, 20, 3, 1, 1}, 3},    {{{7, 6, 6}, 5, 3, 1, 0}, 2},
+                        {{{2, 5, 37}, 3, 3, 1, 1}, 4},    {{{3, 4, 6}, 4, 1, 1, 0}, 5},
+                        {{{2, 3, 3}, 2, 5, 1, 1}, 2},     {{{2, 5, 7}, 3, 3, 2, 2}, 3}};
+  int compared = 0;
+  for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512}) {
+    if (!kernel_isa_available(isa)) continue;
+    set_kernel_isa(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      std::uint64_t seed = 100;
+      for (const Case& c : cases)
+        for (bool want_dx : {true, false}) {
+          INFO("path " << kernel_isa_name(isa) << ", threads " << threads << ", input " << c.g.in.str() << ", out "
+                       << c.g.out << ", k " << c.g.k << ", s " << c.g.s << ", p " << c.g.p << ", N " << c.N);
+          ++seed;
+          set_direct_conv(false);
+          const ConvRun patches = run_conv(c.g, c.N, true, want_dx, seed);
+          set_direct_conv(true);
+          const ConvRun direct = run_conv(c.g, c.N, true, want_dx, seed);
+          CHECK(same_bits(patches.Y, direct.Y));
+          CHECK(same_bits(patches.dW, direct.dW));
+          CHECK(same_bits(patches.db, direct.db));
+          if (want_dx) CHECK(same_bits(patches.dX, direct.dX));
+          ++compared;
+        }
+    }
+  }
+  CHECK(compared >= 32);
+  // Outside training: 130 images, which the im2col route takes 128 at a time.
+  set_direct_conv(false);
+  const ConvRun patches = run_conv(cases[0].g, 130, false, false, 7);
+  set_direct_conv(true);
+  CHECK(same_bits(patches.Y, run_conv(cases[0].g, 130, false, false, 7).Y));
+}
+
+TEST_CASE("conv2d: the direct route is taken for stride 1 on the Fast path only, and can be switched off") {
+  ConvSettingsGuard guard;
+  const ConvGeometry lenet1{1, 28, 28, 6, 5, 2};
+  set_kernel_path(KernelPath::Fast);
+  set_direct_conv(true);
+  CHECK(fast_conv_takes(lenet1, 1));
+  CHECK_FALSE(fast_conv_takes(lenet1, 2));
+  CHECK_FALSE(fast_conv_takes({32, 14, 14, 16, 5, 0}, 1));  // K = 800: the products cut it in two
+  set_direct_conv(false);
+  CHECK_FALSE(fast_conv_takes(lenet1, 1));
+  set_direct_conv(true);
+  set_kernel_path(KernelPath::Reference);
+  CHECK_FALSE(fast_conv_takes(lenet1, 1));
 }

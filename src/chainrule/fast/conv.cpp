@@ -1,0 +1,309 @@
+// Conv2d's three sums straight from the images, without the patch matrix (kernels.hpp,
+// fast_conv_forward and fast_conv_backward; docs/performance.md, "Convolution without the
+// patch matrix"). Conv2d's im2col route builds a matrix with one row per output pixel and
+// k*k*Cin columns: 25 times the image for LeNet-5's first layer, 10 MB per batch, written
+// and read again for each product. Here every term is read where it lies, in a zero-bordered
+// copy of each image, and each sum takes its terms in the order the im2col products take
+// them, from the same start, one fused multiply-add per term. So every value is the same to
+// the last bit (tests/unit/layers/test_conv2d.cpp compares the two routes on many shapes).
+//
+// The orders kept (fast/gemm.cpp, "Fast float path"):
+//   forward  Y[o, i, j] = (sum over (c, u, v), increasing, from 0) + b[o]
+//   dW       dW[(c, u, v), o] summed over the output pixels r = (n, i, j) in increasing r,
+//            from dW; for N*P >= kSplitK rows in two halves (deep_sum_middle), the second
+//            from 0 and added at the end
+//   db       db[o] += dY at each r, in increasing r (plain additions, as Conv2d::backward)
+//   dX       each patch gradient dcols[(n, i, j), (c, u, v)] = sum over o, increasing, from
+//            0; then each pixel adds those of the windows over it in the order (i, j) of the
+//            windows, from 0 (col2im)
+// Terms that im2col would read from the padding are zeros here too, and a term 0 * w added to
+// a sum leaves it as it is (the sums start from +0 and never become -0).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "chainrule/fast/gemm.hpp"
+#include "chainrule/fast/isa.hpp"
+#include "chainrule/fast/threads.hpp"
+#include "chainrule/kernels.hpp"
+
+namespace chainrule {
+namespace {
+
+constexpr int kMostSum = 512;  // the direct route keeps sums that the products would not cut in two
+
+int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+// The sizes of one convolution (stride 1) and of the buffers the direct route uses.
+struct Geometry {
+  int C, H, W, O, k, p;
+  int Hp, Wp;  // the zero-bordered image: (H + 2p) x (W + 2p) per channel
+  int Ho, Wo, P, K;
+  int Q;       // "wide" output pixels computed per channel: i * Wp + j for every i, j < Wp
+  int S;       // floats per bordered image, with room for the reads of the last wide pixels
+  int Ot;      // dY's channels per row of the transposed copy: 8, or a multiple of 16
+  int Hq, Wq;  // the patch gradients with a border of k - 1 zeros: (Ho + 2k - 2) x (Wo + 2k - 2)
+
+  Geometry(const ConvGeometry& g, int tile_cols) {
+    C = g.channels, H = g.height, W = g.width, O = g.out_channels, k = g.kernel, p = g.padding;
+    Hp = H + 2 * p, Wp = W + 2 * p;
+    Ho = Hp - k + 1, Wo = Wp - k + 1, P = Ho * Wo, K = C * k * k;
+    Q = round_up(Ho * Wp, tile_cols);
+    const int last_term = ((C - 1) * Hp + k - 1) * Wp + k - 1;
+    S = round_up(std::max(C * Hp * Wp, last_term + Q), 16);
+    Ot = O <= 8 ? 8 : round_up(O, 16);
+    Hq = Ho + 2 * (k - 1), Wq = Wo + 2 * (k - 1);
+  }
+  // Where term (c, u, v) of the patch at output pixel (0, 0) lies in the bordered image.
+  int term_offset(int t) const {
+    const int c = t / (k * k), u = t / k % k, v = t % k;
+    return (c * Hp + u) * Wp + v;
+  }
+};
+
+// Per-call storage of the calling thread, grown on first use and kept: a training step
+// allocates nothing. Pool threads get their slice through the lambdas' captures.
+struct Scratch {
+  Values<int> term_offsets, pixel_offsets, channel_offsets;
+  Values<int> nonzero_pixels, nonzero_counts;  // backward: per image, the pixels where dY is not 0
+  Values<float> wide;        // forward: parts x (O x Q)
+  Values<float> dy_rows;     // backward: (N*P, Ot), dY one pixel per row
+  Values<float> second_half;  // backward: the second half of a deep dW sum (K, Ot)
+  Values<float> dcols;       // backward: parts x (the framed patch gradients and dY of one image)
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+template <typename V>
+void grow(V& v, std::size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+// The parts a pass over N images is cut into: one per thread when it pays.
+int image_parts(int N, std::size_t values) {
+  if (N < 2) return 1;
+  return std::max(1, std::min({fast::pass_threads(values, N), num_threads(), N}));
+}
+
+// X[n] into its zero-bordered copy.
+void border_image(const Geometry& g, const float* x, float* xp) {
+  std::fill(xp, xp + g.S, 0.0f);
+  for (int c = 0; c < g.C; ++c)
+    for (int y = 0; y < g.H; ++y)
+      std::memcpy(xp + (c * g.Hp + y + g.p) * g.Wp + g.p, x + (c * g.H + y) * g.W, sizeof(float) * g.W);
+}
+
+void fill_term_offsets(const Geometry& g, Scratch& s) {
+  grow(s.term_offsets, g.K);
+  for (int t = 0; t < g.K; ++t) s.term_offsets[t] = g.term_offset(t);
+  grow(s.pixel_offsets, g.P);
+  for (int i = 0; i < g.Ho; ++i)
+    for (int j = 0; j < g.Wo; ++j) s.pixel_offsets[i * g.Wo + j] = i * g.Wp + j;
+}
+
+// dY (N, O*P) into rows (N*P, Ot): one pixel per row, the lanes past O zero. On the way,
+// db[o] += dY at each pixel in order (from db, plain additions: Conv2d::backward's loop), and
+// lists[n * P ..] gets the pixels of image n where dY is not all zero (counts[n] of them).
+// OT = Ot known when compiled (8 or 16), or 0.
+template <int OT>
+void dy_by_pixel(const Geometry& g, int N, const float* dY, float* rows, float* db, int* lists, int* counts) {
+  const int Ot = OT ? OT : g.Ot, O = g.O, P = g.P;
+  float total[kMostSum + 16];  // Ot < kMostSum + 16 (fast_conv_takes)
+  for (int o = 0; o < Ot; ++o) total[o] = o < O ? db[o] : 0.0f;
+  for (int n = 0; n < N; ++n) {
+    const float* d = dY + (std::size_t)n * O * P;
+    float* r = rows + (std::size_t)n * P * Ot;
+    for (int q0 = 0; q0 < P; q0 += 16) {  // 16 pixels at a time: O short runs in, 16 rows out
+      const int w = std::min(16, P - q0);
+      float block[16][OT ? OT : 1];
+      for (int q = 0; q < w; ++q) {
+        float* row = OT ? block[q] : r + (std::size_t)(q0 + q) * Ot;
+        for (int o = O; o < Ot; ++o) row[o] = 0.0f;
+      }
+      for (int o = 0; o < O; ++o) {
+        const float* src = d + (std::size_t)o * P + q0;
+        for (int q = 0; q < w; ++q) (OT ? block[q] : r + (std::size_t)(q0 + q) * Ot)[o] = src[q];
+      }
+      if constexpr (OT != 0)
+        for (int q = 0; q < w; ++q)
+          for (int o = 0; o < OT; ++o) r[(std::size_t)(q0 + q) * OT + o] = block[q][o];
+    }
+    int count = 0;
+    for (int q = 0; q < P; ++q) {
+      const float* row = r + (std::size_t)q * Ot;
+      std::uint32_t any = 0;
+      for (int o = 0; o < Ot; ++o) {
+        total[o] += row[o];
+        std::uint32_t u;
+        std::memcpy(&u, row + o, sizeof u);
+        any |= u << 1;  // -0 is a zero too
+      }
+      lists[(std::size_t)n * P + count] = q;
+      count += any != 0;
+    }
+    counts[n] = count;
+  }
+  for (int o = 0; o < O; ++o) db[o] = total[o];
+}
+
+}  // namespace
+
+namespace {
+bool g_direct_conv = true;  // set_direct_conv
+}  // namespace
+
+void set_direct_conv(bool on) { g_direct_conv = on; }
+bool direct_conv() { return g_direct_conv; }
+
+bool fast_conv_takes(const ConvGeometry& g, int stride) {
+  return g_direct_conv && kernel_path() == KernelPath::Fast && stride == 1 && g.channels * g.kernel * g.kernel < kMostSum &&
+         g.out_channels < kMostSum;
+}
+
+void fast_conv_forward(const ConvGeometry& cg, int N, const float* X, const float* Wt, const float* b, float* Y,
+                       Tensor<float>& bordered) {
+  const fast::IsaKernels& isa = fast::isa_kernels();
+  const int NQ = isa.conv_cols, RM = isa.conv_rows_max;
+  const Geometry g(cg, NQ);
+  Scratch& s = scratch();
+  fill_term_offsets(g, s);
+  bordered.resize(N, g.S);
+  const int parts = image_parts(N, (std::size_t)N * g.P * g.O * g.K);
+  grow(s.wide, (std::size_t)parts * g.O * g.Q);
+  const int* boff = s.term_offsets.data();
+  float* wide_all = s.wide.data();
+  fast::run_parts(parts, [&](int t) {
+    float* wide = wide_all + (std::size_t)t * g.O * g.Q;
+    for (int n = N * t / parts; n < N * (t + 1) / parts; ++n) {
+      float* xp = bordered.row(n);
+      border_image(g, X + (std::size_t)n * g.C * g.H * g.W, xp);
+      // wide (O, Q) = W^T (O, K) times the bordered image read at each term's offset
+      for (int o = 0; o < g.O; o += RM)
+        for (int q = 0; q < g.Q; q += NQ)
+          isa.conv_rows(std::min(RM, g.O - o), g.K, Wt + o, 1, g.O, xp + q, boff, wide + (std::size_t)o * g.Q + q, g.Q);
+      float* y = Y + (std::size_t)n * g.O * g.P;
+      for (int o = 0; o < g.O; ++o)
+        for (int i = 0; i < g.Ho; ++i)
+          for (int j = 0; j < g.Wo; ++j) y[(o * g.Ho + i) * g.Wo + j] = wide[(std::size_t)o * g.Q + i * g.Wp + j] + b[o];
+    }
+  });
+}
+
+void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bordered, const float* dY, const float* Wt,
+                        float* dW, float* db, float* dX) {
+  const fast::IsaKernels& isa = fast::isa_kernels();
+  const int NQ = isa.conv_cols, RM = isa.conv_rows_max;
+  const Geometry g(cg, NQ);
+  Scratch& s = scratch();
+  fill_term_offsets(g, s);
+  const int R = N * g.P;
+
+  // dY one pixel per row, Ot channels wide (the lanes past O are zeros); db; and for each
+  // image the list of its pixels where dY is not all zero (the others add nothing to dW: a
+  // term x * 0 leaves a sum as it is).
+  grow(s.dy_rows, (std::size_t)R * g.Ot);
+  grow(s.nonzero_pixels, R);
+  grow(s.nonzero_counts, N);
+  float* rows = s.dy_rows.data();
+  int* lists = s.nonzero_pixels.data();
+  if (g.Ot == 8) dy_by_pixel<8>(g, N, dY, rows, db, lists, s.nonzero_counts.data());
+  else if (g.Ot == 16) dy_by_pixel<16>(g, N, dY, rows, db, lists, s.nonzero_counts.data());
+  else dy_by_pixel<0>(g, N, dY, rows, db, lists, s.nonzero_counts.data());
+
+  // dW: rows [0, mid) onto dW, rows [mid, R) from 0 into second_half, then added
+  const int mid = fast::deep_sum_middle(R);
+  const int NO = g.Ot == 8 ? 8 : 16, KB = isa.conv_dw_max(NO);
+  grow(s.second_half, (std::size_t)g.K * g.Ot);
+  float* second = s.second_half.data();
+  const int* xoff = s.term_offsets.data();
+  const int* roff = s.pixel_offsets.data();
+  auto dw_rows = [&](int r0, int r1, bool from_dw, float* out) {
+    float acc[32 * 16];
+    for (int o0 = 0; o0 < g.O; o0 += NO)
+      for (int k0 = 0; k0 < g.K; k0 += KB) {
+        const int kb = std::min(KB, g.K - k0);
+        for (int k = 0; k < kb; ++k)
+          for (int o = 0; o < NO; ++o)
+            acc[k * NO + o] = from_dw && o0 + o < g.O ? dW[(std::size_t)(k0 + k) * g.O + o0 + o] : 0.0f;
+        for (int n = r0 / g.P; n * g.P < r1; ++n) {
+          const int q0 = std::max(r0 - n * g.P, 0), q1 = std::min(r1 - n * g.P, g.P);
+          const int* list = lists + (std::size_t)n * g.P;
+          const int* first = std::lower_bound(list, list + s.nonzero_counts[n], q0);
+          const int* last = std::lower_bound(first, list + s.nonzero_counts[n], q1);
+          isa.conv_dw(NO, kb, (int)(last - first), first, bordered.row(n), roff, xoff + k0,
+                      rows + (std::size_t)n * g.P * g.Ot + o0, g.Ot, acc);
+        }
+        for (int k = 0; k < kb; ++k)
+          for (int o = 0; o < NO && o0 + o < g.O; ++o) out[(std::size_t)(k0 + k) * g.O + o0 + o] = acc[k * NO + o];
+      }
+  };
+  if (mid < R && num_threads() >= 2) {
+    fast::run_parts(2, [&](int t) {
+      if (t == 0) dw_rows(0, mid, true, dW);
+      else dw_rows(mid, R, false, second);
+    });
+  } else {
+    dw_rows(0, mid, true, dW);
+    if (mid < R) dw_rows(mid, R, false, second);
+  }
+  if (mid < R)
+    for (int q = 0; q < g.K * g.O; ++q) dW[q] += second[q];
+
+  if (!dX) return;
+  // dX, image by image. The patch gradients dcols^T (K, .) = W (K, O) dY[n] (O, .) are
+  // computed over a frame of k - 1 zeros around the Ho x Wo pixels (Hq x Wq, each row of the
+  // frame whole: its border entries sum zeros, which gives +0), so that col2im can then read
+  // a whole row of pixels at once.
+  const int parts = image_parts(N, (std::size_t)N * g.P * g.O * g.K);
+  const int F = g.Hq * g.Wq, Fs = round_up(F + NQ, 16);  // a frame; its stride, with room for a tile's overrun
+  const int first = (g.k - 1) * g.Wq, span = round_up(g.Ho * g.Wq, NQ);  // the frame's rows that hold pixels
+  const std::size_t framed = (std::size_t)g.K * Fs + 32, dy_framed = (std::size_t)g.O * Fs;
+  const std::size_t per_part = framed + dy_framed;
+  grow(s.dcols, per_part * parts);
+  grow(s.channel_offsets, g.O);
+  for (int o = 0; o < g.O; ++o) s.channel_offsets[o] = o * Fs;
+  const int* goff = s.channel_offsets.data();
+  float* dcols_all = s.dcols.data();
+  fast::run_parts(parts, [&](int t) {
+    float* fr = dcols_all + per_part * t;
+    float* gf = fr + framed;
+    std::fill(fr, fr + per_part, 0.0f);  // the borders stay zero: only the inside is written below
+    for (int n = N * t / parts; n < N * (t + 1) / parts; ++n) {
+      const float* d = dY + (std::size_t)n * g.O * g.P;
+      for (int o = 0; o < g.O; ++o)
+        for (int i = 0; i < g.Ho; ++i) {
+          float* dst = gf + (std::size_t)o * Fs + first + i * g.Wq + g.k - 1;
+          const float* src = d + (std::size_t)o * g.P + i * g.Wo;
+          for (int j = 0; j < g.Wo; ++j) dst[j] = src[j];
+        }
+      for (int k = 0; k < g.K; k += RM)
+        for (int q = first; q < first + span; q += NQ)
+          isa.conv_rows(std::min(RM, g.K - k), g.O, Wt + (std::size_t)k * g.O, g.O, 1, gf + q, goff,
+                        fr + (std::size_t)k * Fs + q, Fs);
+      // pixel (c, y, x) adds the patch gradients of the windows (i, j) = (y + p - u, x + p - v)
+      // over it, in increasing (i, j): u, then v, from k - 1 down to 0
+      float* dx = dX + (std::size_t)n * g.C * g.H * g.W;
+      for (int c = 0; c < g.C; ++c)
+        for (int y = 0; y < g.H; ++y) {
+          float* out = dx + (c * g.H + y) * g.W;
+          for (int x0 = 0; x0 < g.W; x0 += 16) {
+            float acc[16] = {};
+            for (int u = g.k - 1; u >= 0; --u) {
+              const int i = y + g.p - u;
+              if (i < 0 || i >= g.Ho) continue;
+              for (int v = g.k - 1; v >= 0; --v) {
+                const float* src = fr + (std::size_t)((c * g.k + u) * g.k + v) * Fs + (i + g.k - 1) * g.Wq + x0 + g.p - v + g.k - 1;
+                for (int x = 0; x < 16; ++x) acc[x] += src[x];
+              }
+            }
+            for (int x = 0; x < std::min(16, g.W - x0); ++x) out[x0 + x] = acc[x];
+          }
+        }
+    }
+  });
+}
+
+}  // namespace chainrule

@@ -1,0 +1,85 @@
+// The two inner loops of the direct convolution (fast/conv.cpp), written plainly and compiled
+// once per path: isa_avx512.cpp, isa_avx2.cpp and isa_portable.cpp each include this file and
+// instantiate the loops with tile sizes that fit their registers (the anonymous namespace
+// keeps the copies apart, as in isa_plain.hpp). The compiler vectorises the innermost loop of
+// each, over NQ or NO contiguous floats; the tile sizes are template arguments so that the
+// accumulators can live in registers.
+//
+// Every sum is one fused multiply-add per term, in the order the caller lists the terms,
+// from the start the caller gives: the order of the im2col products it replaces
+// (fast/conv.cpp says which order that is).
+#pragma once
+
+#include <cstddef>
+
+#include "chainrule/fast/isa.hpp"
+
+namespace chainrule::fast {
+namespace {
+
+// C (R x NQ) = sum over k in [0, K), in increasing k, of a(r, k) * b(k, q), from 0:
+//   a(r, k) = a[r * ar + k * ak]   (one weight, broadcast)
+//   b(k, q) = b[boff[k] + q]       (NQ contiguous floats: pixels of one image)
+// C is written to c[r * ldc + q], all NQ columns.
+template <int R, int NQ>
+void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
+                    float* c, std::ptrdiff_t ldc) {
+  float acc[R][NQ];
+  for (int r = 0; r < R; ++r)
+    for (int q = 0; q < NQ; ++q) acc[r][q] = 0.0f;
+  for (int k = 0; k < K; ++k) {
+    const float* bk = b + boff[k];
+    for (int r = 0; r < R; ++r) {
+      const float w = a[r * ar + k * ak];
+      for (int q = 0; q < NQ; ++q) acc[r][q] = __builtin_fmaf(w, bk[q], acc[r][q]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int q = 0; q < NQ; ++q) c[r * ldc + q] = acc[r][q];
+}
+
+// rows of C in 1 .. RMax, dispatched to the tile of that height.
+template <int RMax, int NQ>
+void conv_rows_any(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b,
+                   const int* boff, float* c, std::ptrdiff_t ldc) {
+  if constexpr (RMax > 1) {
+    if (rows < RMax) return conv_rows_any<RMax - 1, NQ>(rows, K, a, ar, ak, b, boff, c, ldc);
+  }
+  conv_rows_tile<RMax, NQ>(K, a, ar, ak, b, boff, c, ldc);
+}
+
+// acc (KB x NO) += sum over the pixels q = list[0], list[1], ... list[count - 1] (increasing)
+// of x(q, k) * g(q, o):
+//   x(q, k) = x[roff[q] + xoff[k]]   (one pixel of the bordered image, broadcast)
+//   g(q, o) = g[q * ldg + o]         (NO contiguous floats: dL/dY of NO channels at pixel q)
+// acc is read from and written back to acc[k * NO + o]: each entry one chain over the list.
+template <int KB, int NO>
+void conv_dw_tile(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g,
+                  std::ptrdiff_t ldg, float* acc_out) {
+  float acc[KB][NO];
+  for (int k = 0; k < KB; ++k)
+    for (int o = 0; o < NO; ++o) acc[k][o] = acc_out[k * NO + o];
+  for (int i = 0; i < count; ++i) {
+    const int q = list[i];
+    const float* xr = x + roff[q];
+    const float* gr = g + q * ldg;
+    for (int k = 0; k < KB; ++k) {
+      const float xv = xr[xoff[k]];
+      for (int o = 0; o < NO; ++o) acc[k][o] = __builtin_fmaf(xv, gr[o], acc[k][o]);
+    }
+  }
+  for (int k = 0; k < KB; ++k)
+    for (int o = 0; o < NO; ++o) acc_out[k * NO + o] = acc[k][o];
+}
+
+template <int KBMax, int NO>
+void conv_dw_any(int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
+                 const float* g, std::ptrdiff_t ldg, float* acc) {
+  if constexpr (KBMax > 1) {
+    if (kb < KBMax) return conv_dw_any<KBMax - 1, NO>(kb, count, list, x, roff, xoff, g, ldg, acc);
+  }
+  conv_dw_tile<KBMax, NO>(count, list, x, roff, xoff, g, ldg, acc);
+}
+
+}  // namespace
+}  // namespace chainrule::fast
