@@ -43,7 +43,7 @@ struct Geometry {
   int Ho, Wo, P, K;
   int Q;       // "wide" output pixels computed per channel: i * Wp + j for every i, j < Wp
   int S;       // floats per bordered image, with room for the reads of the last wide pixels
-  int Ot;      // dY's channels per row of the transposed copy: 8, or a multiple of 16
+  int Ot;      // the channels dW is computed for at once, rounded up: 8, or a multiple of 16
   int Hq, Wq;  // the patch gradients with a border of k - 1 zeros: (Ho + 2k - 2) x (Wo + 2k - 2)
 
   Geometry(const ConvGeometry& g, int tile_cols) {
@@ -69,7 +69,7 @@ struct Scratch {
   Values<int> term_offsets, pixel_offsets, channel_offsets;
   Values<int> nonzero_pixels, nonzero_counts;  // backward: per image, the pixels where dY is not 0
   Values<float> wide;        // forward: parts x (O x Q)
-  Values<float> dy_rows;     // backward: (N*P, Ot), dY one pixel per row
+  Values<float> dy_rows;     // backward, more than 8 channels: (N*P, Ot), dY one pixel per row
   Values<float> second_half;  // backward: the second half of a deep dW sum (K, Ot)
   Values<float> dcols;       // backward: parts x (the framed patch gradients and dY of one image)
 };
@@ -104,49 +104,63 @@ void fill_term_offsets(const Geometry& g, Scratch& s) {
     for (int j = 0; j < g.Wo; ++j) s.pixel_offsets[i * g.Wo + j] = i * g.Wp + j;
 }
 
-// dY (N, O*P) into rows (N*P, Ot): one pixel per row, the lanes past O zero. On the way,
-// db[o] += dY at each pixel in order (from db, plain additions: Conv2d::backward's loop), and
-// lists[n * P ..] gets the pixels of image n where dY is not all zero (counts[n] of them).
-// OT = Ot known when compiled (8 or 16), or 0.
-template <int OT>
-void dy_by_pixel(const Geometry& g, int N, const float* dY, float* rows, float* db, int* lists, int* counts) {
-  const int Ot = OT ? OT : g.Ot, O = g.O, P = g.P;
-  float total[kMostSum + 16];  // Ot < kMostSum + 16 (fast_conv_takes)
-  for (int o = 0; o < Ot; ++o) total[o] = o < O ? db[o] : 0.0f;
+// lists[n * P ..] gets the pixels of image n where dY is not all zero (counts[n] of them),
+// and db[o] += dY at each of those pixels, in order (from db, plain additions: Conv2d::backward's
+// loop, which also adds the zeros of the other pixels; adding a zero leaves the sum as it is,
+// since the sum is never -0).
+void sum_and_list(const Geometry& g, int N, const float* dY, float* db, int* lists, int* counts) {
+  const int O = g.O, P = g.P;
+  float total[kMostSum];  // O < kMostSum (fast_conv_takes)
+  for (int o = 0; o < O; ++o) total[o] = db[o];
+  for (int n = 0; n < N; ++n) {
+    const float* d = dY + (std::size_t)n * O * P;
+    int* list = lists + (std::size_t)n * P;
+    int count = 0;
+    for (int q0 = 0; q0 < P; q0 += 16) {  // 16 pixels at a time
+      const int w = std::min(16, P - q0);
+      std::uint32_t any[16] = {};
+      for (int o = 0; o < O; ++o) {
+        const float* src = d + (std::size_t)o * P + q0;
+        if (w == 16) {  // (a loop of known length, which the compiler makes one vector operation)
+          std::uint32_t u[16];
+          std::memcpy(u, src, sizeof u);
+          for (int q = 0; q < 16; ++q) any[q] |= u[q] << 1;  // -0 is a zero too
+        } else {
+          for (int q = 0; q < w; ++q) {
+            std::uint32_t u;
+            std::memcpy(&u, src + q, sizeof u);
+            any[q] |= u << 1;
+          }
+        }
+      }
+      for (int q = 0; q < w; ++q) {
+        list[count] = q0 + q;
+        count += any[q] != 0;
+      }
+    }
+    counts[n] = count;
+    for (int i = 0; i < count; ++i)
+      for (int o = 0; o < O; ++o) total[o] += d[(std::size_t)o * P + list[i]];
+  }
+  for (int o = 0; o < O; ++o) db[o] = total[o];
+}
+
+// dY (N, O*P) into rows (N*P, Ot): one pixel per row, the lanes past O zero.
+void dy_by_pixel(const Geometry& g, int N, const float* dY, float* rows) {
+  const int Ot = g.Ot, O = g.O, P = g.P;
   for (int n = 0; n < N; ++n) {
     const float* d = dY + (std::size_t)n * O * P;
     float* r = rows + (std::size_t)n * P * Ot;
     for (int q0 = 0; q0 < P; q0 += 16) {  // 16 pixels at a time: O short runs in, 16 rows out
       const int w = std::min(16, P - q0);
-      float block[16][OT ? OT : 1];
-      for (int q = 0; q < w; ++q) {
-        float* row = OT ? block[q] : r + (std::size_t)(q0 + q) * Ot;
-        for (int o = O; o < Ot; ++o) row[o] = 0.0f;
-      }
+      for (int q = 0; q < w; ++q)
+        for (int o = O; o < Ot; ++o) r[(std::size_t)(q0 + q) * Ot + o] = 0.0f;
       for (int o = 0; o < O; ++o) {
         const float* src = d + (std::size_t)o * P + q0;
-        for (int q = 0; q < w; ++q) (OT ? block[q] : r + (std::size_t)(q0 + q) * Ot)[o] = src[q];
+        for (int q = 0; q < w; ++q) r[(std::size_t)(q0 + q) * Ot + o] = src[q];
       }
-      if constexpr (OT != 0)
-        for (int q = 0; q < w; ++q)
-          for (int o = 0; o < OT; ++o) r[(std::size_t)(q0 + q) * OT + o] = block[q][o];
     }
-    int count = 0;
-    for (int q = 0; q < P; ++q) {
-      const float* row = r + (std::size_t)q * Ot;
-      std::uint32_t any = 0;
-      for (int o = 0; o < Ot; ++o) {
-        total[o] += row[o];
-        std::uint32_t u;
-        std::memcpy(&u, row + o, sizeof u);
-        any |= u << 1;  // -0 is a zero too
-      }
-      lists[(std::size_t)n * P + count] = q;
-      count += any != 0;
-    }
-    counts[n] = count;
   }
-  for (int o = 0; o < O; ++o) db[o] = total[o];
 }
 
 }  // namespace
@@ -201,21 +215,25 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
   fill_term_offsets(g, s);
   const int R = N * g.P;
 
-  // dY one pixel per row, Ot channels wide (the lanes past O are zeros); db; and for each
-  // image the list of its pixels where dY is not all zero (the others add nothing to dW: a
-  // term x * 0 leaves a sum as it is).
-  grow(s.dy_rows, (std::size_t)R * g.Ot);
+  // db, and for each image the pixels where dY is not all zero: the others add nothing to dW
+  // (a term x * 0 leaves a sum as it is)
   grow(s.nonzero_pixels, R);
   grow(s.nonzero_counts, N);
-  float* rows = s.dy_rows.data();
   int* lists = s.nonzero_pixels.data();
-  if (g.Ot == 8) dy_by_pixel<8>(g, N, dY, rows, db, lists, s.nonzero_counts.data());
-  else if (g.Ot == 16) dy_by_pixel<16>(g, N, dY, rows, db, lists, s.nonzero_counts.data());
-  else dy_by_pixel<0>(g, N, dY, rows, db, lists, s.nonzero_counts.data());
+  sum_and_list(g, N, dY, db, lists, s.nonzero_counts.data());
+  // dW reads the channels of a pixel: gathered from dY as it lies for up to 8 channels (one
+  // block of K), from a copy one pixel per row for more (read once per block of K)
+  const bool by_pixel = g.Ot > 8;
+  if (by_pixel) {
+    grow(s.dy_rows, (std::size_t)R * g.Ot);
+    dy_by_pixel(g, N, dY, s.dy_rows.data());
+  }
+  const float* rows = s.dy_rows.data();
 
   // dW: rows [0, mid) onto dW, rows [mid, R) from 0 into second_half, then added
   const int mid = fast::deep_sum_middle(R);
-  const int NO = g.Ot == 8 ? 8 : 16, KB = isa.conv_dw_max(NO);
+  const int NO = g.Ot == 8 ? 8 : 16, most = isa.conv_dw_max(NO);
+  const int KB = (g.K + (g.K + most - 1) / most - 1) / ((g.K + most - 1) / most);  // K in equal blocks of at most `most`
   grow(s.second_half, (std::size_t)g.K * g.Ot);
   float* second = s.second_half.data();
   const int* xoff = s.term_offsets.data();
@@ -233,8 +251,12 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
           const int* list = lists + (std::size_t)n * g.P;
           const int* first = std::lower_bound(list, list + s.nonzero_counts[n], q0);
           const int* last = std::lower_bound(first, list + s.nonzero_counts[n], q1);
-          isa.conv_dw(NO, kb, (int)(last - first), first, bordered.row(n), roff, xoff + k0,
-                      rows + (std::size_t)n * g.P * g.Ot + o0, g.Ot, acc);
+          if (by_pixel)
+            isa.conv_dw(NO, kb, (int)(last - first), first, bordered.row(n), roff, xoff + k0,
+                        rows + (std::size_t)n * g.P * g.Ot + o0, g.Ot, 1, std::min(NO, g.O - o0), acc);
+          else
+            isa.conv_dw(NO, kb, (int)(last - first), first, bordered.row(n), roff, xoff + k0,
+                        dY + ((std::size_t)n * g.O + o0) * g.P, 1, g.P, std::min(NO, g.O - o0), acc);
         }
         for (int k = 0; k < kb; ++k)
           for (int o = 0; o < NO && o0 + o < g.O; ++o) out[(std::size_t)(k0 + k) * g.O + o0 + o] = acc[k * NO + o];

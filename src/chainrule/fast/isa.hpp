@@ -72,15 +72,17 @@ struct IsaKernels {
   // The direct convolution's two loops (fast/isa_conv.hpp, used by fast/conv.cpp):
   // conv_rows: C (rows x conv_cols) = sum over k in [0, K) of a[r * ar + k * ak] * b[boff[k] + q],
   //   from 0, rows <= conv_rows_max, written to c[r * ldc + q] (every one of the conv_cols q).
-  // conv_dw: acc (kb x no) += sum over q in list[0 .. count) of x[roff[q] + xoff[k]] * g[q * ldg + o],
-  //   no = 8 or 16, kb <= conv_dw_max(no); acc[k * no + o] is read and written back.
+  // conv_dw: acc (kb x no) += sum over q in list[0 .. count) of x[roff[q] + xoff[k]] * g(q, o),
+  //   g(q, o) = g[q * ldq + o * ldo] for o < lanes, 0 for the other lanes (ldo = 1: no
+  //   contiguous floats; else gathered, as from dY channel after channel); no = 8 or 16,
+  //   kb <= conv_dw_max(no); acc[k * no + o] is read and written back.
   int conv_cols;
   int conv_rows_max;
   void (*conv_rows)(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b,
                     const int* boff, float* c, std::ptrdiff_t ldc);
   int (*conv_dw_max)(int no);
   void (*conv_dw)(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-                  const float* g, std::ptrdiff_t ldg, float* acc);
+                  const float* g, int ldq, int ldo, int lanes, float* acc);
 };
 
 // The paths compiled into this program; nullptr for one this build or CPU family cannot have

@@ -8,7 +8,6 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
-#include "chainrule/fast/isa_conv.hpp"
 #include "chainrule/fast/isa_plain.hpp"
 
 namespace chainrule::fast {
@@ -185,18 +184,94 @@ void adam(std::size_t n, float* w, const float* g, float* m, float* s, const Ada
   return adam_loop<false, false>(n, w, g, m, s, k);
 }
 
-// The direct convolution's tiles (fast/isa_conv.hpp): 3 rows x 32 pixels; dW blocks of
-// 12 x 8 or 6 x 16 accumulators.
-constexpr int kConvRows = 3, kConvCols = 32;
+// The direct convolution's loops (fast/isa_conv.hpp has them plainly, with the contract).
+// conv_rows: a tile of R rows x 16 pixels (two vectors per row), R <= 5: 10 accumulators,
+// the two vectors of b and one broadcast weight in the 16 ymm registers.
+constexpr int kConvRows = 5, kConvCols = 16;
+template <int R>
+void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
+                    float* c, std::ptrdiff_t ldc) {
+  __m256 acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int k = 0; k < K; ++k) {
+    const float* bk = b + boff[k];
+    const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 w = _mm256_broadcast_ss(a + r * ar + k * ak);
+      acc[r][0] = _mm256_fmadd_ps(w, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(w, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(c + r * ldc, acc[r][0]);
+    _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
+  }
+}
 void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
                float* c, std::ptrdiff_t ldc) {
-  conv_rows_any<kConvRows, kConvCols>(rows, K, a, ar, ak, b, boff, c, ldc);
+  switch (rows) {
+    case 1: return conv_rows_tile<1>(K, a, ar, ak, b, boff, c, ldc);
+    case 2: return conv_rows_tile<2>(K, a, ar, ak, b, boff, c, ldc);
+    case 3: return conv_rows_tile<3>(K, a, ar, ak, b, boff, c, ldc);
+    case 4: return conv_rows_tile<4>(K, a, ar, ak, b, boff, c, ldc);
+    default: return conv_rows_tile<5>(K, a, ar, ak, b, boff, c, ldc);
+  }
+}
+
+// conv_dw: KB x V accumulator vectors (V = 1: 8 channels, KB <= 12; V = 2: 16 channels,
+// KB <= 6); the channels of a pixel loaded (ldo = 1) or gathered from dY as it lies.
+template <int KB, int V, bool kGather>
+void conv_dw_tile(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
+                  int ldo, int lanes, float* acc_out) {
+  __m256 acc[KB][V];
+  int off[KB];
+#pragma GCC unroll 16
+  for (int k = 0; k < KB; ++k) {
+    for (int v = 0; v < V; ++v) acc[k][v] = _mm256_loadu_ps(acc_out + (k * V + v) * 8);
+    off[k] = xoff[k];
+  }
+  __m256i index[V], mask[V];
+  for (int v = 0; v < V; ++v) {
+    index[v] = _mm256_mullo_epi32(_mm256_setr_epi32(8 * v, 8 * v + 1, 8 * v + 2, 8 * v + 3, 8 * v + 4, 8 * v + 5, 8 * v + 6, 8 * v + 7),
+                                  _mm256_set1_epi32(ldo));
+    mask[v] = first_lanes(lanes - 8 * v);
+  }
+  for (int i = 0; i < count; ++i) {
+    const int q = list[i];
+    const float* xr = x + roff[q];
+    const float* gq = g + (std::ptrdiff_t)q * ldq;
+    __m256 gv[V];
+    for (int v = 0; v < V; ++v)
+      gv[v] = kGather ? _mm256_mask_i32gather_ps(_mm256_setzero_ps(), gq, index[v], _mm256_castsi256_ps(mask[v]), 4)
+                      : _mm256_maskload_ps(gq + 8 * v, mask[v]);
+#pragma GCC unroll 16
+    for (int k = 0; k < KB; ++k) {
+      const __m256 xv = _mm256_broadcast_ss(xr + off[k]);
+      for (int v = 0; v < V; ++v) acc[k][v] = _mm256_fmadd_ps(xv, gv[v], acc[k][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int k = 0; k < KB; ++k)
+    for (int v = 0; v < V; ++v) _mm256_storeu_ps(acc_out + (k * V + v) * 8, acc[k][v]);
+}
+
+template <int KB, int V>
+void conv_dw_kb(int kb, int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g,
+                int ldq, int ldo, int lanes, float* acc) {
+  if constexpr (KB > 1) {
+    if (kb < KB) return conv_dw_kb<KB - 1, V>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  }
+  if (ldo == 1) return conv_dw_tile<KB, V, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  conv_dw_tile<KB, V, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 int conv_dw_max(int no) { return no == 8 ? 12 : 6; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-             const float* g, std::ptrdiff_t ldg, float* acc) {
-  if (no == 8) return conv_dw_any<12, 8>(kb, count, list, x, roff, xoff, g, ldg, acc);
-  conv_dw_any<6, 16>(kb, count, list, x, roff, xoff, g, ldg, acc);
+             const float* g, int ldq, int ldo, int lanes, float* acc) {
+  if (no == 8) return conv_dw_kb<12, 1>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  conv_dw_kb<6, 2>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
 const IsaKernels kAvx2{"avx2", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,

@@ -192,16 +192,19 @@ template <int R>
 void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
                     float* c, std::ptrdiff_t ldc) {
   __m512 acc[R][2];
+  #pragma GCC unroll 32
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (int k = 0; k < K; ++k) {
     const float* bk = b + boff[k];
     const __m512 b0 = _mm512_loadu_ps(bk), b1 = _mm512_loadu_ps(bk + 16);
+    #pragma GCC unroll 32
     for (int r = 0; r < R; ++r) {
       const __m512 w = _mm512_set1_ps(a[r * ar + k * ak]);
       acc[r][0] = _mm512_fmadd_ps(w, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(w, b1, acc[r][1]);
     }
   }
+  #pragma GCC unroll 32
   for (int r = 0; r < R; ++r) {
     _mm512_storeu_ps(c + r * ldc, acc[r][0]);
     _mm512_storeu_ps(c + r * ldc + 16, acc[r][1]);
@@ -219,46 +222,71 @@ void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_
   }
 }
 
-// conv_dw: KB accumulators of one vector each: 16 channels (zmm) or 8 (ymm), KB <= 25.
-template <int KB, typename V, V (*Load)(const float*), V (*Fma)(V, V, V), V (*Broadcast)(float), void (*Store)(float*, V)>
-void conv_dw_tile(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g,
-                  std::ptrdiff_t ldg, float* acc_out, int width) {
-  V acc[KB];
+// conv_dw: KB accumulators of one vector each, 16 channels (zmm) or 8 (ymm), KB <= 25; the
+// channels of one pixel are gathered from dY as it lies (ldg apart).
+template <int KB, bool kGather>
+void conv_dw16(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
+               int ldo, int lanes, float* acc_out) {
+  __m512 acc[KB];
   int off[KB];
+  #pragma GCC unroll 32
   for (int k = 0; k < KB; ++k) {
-    acc[k] = Load(acc_out + k * width);
+    acc[k] = _mm512_loadu_ps(acc_out + 16 * k);
     off[k] = xoff[k];
   }
+  const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(ldo));
+  const __mmask16 mask = first_lanes(lanes);
   for (int i = 0; i < count; ++i) {
     const int q = list[i];
     const float* xr = x + roff[q];
-    const V gv = Load(g + q * ldg);
-    for (int k = 0; k < KB; ++k) acc[k] = Fma(Broadcast(xr[off[k]]), gv, acc[k]);
+    const float* gq = g + (std::ptrdiff_t)q * ldq;
+    const __m512 gv = !kGather ? _mm512_maskz_loadu_ps(mask, gq) : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, gq, 4);
+    #pragma GCC unroll 32
+    for (int k = 0; k < KB; ++k) acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(xr[off[k]]), gv, acc[k]);
   }
-  for (int k = 0; k < KB; ++k) Store(acc_out + k * width, acc[k]);
+  #pragma GCC unroll 32
+  for (int k = 0; k < KB; ++k) _mm512_storeu_ps(acc_out + 16 * k, acc[k]);
 }
-inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-inline __m512 fma16(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
-inline __m512 set16(float x) { return _mm512_set1_ps(x); }
-inline void store16(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
-inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-inline __m256 fma8(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
-inline __m256 set8(float x) { return _mm256_set1_ps(x); }
-inline void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+template <int KB, bool kGather>
+void conv_dw8(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
+              int ldo, int lanes, float* acc_out) {
+  __m256 acc[KB];
+  int off[KB];
+  #pragma GCC unroll 32
+  for (int k = 0; k < KB; ++k) {
+    acc[k] = _mm256_loadu_ps(acc_out + 8 * k);
+    off[k] = xoff[k];
+  }
+  const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(ldo));
+  const __mmask8 mask = static_cast<__mmask8>(first_lanes(lanes));
+  for (int i = 0; i < count; ++i) {
+    const int q = list[i];
+    const float* xr = x + roff[q];
+    const float* gq = g + (std::ptrdiff_t)q * ldq;
+    const __m256 gv = !kGather ? _mm256_maskz_loadu_ps(mask, gq) : _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), mask, index, gq, 4);
+    #pragma GCC unroll 32
+    for (int k = 0; k < KB; ++k) acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(xr[off[k]]), gv, acc[k]);
+  }
+  #pragma GCC unroll 32
+  for (int k = 0; k < KB; ++k) _mm256_storeu_ps(acc_out + 8 * k, acc[k]);
+}
 
 template <int KB>
 void conv_dw_kb(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-                const float* g, std::ptrdiff_t ldg, float* acc) {
+                const float* g, int ldq, int ldo, int lanes, float* acc) {
   if constexpr (KB > 1) {
-    if (kb < KB) return conv_dw_kb<KB - 1>(no, kb, count, list, x, roff, xoff, g, ldg, acc);
+    if (kb < KB) return conv_dw_kb<KB - 1>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
   }
-  if (no == 8) return conv_dw_tile<KB, __m256, load8, fma8, set8, store8>(count, list, x, roff, xoff, g, ldg, acc, 8);
-  conv_dw_tile<KB, __m512, load16, fma16, set16, store16>(count, list, x, roff, xoff, g, ldg, acc, 16);
+  if (no == 8 && ldo == 1) return conv_dw8<KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  if (no == 8) return conv_dw8<KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  if (ldo == 1) return conv_dw16<KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  conv_dw16<KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 int conv_dw_max(int) { return 25; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-             const float* g, std::ptrdiff_t ldg, float* acc) {
-  conv_dw_kb<25>(no, kb, count, list, x, roff, xoff, g, ldg, acc);
+             const float* g, int ldq, int ldo, int lanes, float* acc) {
+  conv_dw_kb<25>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
 const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,

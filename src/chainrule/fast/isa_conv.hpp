@@ -25,15 +25,18 @@ template <int R, int NQ>
 void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
                     float* c, std::ptrdiff_t ldc) {
   float acc[R][NQ];
+  #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
     for (int q = 0; q < NQ; ++q) acc[r][q] = 0.0f;
   for (int k = 0; k < K; ++k) {
     const float* bk = b + boff[k];
+    #pragma GCC unroll 32
     for (int r = 0; r < R; ++r) {
       const float w = a[r * ar + k * ak];
       for (int q = 0; q < NQ; ++q) acc[r][q] = __builtin_fmaf(w, bk[q], acc[r][q]);
     }
   }
+  #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
     for (int q = 0; q < NQ; ++q) c[r * ldc + q] = acc[r][q];
 }
@@ -51,34 +54,38 @@ void conv_rows_any(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrd
 // acc (KB x NO) += sum over the pixels q = list[0], list[1], ... list[count - 1] (increasing)
 // of x(q, k) * g(q, o):
 //   x(q, k) = x[roff[q] + xoff[k]]   (one pixel of the bordered image, broadcast)
-//   g(q, o) = g[q * ldg + o]         (NO contiguous floats: dL/dY of NO channels at pixel q)
+//   g(q, o) = g[q * ldq + o * ldo]   (dL/dY of channel o at pixel q; 0 for o >= lanes)
 // acc is read from and written back to acc[k * NO + o]: each entry one chain over the list.
 template <int KB, int NO>
 void conv_dw_tile(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g,
-                  std::ptrdiff_t ldg, float* acc_out) {
+                  int ldq, int ldo, int lanes, float* acc_out) {
   float acc[KB][NO];
+  #pragma GCC unroll 32
   for (int k = 0; k < KB; ++k)
     for (int o = 0; o < NO; ++o) acc[k][o] = acc_out[k * NO + o];
   for (int i = 0; i < count; ++i) {
     const int q = list[i];
     const float* xr = x + roff[q];
-    const float* gr = g + q * ldg;
+    float gr[NO];
+    for (int o = 0; o < NO; ++o) gr[o] = o < lanes ? g[(std::ptrdiff_t)q * ldq + (std::ptrdiff_t)o * ldo] : 0.0f;
+    #pragma GCC unroll 32
     for (int k = 0; k < KB; ++k) {
       const float xv = xr[xoff[k]];
       for (int o = 0; o < NO; ++o) acc[k][o] = __builtin_fmaf(xv, gr[o], acc[k][o]);
     }
   }
+  #pragma GCC unroll 32
   for (int k = 0; k < KB; ++k)
     for (int o = 0; o < NO; ++o) acc_out[k * NO + o] = acc[k][o];
 }
 
 template <int KBMax, int NO>
 void conv_dw_any(int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-                 const float* g, std::ptrdiff_t ldg, float* acc) {
+                 const float* g, int ldq, int ldo, int lanes, float* acc) {
   if constexpr (KBMax > 1) {
-    if (kb < KBMax) return conv_dw_any<KBMax - 1, NO>(kb, count, list, x, roff, xoff, g, ldg, acc);
+    if (kb < KBMax) return conv_dw_any<KBMax - 1, NO>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
   }
-  conv_dw_tile<KBMax, NO>(count, list, x, roff, xoff, g, ldg, acc);
+  conv_dw_tile<KBMax, NO>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
 }  // namespace

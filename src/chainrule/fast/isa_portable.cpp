@@ -72,9 +72,9 @@ void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_
 }
 int conv_dw_max(int no) { return no == 8 ? 12 : 6; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-             const float* g, std::ptrdiff_t ldg, float* acc) {
-  if (no == 8) return conv_dw_any<12, 8>(kb, count, list, x, roff, xoff, g, ldg, acc);
-  conv_dw_any<6, 16>(kb, count, list, x, roff, xoff, g, ldg, acc);
+             const float* g, int ldq, int ldo, int lanes, float* acc) {
+  if (no == 8) return conv_dw_any<12, 8>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  conv_dw_any<6, 16>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
 const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_scale_pixels, plain_adam, tile_cols, skip_tile,
