@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 
@@ -74,6 +75,12 @@ void fast_conv_forward(const ConvGeometry& g, int N, const float* X, const float
 // convolution of dY with the flipped kernel; `bordered` as fast_conv_forward left it.
 void fast_conv_backward(const ConvGeometry& g, int N, const Tensor<float>& bordered, const float* dY, const float* W,
                         float* dW, float* db, float* dX);
+
+// MaxPool2d's forward for 2 x 2 windows at stride 2 (LeNet-5's pooling) on the Fast path
+// (fast/pool.cpp): the same maxima, argmax columns and places (u * 2 + v) as the layer's loop,
+// 16 or 8 windows at a time. Taken when the direct convolution is switched on too.
+bool fast_max_pool2_takes(int kernel, int stride);
+void fast_max_pool2_forward(int N, int C, int H, int W, const float* X, float* Y, int* argmax, std::uint8_t* place);
 
 // ---- The numbers of one Adam step (optim.hpp has the formula) --------------------
 //   m = b1 m + (1 - b1) g

@@ -83,6 +83,12 @@ struct IsaKernels {
   int (*conv_dw_max)(int no);
   void (*conv_dw)(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
                   const float* g, int ldq, int ldo, int lanes, float* acc);
+  // One row of 2 x 2 max-pooling windows at stride 2 (fast/pool.cpp): for j < wo, the window
+  // of top[2j], top[2j + 1], bottom[2j], bottom[2j + 1], taken in that order with a strict >
+  // (the first of equal maxima): y[j] = its max, place[j] = 0, 1, 2 or 3 for where it lies,
+  // argmax[j] = first + 2j + place % 2 + (place / 2) * width.
+  void (*max_pool_row)(const float* top, const float* bottom, int wo, int first, int width, float* y, int* argmax,
+                       std::uint8_t* place);
 };
 
 // The paths compiled into this program; nullptr for one this build or CPU family cannot have

@@ -274,8 +274,45 @@ void conv_dw(int no, int kb, int count, const int* list, const float* x, const i
   conv_dw_kb<6, 2>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
+// max_pool_row: 8 windows at a time, as the AVX-512 path's 16: the even and odd entries of
+// 16 values of each row taken apart, then compared in the scalar loop's order with a strict >.
+void max_pool_row(const float* top, const float* bottom, int wo, int first, int width, float* y, int* argmax,
+                  std::uint8_t* place) {
+  const __m256i two_j = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  for (int j = 0; j < wo; j += 8) {
+    const int n = wo - j < 8 ? wo - j : 8;  // windows here
+    const __m256i lanes = first_lanes(n), lo = first_lanes(2 * n), hi = first_lanes(2 * n - 8);
+    const float* t = top + 2 * j;
+    const float* b = bottom + 2 * j;
+    const __m256 t0 = _mm256_maskload_ps(t, lo), t1 = _mm256_maskload_ps(t + 8, hi);
+    const __m256 b0 = _mm256_maskload_ps(b, lo), b1 = _mm256_maskload_ps(b + 8, hi);
+    // shuffle picks entries 0, 2 (or 1, 3) of each 128-bit half of both; permute4x64 puts
+    // the four halves back in order
+    const __m256 v[4] = {
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0xDD)), 0xD8)),
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0x88)), 0xD8)),
+        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0xDD)), 0xD8))};
+    __m256 best = v[0];
+    __m256i at = _mm256_setzero_si256();
+    for (int k = 1; k < 4; ++k) {
+      const __m256 larger = _mm256_cmp_ps(v[k], best, _CMP_GT_OQ);
+      best = _mm256_blendv_ps(best, v[k], larger);
+      at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(_mm256_set1_epi32(k)), larger));
+    }
+    const __m256i below = _mm256_and_si256(_mm256_cmpgt_epi32(at, _mm256_set1_epi32(1)), _mm256_set1_epi32(width));
+    const __m256i index = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(first + 2 * j), two_j),
+                                           _mm256_add_epi32(_mm256_and_si256(at, _mm256_set1_epi32(1)), below));
+    _mm256_maskstore_ps(y + j, lanes, best);
+    _mm256_maskstore_epi32(argmax + j, lanes, index);
+    alignas(32) int places[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(places), at);
+    for (int q = 0; q < n; ++q) place[j + q] = static_cast<std::uint8_t>(places[q]);
+  }
+}
+
 const IsaKernels kAvx2{"avx2", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                       plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw};
+                       plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, max_pool_row};
 
 }  // namespace
 

@@ -289,8 +289,42 @@ void conv_dw(int no, int kb, int count, const int* list, const float* x, const i
   conv_dw_kb<25>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
+// max_pool_row: 16 windows at a time. The even and odd entries of 32 values of each row are
+// taken apart (two permutes), then compared in the scalar loop's order with a strict >, which
+// is false for a NaN as in C++.
+void max_pool_row(const float* top, const float* bottom, int wo, int first, int width, float* y, int* argmax,
+                  std::uint8_t* place) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i two_j = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int j = 0; j < wo; j += 16) {
+    const int n = wo - j < 16 ? wo - j : 16;  // windows here
+    const __mmask16 lanes = first_lanes(n);
+    const __mmask16 lo = first_lanes(clamp_int(2 * n, 0, 16)), hi = first_lanes(clamp_int(2 * n - 16, 0, 16));
+    const float* t = top + 2 * j;
+    const float* b = bottom + 2 * j;
+    const __m512 t0 = _mm512_maskz_loadu_ps(lo, t), t1 = _mm512_maskz_loadu_ps(hi, t + 16);
+    const __m512 b0 = _mm512_maskz_loadu_ps(lo, b), b1 = _mm512_maskz_loadu_ps(hi, b + 16);
+    const __m512 v[4] = {_mm512_permutex2var_ps(t0, even, t1), _mm512_permutex2var_ps(t0, odd, t1),
+                         _mm512_permutex2var_ps(b0, even, b1), _mm512_permutex2var_ps(b0, odd, b1)};
+    __m512 best = v[0];
+    __m512i at = _mm512_setzero_si512();
+    for (int k = 1; k < 4; ++k) {
+      const __mmask16 larger = _mm512_cmp_ps_mask(v[k], best, _CMP_GT_OQ);
+      best = _mm512_mask_mov_ps(best, larger, v[k]);
+      at = _mm512_mask_mov_epi32(at, larger, _mm512_set1_epi32(k));
+    }
+    const __m512i column = _mm512_add_epi32(_mm512_set1_epi32(first + 2 * j), two_j);
+    const __m512i below = _mm512_maskz_mov_epi32(_mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(2)), _mm512_set1_epi32(width));
+    const __m512i index = _mm512_add_epi32(column, _mm512_add_epi32(_mm512_and_si512(at, _mm512_set1_epi32(1)), below));
+    _mm512_mask_storeu_ps(y + j, lanes, best);
+    _mm512_mask_storeu_epi32(argmax + j, lanes, index);
+    _mm512_mask_cvtepi32_storeu_epi8(place + j, lanes, at);
+  }
+}
+
 const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                         plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw};
+                         plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, max_pool_row};
 
 }  // namespace
 

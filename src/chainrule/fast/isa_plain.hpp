@@ -102,5 +102,24 @@ inline std::uint32_t float_bits(float x) {
   }
 }
 
+
+// IsaKernels::max_pool_row, plainly: the window's four values in MaxPool2d::forward's order.
+[[maybe_unused]] void plain_max_pool_row(const float* top, const float* bottom, int wo, int first, int width, float* y,
+                                         int* argmax, std::uint8_t* place) {
+  for (int j = 0; j < wo; ++j) {
+    const float v[4] = {top[2 * j], top[2 * j + 1], bottom[2 * j], bottom[2 * j + 1]};
+    float best = v[0];
+    int at = 0;
+    for (int t = 1; t < 4; ++t) {
+      const bool larger = v[t] > best;
+      best = larger ? v[t] : best;
+      at = larger ? t : at;
+    }
+    y[j] = best;
+    argmax[j] = first + 2 * j + at % 2 + at / 2 * width;
+    place[j] = static_cast<std::uint8_t>(at);
+  }
+}
+
 }  // namespace
 }  // namespace chainrule::fast

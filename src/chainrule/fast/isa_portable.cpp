@@ -78,7 +78,7 @@ void conv_dw(int no, int kb, int count, const int* list, const float* x, const i
 }
 
 const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_scale_pixels, plain_adam, tile_cols, skip_tile,
-                           plain_pack, plain_count_bits, plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw};
+                           plain_pack, plain_count_bits, plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, plain_max_pool_row};
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 
 #include <type_traits>
 
+#include "chainrule/kernels.hpp"
+
 namespace chainrule {
 
 namespace {
@@ -35,6 +37,13 @@ void MaxPool2d<T>::forward(const Tensor<T>& X, Tensor<T>& Y, bool /*training*/) 
   Y.resize(X.rows, out_.size());
   argmax_.resize(static_cast<std::size_t>(X.rows) * out_.size());
   place_.resize(argmax_.size());
+  if constexpr (std::is_same_v<T, float>) {  // the same scan, several windows at once (kernels.hpp)
+    if (fast_max_pool2_takes(k_, s_)) {
+      fast_max_pool2_forward(X.rows, in_.channels, in_.height, in_.width, X.data.data(), Y.data.data(),
+                             argmax_.data(), place_.data());
+      return;
+    }
+  }
   // One loop for every kernel size; with K = 2 (LeNet-5's pooling) the compiler knows the
   // window's size and writes its four comparisons out. K = 0: the layer's own k_.
   auto scan = [&](auto kernel) {

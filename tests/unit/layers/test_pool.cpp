@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
 #include "chainrule/gradcheck.hpp"
+#include "chainrule/kernels.hpp"
 #include "chainrule/layers/pool.hpp"
 #include "chainrule/rng.hpp"
 
@@ -198,4 +201,49 @@ TEST_CASE("pooling: shape errors and windows that do not fit") {
   CHECK_THROWS_AS(MaxPool2d<float>("p", {1, 3, 3}, 4), std::invalid_argument);
   CHECK_THROWS_AS(AvgPool2d<float>("p", {1, 3, 3}, 2, -1), std::invalid_argument);
   CHECK_THROWS_AS(MaxPool2d<float>("p", {1, 40, 40}, 17), std::invalid_argument);  // a place must fit a byte
+}
+
+TEST_CASE("maxpool2d: the Fast path's 2x2 scan gives the loop's maxima, argmax and places: ties, NaN, odd sizes, every path") {
+  const int threads = num_threads();
+  const KernelPath path = kernel_path();
+  const KernelIsa isa_before = kernel_isa();
+  set_kernel_path(KernelPath::Fast);
+  // Rows of 35 windows (16, 16 and a tail of 3), odd sizes that leave a row and a column out,
+  // values from a small set (many exact ties, +0 against -0) and a few NaN.
+  const ImageShape shapes[] = {{6, 28, 28}, {2, 9, 71}, {3, 5, 3}, {1, 2, 2}};
+  Rng rng(11);
+  int compared = 0;
+  for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512}) {
+    if (!kernel_isa_available(isa)) continue;
+    set_kernel_isa(isa);
+    for (const ImageShape& in : shapes) {
+      INFO("path " << kernel_isa_name(isa) << ", input " << in.str());
+      Tensor<float> X(3, in.size());
+      const float values[] = {-1.0f, -0.0f, 0.0f, 0.5f, 2.0f, std::numeric_limits<float>::quiet_NaN()};
+      for (auto& v : X.data) v = values[static_cast<int>(rng.uniform() * (rng.uniform() < 0.02 ? 6 : 5))];
+      MaxPool2d<float> loop("pool", in, 2), fast("pool", in, 2);
+      Tensor<float> Y_loop, Y_fast, dX_loop, dX_fast;
+      set_direct_conv(false);
+      loop.forward(X, Y_loop, true);
+      set_direct_conv(true);
+      fast.forward(X, Y_fast, true);
+      REQUIRE(Y_loop.same_shape(Y_fast));
+      CHECK(std::memcmp(Y_loop.data.data(), Y_fast.data.data(), Y_loop.size() * sizeof(float)) == 0);
+      std::vector<std::uint8_t> places_loop, places_fast;
+      loop.kink_pattern(places_loop);
+      fast.kink_pattern(places_fast);
+      CHECK(places_loop == places_fast);
+      Tensor<float> dY(Y_loop.rows, Y_loop.cols);
+      for (auto& v : dY.data) v = static_cast<float>(rng.normal());
+      loop.backward(dY, &dX_loop);
+      fast.backward(dY, &dX_fast);
+      CHECK(std::memcmp(dX_loop.data.data(), dX_fast.data.data(), dX_loop.size() * sizeof(float)) == 0);
+      ++compared;
+    }
+  }
+  CHECK(compared >= 4);
+  set_num_threads(threads);
+  set_kernel_path(path);
+  set_kernel_isa(isa_before);
+  set_direct_conv(true);
 }
