@@ -44,7 +44,6 @@ struct Geometry {
   int Q;       // "wide" output pixels computed per channel: i * Wp + j for every i, j < Wp
   int S;       // floats per bordered image, with room for the reads of the last wide pixels
   int Ot;      // the channels dW is computed for at once, rounded up: 8, or a multiple of 16
-  int Hq, Wq;  // the patch gradients with a border of k - 1 zeros: (Ho + 2k - 2) x (Wo + 2k - 2)
 
   Geometry(const ConvGeometry& g, int tile_cols) {
     C = g.channels, H = g.height, W = g.width, O = g.out_channels, k = g.kernel, p = g.padding;
@@ -54,7 +53,6 @@ struct Geometry {
     const int last_term = ((C - 1) * Hp + k - 1) * Wp + k - 1;
     S = round_up(std::max(C * Hp * Wp, last_term + Q), 16);
     Ot = O <= 8 ? 8 : round_up(O, 16);
-    Hq = Ho + 2 * (k - 1), Wq = Wo + 2 * (k - 1);
   }
   // Where term (c, u, v) of the patch at output pixel (0, 0) lies in the bordered image.
   int term_offset(int t) const {
@@ -68,6 +66,8 @@ struct Geometry {
 struct Scratch {
   Values<int> term_offsets, pixel_offsets, channel_offsets;
   Values<int> nonzero_pixels, nonzero_counts;  // backward: per image, the pixels where dY is not 0
+  Values<float> ones;        // backward: an image of ones, the x of db's sum
+  Values<std::uint8_t> nonzero_bytes;  // backward: one image's pixels where dY is not 0
   Values<float> wide;        // forward: parts x (O x Q)
   Values<float> dy_rows;     // backward, more than 8 channels: (N*P, Ot), dY one pixel per row
   Values<float> second_half;  // backward: the second half of a deep dW sum (K, Ot)
@@ -104,45 +104,23 @@ void fill_term_offsets(const Geometry& g, Scratch& s) {
     for (int j = 0; j < g.Wo; ++j) s.pixel_offsets[i * g.Wo + j] = i * g.Wp + j;
 }
 
-// lists[n * P ..] gets the pixels of image n where dY is not all zero (counts[n] of them),
-// and db[o] += dY at each of those pixels, in order (from db, plain additions: Conv2d::backward's
-// loop, which also adds the zeros of the other pixels; adding a zero leaves the sum as it is,
-// since the sum is never -0).
-void sum_and_list(const Geometry& g, int N, const float* dY, float* db, int* lists, int* counts) {
+// lists[n * P ..] gets the pixels of image n where dY is not all zero (counts[n] of them);
+// nonzero holds P bytes.
+void list_nonzero(const Geometry& g, int N, const float* dY, int* lists, int* counts, std::uint8_t* nonzero) {
   const int O = g.O, P = g.P;
-  float total[kMostSum];  // O < kMostSum (fast_conv_takes)
-  for (int o = 0; o < O; ++o) total[o] = db[o];
   for (int n = 0; n < N; ++n) {
     const float* d = dY + (std::size_t)n * O * P;
+    for (int q = 0; q < P; ++q) nonzero[q] = d[q] != 0.0f;  // (-0 == 0; a NaN is listed)
+    for (int o = 1; o < O; ++o)
+      for (int q = 0; q < P; ++q) nonzero[q] = static_cast<std::uint8_t>(nonzero[q] | (d[(std::size_t)o * P + q] != 0.0f));
     int* list = lists + (std::size_t)n * P;
     int count = 0;
-    for (int q0 = 0; q0 < P; q0 += 16) {  // 16 pixels at a time
-      const int w = std::min(16, P - q0);
-      std::uint32_t any[16] = {};
-      for (int o = 0; o < O; ++o) {
-        const float* src = d + (std::size_t)o * P + q0;
-        if (w == 16) {  // (a loop of known length, which the compiler makes one vector operation)
-          std::uint32_t u[16];
-          std::memcpy(u, src, sizeof u);
-          for (int q = 0; q < 16; ++q) any[q] |= u[q] << 1;  // -0 is a zero too
-        } else {
-          for (int q = 0; q < w; ++q) {
-            std::uint32_t u;
-            std::memcpy(&u, src + q, sizeof u);
-            any[q] |= u << 1;
-          }
-        }
-      }
-      for (int q = 0; q < w; ++q) {
-        list[count] = q0 + q;
-        count += any[q] != 0;
-      }
+    for (int q = 0; q < P; ++q) {
+      list[count] = q;
+      count += nonzero[q];
     }
     counts[n] = count;
-    for (int i = 0; i < count; ++i)
-      for (int o = 0; o < O; ++o) total[o] += d[(std::size_t)o * P + list[i]];
   }
-  for (int o = 0; o < O; ++o) db[o] = total[o];
 }
 
 // dY (N, O*P) into rows (N*P, Ot): one pixel per row, the lanes past O zero.
@@ -215,12 +193,13 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
   fill_term_offsets(g, s);
   const int R = N * g.P;
 
-  // db, and for each image the pixels where dY is not all zero: the others add nothing to dW
-  // (a term x * 0 leaves a sum as it is)
+  // for each image the pixels where dY is not all zero: the others add nothing to dW or db
+  // (a term x * 0 leaves a sum as it is, and the sums are never -0)
   grow(s.nonzero_pixels, R);
   grow(s.nonzero_counts, N);
   int* lists = s.nonzero_pixels.data();
-  sum_and_list(g, N, dY, db, lists, s.nonzero_counts.data());
+  grow(s.nonzero_bytes, g.P);
+  list_nonzero(g, N, dY, lists, s.nonzero_counts.data(), s.nonzero_bytes.data());
   // dW reads the channels of a pixel: gathered from dY as it lies for up to 8 channels (one
   // block of K), from a copy one pixel per row for more (read once per block of K)
   const bool by_pixel = g.Ot > 8;
@@ -229,15 +208,43 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
     dy_by_pixel(g, N, dY, s.dy_rows.data());
   }
   const float* rows = s.dy_rows.data();
+  const int NO = g.Ot == 8 ? 8 : 16, most = isa.conv_dw_max(NO);
+  const int KB = (g.K + (g.K + most - 1) / most - 1) / ((g.K + most - 1) / most);  // K in equal blocks of at most `most`
+  const int* xoff = s.term_offsets.data();
+  const int* roff = s.pixel_offsets.data();
+  // One pass of conv_dw over the listed pixels of rows [r0, r1), for the terms xoff[0 .. kb)
+  // of the images x(n) and the channels o0 .. o0 + NO, onto acc.
+  auto pass = [&](int r0, int r1, int o0, int kb, const int* terms, auto x, float* acc) {
+    for (int n = r0 / g.P; n * g.P < r1; ++n) {
+      const int q0 = std::max(r0 - n * g.P, 0), q1 = std::min(r1 - n * g.P, g.P);
+      const int* list = lists + (std::size_t)n * g.P;
+      const int* first = std::lower_bound(list, list + s.nonzero_counts[n], q0);
+      const int* last = std::lower_bound(first, list + s.nonzero_counts[n], q1);
+      if (by_pixel)
+        isa.conv_dw(NO, kb, (int)(last - first), first, x(n), roff, terms, rows + (std::size_t)n * g.P * g.Ot + o0, g.Ot,
+                    1, std::min(NO, g.O - o0), acc);
+      else
+        isa.conv_dw(NO, kb, (int)(last - first), first, x(n), roff, terms, dY + ((std::size_t)n * g.O + o0) * g.P, 1, g.P,
+                    std::min(NO, g.O - o0), acc);
+    }
+  };
+
+  // db[o] += dY at every pixel in order (plain additions, Conv2d::backward's loop): conv_dw's
+  // sum with one term whose x is 1, since fma(1, g, s) rounds g + s exactly as the addition does
+  grow(s.ones, g.S);
+  std::fill(s.ones.begin(), s.ones.begin() + g.S, 1.0f);
+  const int zero_offset = 0;
+  for (int o0 = 0; o0 < g.O; o0 += NO) {
+    float acc[16];
+    for (int o = 0; o < NO; ++o) acc[o] = o0 + o < g.O ? db[o0 + o] : 0.0f;
+    pass(0, R, o0, 1, &zero_offset, [&](int) { return s.ones.data(); }, acc);
+    for (int o = 0; o < NO && o0 + o < g.O; ++o) db[o0 + o] = acc[o];
+  }
 
   // dW: rows [0, mid) onto dW, rows [mid, R) from 0 into second_half, then added
   const int mid = fast::deep_sum_middle(R);
-  const int NO = g.Ot == 8 ? 8 : 16, most = isa.conv_dw_max(NO);
-  const int KB = (g.K + (g.K + most - 1) / most - 1) / ((g.K + most - 1) / most);  // K in equal blocks of at most `most`
   grow(s.second_half, (std::size_t)g.K * g.Ot);
   float* second = s.second_half.data();
-  const int* xoff = s.term_offsets.data();
-  const int* roff = s.pixel_offsets.data();
   auto dw_rows = [&](int r0, int r1, bool from_dw, float* out) {
     float acc[32 * 16];
     for (int o0 = 0; o0 < g.O; o0 += NO)
@@ -246,18 +253,7 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
         for (int k = 0; k < kb; ++k)
           for (int o = 0; o < NO; ++o)
             acc[k * NO + o] = from_dw && o0 + o < g.O ? dW[(std::size_t)(k0 + k) * g.O + o0 + o] : 0.0f;
-        for (int n = r0 / g.P; n * g.P < r1; ++n) {
-          const int q0 = std::max(r0 - n * g.P, 0), q1 = std::min(r1 - n * g.P, g.P);
-          const int* list = lists + (std::size_t)n * g.P;
-          const int* first = std::lower_bound(list, list + s.nonzero_counts[n], q0);
-          const int* last = std::lower_bound(first, list + s.nonzero_counts[n], q1);
-          if (by_pixel)
-            isa.conv_dw(NO, kb, (int)(last - first), first, bordered.row(n), roff, xoff + k0,
-                        rows + (std::size_t)n * g.P * g.Ot + o0, g.Ot, 1, std::min(NO, g.O - o0), acc);
-          else
-            isa.conv_dw(NO, kb, (int)(last - first), first, bordered.row(n), roff, xoff + k0,
-                        dY + ((std::size_t)n * g.O + o0) * g.P, 1, g.P, std::min(NO, g.O - o0), acc);
-        }
+        pass(r0, r1, o0, kb, xoff + k0, [&](int n) { return bordered.row(n); }, acc);
         for (int k = 0; k < kb; ++k)
           for (int o = 0; o < NO && o0 + o < g.O; ++o) out[(std::size_t)(k0 + k) * g.O + o0 + o] = acc[k * NO + o];
       }
@@ -276,13 +272,13 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
 
   if (!dX) return;
   // dX, image by image. The patch gradients dcols^T (K, .) = W (K, O) dY[n] (O, .) are
-  // computed over a frame of k - 1 zeros around the Ho x Wo pixels (Hq x Wq, each row of the
-  // frame whole: its border entries sum zeros, which gives +0), so that col2im can then read
-  // a whole row of pixels at once.
+  // computed in rows of Wo + k - 1, the first k - 1 entries of each zero (dY's zeros there give
+  // +0), so that col2im can read a whole row of pixels at once: past either end of a row of
+  // pixels it reads zeros (a row's right end runs into the next row's zeros).
   const int parts = image_parts(N, (std::size_t)N * g.P * g.O * g.K);
-  const int F = g.Hq * g.Wq, Fs = round_up(F + NQ, 16);  // a frame; its stride, with room for a tile's overrun
-  const int first = (g.k - 1) * g.Wq, span = round_up(g.Ho * g.Wq, NQ);  // the frame's rows that hold pixels
-  const std::size_t framed = (std::size_t)g.K * Fs + 32, dy_framed = (std::size_t)g.O * Fs;
+  const int Wq = g.Wo + g.k - 1, span = round_up(g.Ho * Wq, NQ);
+  const int Fs = round_up(std::max(span, g.Ho * Wq + g.k + 16), 16);  // a plane, with the zeros read past its end
+  const std::size_t framed = (std::size_t)g.K * Fs, dy_framed = (std::size_t)g.O * Fs;
   const std::size_t per_part = framed + dy_framed;
   grow(s.dcols, per_part * parts);
   grow(s.channel_offsets, g.O);
@@ -292,17 +288,17 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
   fast::run_parts(parts, [&](int t) {
     float* fr = dcols_all + per_part * t;
     float* gf = fr + framed;
-    std::fill(fr, fr + per_part, 0.0f);  // the borders stay zero: only the inside is written below
+    std::fill(fr, fr + per_part, 0.0f);  // the zeros stay: only the pixels are written below
     for (int n = N * t / parts; n < N * (t + 1) / parts; ++n) {
       const float* d = dY + (std::size_t)n * g.O * g.P;
       for (int o = 0; o < g.O; ++o)
         for (int i = 0; i < g.Ho; ++i) {
-          float* dst = gf + (std::size_t)o * Fs + first + i * g.Wq + g.k - 1;
+          float* dst = gf + (std::size_t)o * Fs + i * Wq + g.k - 1;
           const float* src = d + (std::size_t)o * g.P + i * g.Wo;
           for (int j = 0; j < g.Wo; ++j) dst[j] = src[j];
         }
       for (int k = 0; k < g.K; k += RM)
-        for (int q = first; q < first + span; q += NQ)
+        for (int q = 0; q < span; q += NQ)
           isa.conv_rows(std::min(RM, g.K - k), g.O, Wt + (std::size_t)k * g.O, g.O, 1, gf + q, goff,
                         fr + (std::size_t)k * Fs + q, Fs);
       // pixel (c, y, x) adds the patch gradients of the windows (i, j) = (y + p - u, x + p - v)
@@ -317,7 +313,7 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
               const int i = y + g.p - u;
               if (i < 0 || i >= g.Ho) continue;
               for (int v = g.k - 1; v >= 0; --v) {
-                const float* src = fr + (std::size_t)((c * g.k + u) * g.k + v) * Fs + (i + g.k - 1) * g.Wq + x0 + g.p - v + g.k - 1;
+                const float* src = fr + (std::size_t)((c * g.k + u) * g.k + v) * Fs + i * Wq + g.k - 1 + x0 + g.p - v;
                 for (int x = 0; x < 16; ++x) acc[x] += src[x];
               }
             }
