@@ -164,19 +164,39 @@ void fast_conv_forward(const ConvGeometry& cg, int N, const float* X, const floa
   fill_term_offsets(g, s);
   bordered.resize(N, g.S);
   const int parts = image_parts(N, (std::size_t)N * g.P * g.O * g.K);
-  grow(s.wide, (std::size_t)parts * g.O * g.Q);
+  // Channels in sixteens: 16 channels of a few pixels at a time (conv_pixels), every lane
+  // an output. Otherwise (LeNet-5's first layer: 6) a few channels of 16 or 32 "wide" pixels
+  // i * Wp + j at a time (conv_rows), j >= Wo thrown away.
+  const bool by_pixels = g.O % 16 == 0;
+  grow(s.wide, (std::size_t)parts * (by_pixels ? g.P : g.Q) * g.O);
   const int* boff = s.term_offsets.data();
+  const int* poff = s.pixel_offsets.data();
   float* wide_all = s.wide.data();
   fast::run_parts(parts, [&](int t) {
-    float* wide = wide_all + (std::size_t)t * g.O * g.Q;
+    float* wide = wide_all + (std::size_t)t * (by_pixels ? g.P : g.Q) * g.O;
     for (int n = N * t / parts; n < N * (t + 1) / parts; ++n) {
       float* xp = bordered.row(n);
       border_image(g, X + (std::size_t)n * g.C * g.H * g.W, xp);
+      float* y = Y + (std::size_t)n * g.O * g.P;
+      if (by_pixels) {
+        // pix (P, O): pixel q's 16 channels from o at wide[q * O + o]
+        const int RP = isa.conv_pixels_max;
+        for (int o = 0; o < g.O; o += 16)
+          for (int q = 0; q < g.P; q += RP) {
+            const int rows = std::min(RP, g.P - q);
+            float tile[16 * 16];
+            isa.conv_pixels(rows, g.K, xp, poff + q, boff, Wt + o, g.O, tile);
+            for (int r = 0; r < rows; ++r)
+              for (int c = 0; c < 16; ++c) wide[(std::size_t)(q + r) * g.O + o + c] = tile[r * 16 + c];
+          }
+        for (int o = 0; o < g.O; ++o)
+          for (int q = 0; q < g.P; ++q) y[(std::size_t)o * g.P + q] = wide[(std::size_t)q * g.O + o] + b[o];
+        continue;
+      }
       // wide (O, Q) = W^T (O, K) times the bordered image read at each term's offset
       for (int o = 0; o < g.O; o += RM)
         for (int q = 0; q < g.Q; q += NQ)
           isa.conv_rows(std::min(RM, g.O - o), g.K, Wt + o, 1, g.O, xp + q, boff, wide + (std::size_t)o * g.Q + q, g.Q);
-      float* y = Y + (std::size_t)n * g.O * g.P;
       for (int o = 0; o < g.O; ++o)
         for (int i = 0; i < g.Ho; ++i)
           for (int j = 0; j < g.Wo; ++j) y[(o * g.Ho + i) * g.Wo + j] = wide[(std::size_t)o * g.Q + i * g.Wp + j] + b[o];

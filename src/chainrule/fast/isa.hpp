@@ -83,6 +83,12 @@ struct IsaKernels {
   int (*conv_dw_max)(int no);
   void (*conv_dw)(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
                   const float* g, int ldq, int ldo, int lanes, float* acc);
+  // conv_pixels: C (rows x 16) = sum over k in [0, K) of x[poff[r] + boff[k]] * w[k * ldw + o],
+  //   from 0, rows <= conv_pixels_max, written to c[r * 16 + o]: 16 output channels of `rows`
+  //   pixels at once (the forward of a layer whose channels come in sixteens).
+  int conv_pixels_max;
+  void (*conv_pixels)(int rows, int K, const float* x, const int* poff, const int* boff, const float* w,
+                      std::ptrdiff_t ldw, float* c);
   // One row of 2 x 2 max-pooling windows at stride 2 (fast/pool.cpp): for j < wo, the window
   // of top[2j], top[2j + 1], bottom[2j], bottom[2j + 1], taken in that order with a strict >
   // (the first of equal maxima): y[j] = its max, place[j] = 0, 1, 2 or 3 for where it lies,

@@ -274,6 +274,47 @@ void conv_dw(int no, int kb, int count, const int* list, const float* x, const i
   conv_dw_kb<6, 2>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
+// conv_pixels: R pixels x 16 channels, two vectors per pixel, R <= 6.
+constexpr int kConvPixels = 6;
+template <int R>
+void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
+                      float* c) {
+  __m256 acc[R][2];
+  const float* xr[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    xr[r] = x + poff[r];
+  }
+  for (int k = 0; k < K; ++k) {
+    const __m256 w0 = _mm256_loadu_ps(w + k * ldw), w1 = _mm256_loadu_ps(w + k * ldw + 8);
+    const int off = boff[k];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 xv = _mm256_broadcast_ss(xr[r] + off);
+      acc[r][0] = _mm256_fmadd_ps(xv, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(xv, w1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(c + 16 * r, acc[r][0]);
+    _mm256_storeu_ps(c + 16 * r + 8, acc[r][1]);
+  }
+}
+template <int R>
+void conv_pixels_any(int rows, int K, const float* x, const int* poff, const int* boff, const float* w,
+                     std::ptrdiff_t ldw, float* c) {
+  if constexpr (R > 1) {
+    if (rows < R) return conv_pixels_any<R - 1>(rows, K, x, poff, boff, w, ldw, c);
+  }
+  conv_pixels_tile<R>(K, x, poff, boff, w, ldw, c);
+}
+void conv_pixels(int rows, int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
+                 float* c) {
+  conv_pixels_any<kConvPixels>(rows, K, x, poff, boff, w, ldw, c);
+}
+
 // max_pool_row: 8 windows at a time, as the AVX-512 path's 16: the even and odd entries of
 // 16 values of each row taken apart, then compared in the scalar loop's order with a strict >.
 void max_pool_row(const float* top, const float* bottom, int wo, int first, int width, float* y, int* argmax,
@@ -312,7 +353,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
 }
 
 const IsaKernels kAvx2{"avx2", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                       plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, max_pool_row};
+                       plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace
 

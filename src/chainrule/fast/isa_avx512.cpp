@@ -289,6 +289,40 @@ void conv_dw(int no, int kb, int count, const int* list, const float* x, const i
   conv_dw_kb<25>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
+// conv_pixels: R pixels x 16 channels, one vector per pixel, R <= 12.
+constexpr int kConvPixels = 12;
+template <int R>
+void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
+                      float* c) {
+  __m512 acc[R];
+  const float* xr[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm512_setzero_ps();
+    xr[r] = x + poff[r];
+  }
+  for (int k = 0; k < K; ++k) {
+    const __m512 wk = _mm512_loadu_ps(w + k * ldw);
+    const int off = boff[k];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[r][off]), wk, acc[r]);
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) _mm512_storeu_ps(c + 16 * r, acc[r]);
+}
+template <int R>
+void conv_pixels_any(int rows, int K, const float* x, const int* poff, const int* boff, const float* w,
+                     std::ptrdiff_t ldw, float* c) {
+  if constexpr (R > 1) {
+    if (rows < R) return conv_pixels_any<R - 1>(rows, K, x, poff, boff, w, ldw, c);
+  }
+  conv_pixels_tile<R>(K, x, poff, boff, w, ldw, c);
+}
+void conv_pixels(int rows, int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
+                 float* c) {
+  conv_pixels_any<kConvPixels>(rows, K, x, poff, boff, w, ldw, c);
+}
+
 // max_pool_row: 16 windows at a time. The even and odd entries of 32 values of each row are
 // taken apart (two permutes), then compared in the scalar loop's order with a strict >, which
 // is false for a NaN as in C++.
@@ -324,7 +358,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
 }
 
 const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                         plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, max_pool_row};
+                         plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace
 

@@ -51,6 +51,39 @@ void conv_rows_any(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrd
   conv_rows_tile<RMax, NQ>(K, a, ar, ak, b, boff, c, ldc);
 }
 
+// C (R x 16) = sum over k in [0, K), in increasing k, of x(r, k) * w(k, o), from 0:
+//   x(r, k) = x[poff[r] + boff[k]]   (one pixel of the bordered image, broadcast)
+//   w(k, o) = w[k * ldw + o]         (16 contiguous weights: W's row k)
+// written to c[r * 16 + o].
+template <int R>
+void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
+                      float* c) {
+  float acc[R][16];
+#pragma GCC unroll 32
+  for (int r = 0; r < R; ++r)
+    for (int o = 0; o < 16; ++o) acc[r][o] = 0.0f;
+  for (int k = 0; k < K; ++k) {
+    const float* wk = w + k * ldw;
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) {
+      const float xv = x[poff[r] + boff[k]];
+      for (int o = 0; o < 16; ++o) acc[r][o] = __builtin_fmaf(xv, wk[o], acc[r][o]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int r = 0; r < R; ++r)
+    for (int o = 0; o < 16; ++o) c[r * 16 + o] = acc[r][o];
+}
+
+template <int RMax>
+void conv_pixels_any(int rows, int K, const float* x, const int* poff, const int* boff, const float* w,
+                     std::ptrdiff_t ldw, float* c) {
+  if constexpr (RMax > 1) {
+    if (rows < RMax) return conv_pixels_any<RMax - 1>(rows, K, x, poff, boff, w, ldw, c);
+  }
+  conv_pixels_tile<RMax>(K, x, poff, boff, w, ldw, c);
+}
+
 // acc (KB x NO) += sum over the pixels q = list[0], list[1], ... list[count - 1] (increasing)
 // of x(q, k) * g(q, o):
 //   x(q, k) = x[roff[q] + xoff[k]]   (one pixel of the bordered image, broadcast)

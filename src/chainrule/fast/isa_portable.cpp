@@ -77,8 +77,14 @@ void conv_dw(int no, int kb, int count, const int* list, const float* x, const i
   conv_dw_any<6, 16>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
+constexpr int kConvPixels = 4;
+void conv_pixels(int rows, int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
+                 float* c) {
+  conv_pixels_any<kConvPixels>(rows, K, x, poff, boff, w, ldw, c);
+}
+
 const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_scale_pixels, plain_adam, tile_cols, skip_tile,
-                           plain_pack, plain_count_bits, plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, plain_max_pool_row};
+                           plain_pack, plain_count_bits, plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, plain_max_pool_row};
 
 }  // namespace
 

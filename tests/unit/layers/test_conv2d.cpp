@@ -350,12 +350,13 @@ TEST_CASE("conv2d: the direct route (no patch matrix) gives im2col's bits on eve
   };
   // LeNet-5's two layers (the deep dW sum cut at an image, then inside one: 7 x 100 rows),
   // more than 16 output channels (two blocks, the second partial), several K blocks, rows
-  // of pixels wider than 16, a 1x1 kernel, a kernel wider than the image, and stride 2
-  // (which the direct route leaves to im2col).
+  // of pixels wider than 16, a 1x1 kernel, a kernel wider than the image, 32 channels (the
+  // forward 16 channels at a time, twice), and stride 2 (which the direct route leaves to im2col).
   const Case cases[] = {{{{1, 28, 28}, 6, 5, 1, 2}, 128}, {{{6, 14, 14}, 16, 5, 1, 0}, 7},
                         {{{3, 9, 8}, 20, 3, 1, 1}, 3},    {{{7, 6, 6}, 5, 3, 1, 0}, 2},
                         {{{2, 5, 37}, 3, 3, 1, 1}, 4},    {{{3, 4, 6}, 4, 1, 1, 0}, 5},
-                        {{{2, 3, 3}, 2, 5, 1, 1}, 2},     {{{2, 5, 7}, 3, 3, 2, 2}, 3}};
+                        {{{2, 3, 3}, 2, 5, 1, 1}, 2},     {{{2, 6, 7}, 32, 3, 1, 1}, 3},
+                        {{{2, 5, 7}, 3, 3, 2, 2}, 3}};
   int compared = 0;
   for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512}) {
     if (!kernel_isa_available(isa)) continue;
