@@ -43,6 +43,7 @@ struct Geometry {
   int Ho, Wo, P, K;
   int Q;       // "wide" output pixels computed per channel: i * Wp + j for every i, j < Wp
   int S;       // floats per bordered image, with room for the reads of the last wide pixels
+  int So;      // and a region of ones after it, at S (db's term: fast_conv_backward)
   int Ot;      // the channels dW is computed for at once, rounded up: 8, or a multiple of 16
 
   Geometry(const ConvGeometry& g, int tile_cols) {
@@ -52,6 +53,7 @@ struct Geometry {
     Q = round_up(Ho * Wp, tile_cols);
     const int last_term = ((C - 1) * Hp + k - 1) * Wp + k - 1;
     S = round_up(std::max(C * Hp * Wp, last_term + Q), 16);
+    So = S + round_up(Hp * Wp, 16);
     Ot = O <= 8 ? 8 : round_up(O, 16);
   }
   // Where term (c, u, v) of the patch at output pixel (0, 0) lies in the bordered image.
@@ -66,7 +68,6 @@ struct Geometry {
 struct Scratch {
   Values<int> term_offsets, pixel_offsets, channel_offsets;
   Values<int> nonzero_pixels, nonzero_counts;  // backward: per image, the pixels where dY is not 0
-  Values<float> ones;        // backward: an image of ones, the x of db's sum
   Values<std::uint8_t> nonzero_bytes;  // backward: one image's pixels where dY is not 0
   Values<float> wide;        // forward: parts x (O x Q)
   Values<float> dy_rows;     // backward, more than 8 channels: (N*P, Ot), dY one pixel per row
@@ -88,9 +89,10 @@ int image_parts(int N, std::size_t values) {
   return std::max(1, std::min({fast::pass_threads(values, N), num_threads(), N}));
 }
 
-// X[n] into its zero-bordered copy.
+// X[n] into its zero-bordered copy, followed by the ones.
 void border_image(const Geometry& g, const float* x, float* xp) {
   std::fill(xp, xp + g.S, 0.0f);
+  std::fill(xp + g.S, xp + g.So, 1.0f);
   for (int c = 0; c < g.C; ++c)
     for (int y = 0; y < g.H; ++y)
       std::memcpy(xp + (c * g.Hp + y + g.p) * g.Wp + g.p, x + (c * g.H + y) * g.W, sizeof(float) * g.W);
@@ -162,7 +164,7 @@ void fast_conv_forward(const ConvGeometry& cg, int N, const float* X, const floa
   const Geometry g(cg, NQ);
   Scratch& s = scratch();
   fill_term_offsets(g, s);
-  bordered.resize(N, g.S);
+  bordered.resize(N, g.So);
   const int parts = image_parts(N, (std::size_t)N * g.P * g.O * g.K);
   // Channels in sixteens: 16 channels of a few pixels at a time (conv_pixels), every lane
   // an output. Otherwise (LeNet-5's first layer: 6) a few channels of 16 or 32 "wide" pixels
@@ -229,8 +231,6 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
   }
   const float* rows = s.dy_rows.data();
   const int NO = g.Ot == 8 ? 8 : 16, most = isa.conv_dw_max(NO);
-  const int KB = (g.K + (g.K + most - 1) / most - 1) / ((g.K + most - 1) / most);  // K in equal blocks of at most `most`
-  const int* xoff = s.term_offsets.data();
   const int* roff = s.pixel_offsets.data();
   // One pass of conv_dw over the listed pixels of rows [r0, r1), for the terms xoff[0 .. kb)
   // of the images x(n) and the channels o0 .. o0 + NO, onto acc.
@@ -249,36 +249,48 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
     }
   };
 
-  // db[o] += dY at every pixel in order (plain additions, Conv2d::backward's loop): conv_dw's
-  // sum with one term whose x is 1, since fma(1, g, s) rounds g + s exactly as the addition does
-  grow(s.ones, g.S);
-  std::fill(s.ones.begin(), s.ones.begin() + g.S, 1.0f);
-  const int zero_offset = 0;
-  for (int o0 = 0; o0 < g.O; o0 += NO) {
-    float acc[16];
-    for (int o = 0; o < NO; ++o) acc[o] = o0 + o < g.O ? db[o0 + o] : 0.0f;
-    pass(0, R, o0, 1, &zero_offset, [&](int) { return s.ones.data(); }, acc);
-    for (int o = 0; o < NO && o0 + o < g.O; ++o) db[o0 + o] = acc[o];
-  }
+  // db[o] += dY at every pixel in order (plain additions, Conv2d::backward's loop) is the sum
+  // of one more term, whose x is 1 (the ones after each bordered image): fma(1, g, s) rounds
+  // g + s exactly as the addition does. On one thread it rides along with the last block of
+  // dW's terms, the second half of the pixels after the first; the halves of two threads run
+  // at once, so there db has a pass of its own.
+  const int mid = fast::deep_sum_middle(R);
+  const bool parallel = mid < R && num_threads() >= 2;
+  grow(s.term_offsets, g.K + 1);
+  s.term_offsets[g.K] = g.S;
+  const int T = parallel ? g.K : g.K + 1;  // the terms dW's passes take
+  const int KB = (T + (T + most - 1) / most - 1) / ((T + most - 1) / most);  // T in equal blocks of at most `most`
+  const int* xoff = s.term_offsets.data();
+  auto image = [&](int n) { return bordered.row(n); };
+  if (parallel)
+    for (int o0 = 0; o0 < g.O; o0 += NO) {
+      float acc[16];
+      for (int o = 0; o < NO; ++o) acc[o] = o0 + o < g.O ? db[o0 + o] : 0.0f;
+      pass(0, R, o0, 1, xoff + g.K, image, acc);
+      for (int o = 0; o < NO && o0 + o < g.O; ++o) db[o0 + o] = acc[o];
+    }
 
   // dW: rows [0, mid) onto dW, rows [mid, R) from 0 into second_half, then added
-  const int mid = fast::deep_sum_middle(R);
   grow(s.second_half, (std::size_t)g.K * g.Ot);
   float* second = s.second_half.data();
   auto dw_rows = [&](int r0, int r1, bool from_dw, float* out) {
     float acc[32 * 16];
     for (int o0 = 0; o0 < g.O; o0 += NO)
-      for (int k0 = 0; k0 < g.K; k0 += KB) {
-        const int kb = std::min(KB, g.K - k0);
+      for (int k0 = 0; k0 < T; k0 += KB) {
+        const int kb = std::min(KB, T - k0);
         for (int k = 0; k < kb; ++k)
-          for (int o = 0; o < NO; ++o)
-            acc[k * NO + o] = from_dw && o0 + o < g.O ? dW[(std::size_t)(k0 + k) * g.O + o0 + o] : 0.0f;
-        pass(r0, r1, o0, kb, xoff + k0, [&](int n) { return bordered.row(n); }, acc);
+          for (int o = 0; o < NO; ++o) {
+            const bool real = o0 + o < g.O;
+            acc[k * NO + o] = k0 + k == g.K ? (real ? db[o0 + o] : 0.0f)  // db's term: on from db
+                                            : (from_dw && real ? dW[(std::size_t)(k0 + k) * g.O + o0 + o] : 0.0f);
+          }
+        pass(r0, r1, o0, kb, xoff + k0, image, acc);
         for (int k = 0; k < kb; ++k)
-          for (int o = 0; o < NO && o0 + o < g.O; ++o) out[(std::size_t)(k0 + k) * g.O + o0 + o] = acc[k * NO + o];
+          for (int o = 0; o < NO && o0 + o < g.O; ++o)
+            (k0 + k == g.K ? db[o0 + o] : out[(std::size_t)(k0 + k) * g.O + o0 + o]) = acc[k * NO + o];
       }
   };
-  if (mid < R && num_threads() >= 2) {
+  if (parallel) {
     fast::run_parts(2, [&](int t) {
       if (t == 0) dw_rows(0, mid, true, dW);
       else dw_rows(mid, R, false, second);

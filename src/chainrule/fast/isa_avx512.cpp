@@ -222,7 +222,7 @@ void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_
   }
 }
 
-// conv_dw: KB accumulators of one vector each, 16 channels (zmm) or 8 (ymm), KB <= 25; the
+// conv_dw: KB accumulators of one vector each, 16 channels (zmm) or 8 (ymm), KB <= 26; the
 // channels of one pixel are gathered from dY as it lies (ldg apart).
 template <int KB, bool kGather>
 void conv_dw16(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
@@ -283,10 +283,10 @@ void conv_dw_kb(int no, int kb, int count, const int* list, const float* x, cons
   if (ldo == 1) return conv_dw16<KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
   conv_dw16<KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
-int conv_dw_max(int) { return 25; }
+int conv_dw_max(int) { return 26; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
              const float* g, int ldq, int ldo, int lanes, float* acc) {
-  conv_dw_kb<25>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  conv_dw_kb<26>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 
 // conv_pixels: R pixels x 16 channels, one vector per pixel, R <= 12.
