@@ -8,6 +8,8 @@
 //                         isa_avx2.cpp, isa_portable.cpp (micro-kernels, zero masks, Adam)
 //     threads.hpp/.cpp    splitting work between threads (share_range, for_shares, ...)
 //     adam.hpp/.cpp       Adam's update, vectorised (the plain loop is in optim.cpp)
+//     conv.cpp            Conv2d's sums without the patch matrix (stride 1), pool.cpp max
+//                         pooling's 2 x 2 forward, several windows at once
 //     aligned.hpp         64-byte aligned storage for tensors
 //     prefetch.hpp/.cpp   fetching the next batch's pixels ahead of time
 //

@@ -8,6 +8,8 @@
 //                             [--limit N (first N training images; 0 = all)] [--val 1 (0: skip validation)]
 //                             [--prefetch 1 (0: without the trainer's prefetch of the next batch's images)]
 //                             [--skip-zeros 1 (0: the products visit every k, as before zero skipping)]
+//                             [--direct-conv 1 (0: convolutions and max pooling through im2col and the
+//                              layers' loops, as before fast/conv.cpp and fast/pool.cpp; same results)]
 //                             [--info 1 (print the "kernels" and "threads" lines only, and stop)]
 // CHAINRULE_KERNELS=avx512|avx2|portable forces an instruction-set path (kernels.hpp).
 //
@@ -45,7 +47,8 @@
 //   peak_rss_mib M         getrusage's ru_maxrss
 //   final_loss L, final_accuracy A   the last epoch's mean training loss and accuracy (to compare runs)
 //   layer_us NAME forward|backward US    (--layer-times 1) mean CPU microseconds per step over epochs 2..N
-//   conv_part_us NAME PART US            (--layer-times 1) one Conv2d's parts alone, CPU us, median of 50 runs:
+//   conv_part_us NAME PART US            (--layer-times 1) one Conv2d's im2col route, part by part
+//                          (what trains with --direct-conv 0), CPU us, median of 50 runs:
 //                          im2col, forward_product (cols W), bias_and_layout (Yp + b into Y's rows),
 //                          dy_layout (dY into dYp), dw_product (cols^T dYp), db_sum,
 //                          dx_product (dYp W^T), col2im
@@ -213,7 +216,7 @@ void time_conv_parts(const Conv2d<float>& conv, const Tensor<float>& X, const Te
 
 int run(int argc, char** argv) {
   std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
-  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1, info = 0, layer_times = 0;
+  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1, direct = 1, info = 0, layer_times = 0;
   std::string model_name = "mlp";
   unsigned long long seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -225,6 +228,7 @@ int run(int argc, char** argv) {
     else if (key == "--limit") limit = std::atoi(value.c_str());
     else if (key == "--prefetch") prefetch = std::atoi(value.c_str());
     else if (key == "--skip-zeros") skip = std::atoi(value.c_str());
+    else if (key == "--direct-conv") direct = std::atoi(value.c_str());
     else if (key == "--val") validate = std::atoi(value.c_str());
     else if (key == "--info") info = std::atoi(value.c_str());
     else if (key == "--model") model_name = value;
@@ -258,6 +262,7 @@ int run(int argc, char** argv) {
   }
   const data::Mnist mnist = data::load_mnist(data_dir);
   set_skip_zeros(skip != 0);
+  set_direct_conv(direct != 0);
   MlpSpec spec;
   spec.seed = seed;
   if (lenet) spec.layers = kLeNet5Layers;
