@@ -403,3 +403,33 @@ TEST_CASE("conv2d: the direct route is taken for stride 1 on the Fast path only,
   set_kernel_path(KernelPath::Reference);
   CHECK_FALSE(fast_conv_takes(lenet1, 1));
 }
+
+TEST_CASE("conv2d: the direct route gives im2col's bits on 60 random geometries") {
+  ConvSettingsGuard guard;
+  set_kernel_path(KernelPath::Fast);
+  Rng shapes(2026);
+  auto pick = [&](int lo, int hi) { return lo + static_cast<int>(shapes.uniform() * (hi - lo + 1)); };
+  int compared = 0;
+  for (int c = 0; c < 60; ++c) {
+    const int k = pick(1, 5), p = pick(0, k - 1);
+    const Geometry g{{pick(1, 4), pick(std::max(1, k - 2 * p), 12), pick(std::max(1, k - 2 * p), 40)}, pick(1, 40), k, 1, p};
+    const int N = pick(1, 9);
+    for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512}) {
+      if (!kernel_isa_available(isa)) continue;
+      set_kernel_isa(isa);
+      set_num_threads(c % 2 + 1);
+      INFO("path " << kernel_isa_name(isa) << ", input " << g.in.str() << ", out " << g.out << ", k " << k << ", p " << p
+                   << ", N " << N);
+      set_direct_conv(false);
+      const ConvRun patches = run_conv(g, N, true, true, 500 + c);
+      set_direct_conv(true);
+      const ConvRun direct = run_conv(g, N, true, true, 500 + c);
+      CHECK(same_bits(patches.Y, direct.Y));
+      CHECK(same_bits(patches.dW, direct.dW));
+      CHECK(same_bits(patches.db, direct.db));
+      CHECK(same_bits(patches.dX, direct.dX));
+      ++compared;
+    }
+  }
+  CHECK(compared >= 60);
+}
