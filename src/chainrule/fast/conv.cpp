@@ -69,7 +69,7 @@ struct Scratch {
   Values<int> term_offsets, pixel_offsets, channel_offsets;
   Values<int> nonzero_pixels, nonzero_counts;  // backward: per image, the pixels where dY is not 0
   Values<std::uint8_t> nonzero_bytes;  // backward: one image's pixels where dY is not 0
-  Values<float> wide;        // forward: parts x (O x Q)
+  Values<float> wide;        // forward: parts x (O x Q), or x (P x O) for channels in sixteens
   Values<float> dy_rows;     // backward, more than 8 channels: (N*P, Ot), dY one pixel per row
   Values<float> second_half;  // backward: the second half of a deep dW sum (K, Ot)
   Values<float> dcols;       // backward: parts x (the framed patch gradients and dY of one image)
@@ -98,9 +98,12 @@ void border_image(const Geometry& g, const float* x, float* xp) {
       std::memcpy(xp + (c * g.Hp + y + g.p) * g.Wp + g.p, x + (c * g.H + y) * g.W, sizeof(float) * g.W);
 }
 
+// term_offsets: the K terms' offsets, then db's term (the ones at S); pixel_offsets: each
+// output pixel's offset.
 void fill_term_offsets(const Geometry& g, Scratch& s) {
-  grow(s.term_offsets, g.K);
+  grow(s.term_offsets, g.K + 1);
   for (int t = 0; t < g.K; ++t) s.term_offsets[t] = g.term_offset(t);
+  s.term_offsets[g.K] = g.S;
   grow(s.pixel_offsets, g.P);
   for (int i = 0; i < g.Ho; ++i)
     for (int j = 0; j < g.Wo; ++j) s.pixel_offsets[i * g.Wo + j] = i * g.Wp + j;
@@ -143,10 +146,8 @@ void dy_by_pixel(const Geometry& g, int N, const float* dY, float* rows) {
   }
 }
 
-}  // namespace
-
-namespace {
 bool g_direct_conv = true;  // set_direct_conv
+
 }  // namespace
 
 void set_direct_conv(bool on) { g_direct_conv = on; }
@@ -224,8 +225,8 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
   list_nonzero(g, N, dY, lists, s.nonzero_counts.data(), s.nonzero_bytes.data());
   // dW reads the channels of a pixel: gathered from dY as it lies for up to 8 channels (one
   // block of K), from a copy one pixel per row for more (read once per block of K)
-  const bool by_pixel = g.Ot > 8;
-  if (by_pixel) {
+  const bool dy_copied = g.Ot > 8;
+  if (dy_copied) {
     grow(s.dy_rows, (std::size_t)R * g.Ot);
     dy_by_pixel(g, N, dY, s.dy_rows.data());
   }
@@ -240,7 +241,7 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
       const int* list = lists + (std::size_t)n * g.P;
       const int* first = std::lower_bound(list, list + s.nonzero_counts[n], q0);
       const int* last = std::lower_bound(first, list + s.nonzero_counts[n], q1);
-      if (by_pixel)
+      if (dy_copied)
         isa.conv_dw(NO, kb, (int)(last - first), first, x(n), roff, terms, rows + (std::size_t)n * g.P * g.Ot + o0, g.Ot,
                     1, std::min(NO, g.O - o0), acc);
       else
@@ -256,8 +257,6 @@ void fast_conv_backward(const ConvGeometry& cg, int N, const Tensor<float>& bord
   // at once, so there db has a pass of its own.
   const int mid = fast::deep_sum_middle(R);
   const bool parallel = mid < R && num_threads() >= 2;
-  grow(s.term_offsets, g.K + 1);
-  s.term_offsets[g.K] = g.S;
   const int T = parallel ? g.K : g.K + 1;  // the terms dW's passes take
   const int KB = (T + (T + most - 1) / most - 1) / ((T + most - 1) / most);  // T in equal blocks of at most `most`
   const int* xoff = s.term_offsets.data();
