@@ -192,19 +192,19 @@ template <int R>
 void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
                     float* c, std::ptrdiff_t ldc) {
   __m256 acc[R][2];
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int k = 0; k < K; ++k) {
     const float* bk = b + boff[k];
     const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
-#pragma GCC unroll 8
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 w = _mm256_broadcast_ss(a + r * ar + k * ak);
       acc[r][0] = _mm256_fmadd_ps(w, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(w, b1, acc[r][1]);
     }
   }
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     _mm256_storeu_ps(c + r * ldc, acc[r][0]);
     _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
@@ -228,7 +228,7 @@ void conv_dw_tile(int count, const int* list, const float* x, const int* roff, c
                   int ldo, int lanes, float* acc_out) {
   __m256 acc[KB][V];
   int off[KB];
-#pragma GCC unroll 16
+  #pragma GCC unroll 16
   for (int k = 0; k < KB; ++k) {
     for (int v = 0; v < V; ++v) acc[k][v] = _mm256_loadu_ps(acc_out + (k * V + v) * 8);
     off[k] = xoff[k];
@@ -247,13 +247,13 @@ void conv_dw_tile(int count, const int* list, const float* x, const int* roff, c
     for (int v = 0; v < V; ++v)
       gv[v] = kGather ? _mm256_mask_i32gather_ps(_mm256_setzero_ps(), gq, index[v], _mm256_castsi256_ps(mask[v]), 4)
                       : _mm256_maskload_ps(gq + 8 * v, mask[v]);
-#pragma GCC unroll 16
+    #pragma GCC unroll 16
     for (int k = 0; k < KB; ++k) {
       const __m256 xv = _mm256_broadcast_ss(xr + off[k]);
       for (int v = 0; v < V; ++v) acc[k][v] = _mm256_fmadd_ps(xv, gv[v], acc[k][v]);
     }
   }
-#pragma GCC unroll 16
+  #pragma GCC unroll 16
   for (int k = 0; k < KB; ++k)
     for (int v = 0; v < V; ++v) _mm256_storeu_ps(acc_out + (k * V + v) * 8, acc[k][v]);
 }
@@ -281,7 +281,7 @@ void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, c
                       float* c) {
   __m256 acc[R][2];
   const float* xr[R];
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     xr[r] = x + poff[r];
@@ -289,14 +289,14 @@ void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, c
   for (int k = 0; k < K; ++k) {
     const __m256 w0 = _mm256_loadu_ps(w + k * ldw), w1 = _mm256_loadu_ps(w + k * ldw + 8);
     const int off = boff[k];
-#pragma GCC unroll 8
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 xv = _mm256_broadcast_ss(xr[r] + off);
       acc[r][0] = _mm256_fmadd_ps(xv, w0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(xv, w1, acc[r][1]);
     }
   }
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     _mm256_storeu_ps(c + 16 * r, acc[r][0]);
     _mm256_storeu_ps(c + 16 * r + 8, acc[r][1]);

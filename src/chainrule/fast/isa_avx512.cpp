@@ -223,53 +223,54 @@ void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_
 }
 
 // conv_dw: KB accumulators of one vector each, 16 channels (zmm) or 8 (ymm), KB <= 26; the
-// channels of one pixel are gathered from dY as it lies (ldg apart).
-template <int KB, bool kGather>
-void conv_dw16(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
-               int ldo, int lanes, float* acc_out) {
-  __m512 acc[KB];
+// channels of one pixel loaded (ldo = 1) or gathered from dY as it lies (ldo apart).
+// The two widths' instructions, for the one loop below:
+struct Zmm {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V fma(float a, V b, V c) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, c); }
+  static V channels(const float* g, int ldo, int lanes, bool gather) {  // g[o * ldo], 0 past `lanes`
+    const __mmask16 mask = first_lanes(lanes);
+    if (!gather) return _mm512_maskz_loadu_ps(mask, g);
+    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(ldo));
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, g, 4);
+  }
+};
+struct Ymm {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V fma(float a, V b, V c) { return _mm256_fmadd_ps(_mm256_set1_ps(a), b, c); }
+  static V channels(const float* g, int ldo, int lanes, bool gather) {
+    const __mmask8 mask = static_cast<__mmask8>(first_lanes(lanes));
+    if (!gather) return _mm256_maskz_loadu_ps(mask, g);
+    const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(ldo));
+    return _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), mask, index, g, 4);
+  }
+};
+template <typename Vec, int KB, bool kGather>
+void conv_dw_tile(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
+                  int ldo, int lanes, float* acc_out) {
+  typename Vec::V acc[KB];
   int off[KB];
   #pragma GCC unroll 32
   for (int k = 0; k < KB; ++k) {
-    acc[k] = _mm512_loadu_ps(acc_out + 16 * k);
+    acc[k] = Vec::load(acc_out + Vec::kLanes * k);
     off[k] = xoff[k];
   }
-  const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                           _mm512_set1_epi32(ldo));
-  const __mmask16 mask = first_lanes(lanes);
   for (int i = 0; i < count; ++i) {
     const int q = list[i];
     const float* xr = x + roff[q];
-    const float* gq = g + (std::ptrdiff_t)q * ldq;
-    const __m512 gv = !kGather ? _mm512_maskz_loadu_ps(mask, gq) : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, gq, 4);
+    const typename Vec::V gv = Vec::channels(g + (std::ptrdiff_t)q * ldq, ldo, lanes, kGather);
     #pragma GCC unroll 32
-    for (int k = 0; k < KB; ++k) acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(xr[off[k]]), gv, acc[k]);
+    for (int k = 0; k < KB; ++k) acc[k] = Vec::fma(xr[off[k]], gv, acc[k]);
   }
   #pragma GCC unroll 32
-  for (int k = 0; k < KB; ++k) _mm512_storeu_ps(acc_out + 16 * k, acc[k]);
-}
-template <int KB, bool kGather>
-void conv_dw8(int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g, int ldq,
-              int ldo, int lanes, float* acc_out) {
-  __m256 acc[KB];
-  int off[KB];
-  #pragma GCC unroll 32
-  for (int k = 0; k < KB; ++k) {
-    acc[k] = _mm256_loadu_ps(acc_out + 8 * k);
-    off[k] = xoff[k];
-  }
-  const __m256i index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(ldo));
-  const __mmask8 mask = static_cast<__mmask8>(first_lanes(lanes));
-  for (int i = 0; i < count; ++i) {
-    const int q = list[i];
-    const float* xr = x + roff[q];
-    const float* gq = g + (std::ptrdiff_t)q * ldq;
-    const __m256 gv = !kGather ? _mm256_maskz_loadu_ps(mask, gq) : _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), mask, index, gq, 4);
-    #pragma GCC unroll 32
-    for (int k = 0; k < KB; ++k) acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(xr[off[k]]), gv, acc[k]);
-  }
-  #pragma GCC unroll 32
-  for (int k = 0; k < KB; ++k) _mm256_storeu_ps(acc_out + 8 * k, acc[k]);
+  for (int k = 0; k < KB; ++k) Vec::store(acc_out + Vec::kLanes * k, acc[k]);
 }
 
 template <int KB>
@@ -278,10 +279,10 @@ void conv_dw_kb(int no, int kb, int count, const int* list, const float* x, cons
   if constexpr (KB > 1) {
     if (kb < KB) return conv_dw_kb<KB - 1>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
   }
-  if (no == 8 && ldo == 1) return conv_dw8<KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  if (no == 8) return conv_dw8<KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  if (ldo == 1) return conv_dw16<KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  conv_dw16<KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  if (no == 8 && ldo == 1) return conv_dw_tile<Ymm, KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  if (no == 8) return conv_dw_tile<Ymm, KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  if (ldo == 1) return conv_dw_tile<Zmm, KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  conv_dw_tile<Zmm, KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
 }
 int conv_dw_max(int) { return 26; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
@@ -296,7 +297,7 @@ void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, c
                       float* c) {
   __m512 acc[R];
   const float* xr[R];
-#pragma GCC unroll 16
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     acc[r] = _mm512_setzero_ps();
     xr[r] = x + poff[r];
@@ -304,10 +305,10 @@ void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, c
   for (int k = 0; k < K; ++k) {
     const __m512 wk = _mm512_loadu_ps(w + k * ldw);
     const int off = boff[k];
-#pragma GCC unroll 16
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[r][off]), wk, acc[r]);
   }
-#pragma GCC unroll 16
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(c + 16 * r, acc[r]);
 }
 template <int R>

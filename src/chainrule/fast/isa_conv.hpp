@@ -59,18 +59,18 @@ template <int R>
 void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
                       float* c) {
   float acc[R][16];
-#pragma GCC unroll 32
+  #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
     for (int o = 0; o < 16; ++o) acc[r][o] = 0.0f;
   for (int k = 0; k < K; ++k) {
     const float* wk = w + k * ldw;
-#pragma GCC unroll 32
+    #pragma GCC unroll 32
     for (int r = 0; r < R; ++r) {
       const float xv = x[poff[r] + boff[k]];
       for (int o = 0; o < 16; ++o) acc[r][o] = __builtin_fmaf(xv, wk[o], acc[r][o]);
     }
   }
-#pragma GCC unroll 32
+  #pragma GCC unroll 32
   for (int r = 0; r < R; ++r)
     for (int o = 0; o < 16; ++o) c[r * 16 + o] = acc[r][o];
 }
