@@ -12,6 +12,8 @@
 
 #include <doctest/doctest.h>
 
+#include "../support/kernel_settings.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -22,6 +24,7 @@
 #include <vector>
 
 using namespace chainrule;
+using chainrule::testing::KernelSettingsGuard;
 
 namespace {
 
@@ -95,20 +98,6 @@ int compare_with_reference(Form f, int M, int N, int K, bool accumulate, std::ui
   if ((K > 0 && zeros < 0.5) || accumulate) CHECK(largest > 0.0);  // random inputs never give an all-zero C
   return bad;
 }
-
-// Restores the thread count and kernel path a test changed.
-struct KernelSettingsGuard {
-  int threads = num_threads();
-  KernelPath path = kernel_path();
-  bool skip = skip_zeros();
-  KernelIsa isa = kernel_isa();
-  ~KernelSettingsGuard() {
-    set_num_threads(threads);
-    set_kernel_path(path);
-    set_skip_zeros(skip);
-    set_kernel_isa(isa);
-  }
-};
 
 // The same bits, value for value (== would take -0 for +0 and refuse NaN == NaN).
 bool same_bits(const Values<float>& a, const Values<float>& b) {

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "../../support/kernel_settings.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -290,20 +292,6 @@ TEST_CASE("conv2d: a wrong input width or dY shape is a shape error naming the s
 }
 
 namespace {
-// Restores the settings the direct-route test changes.
-struct ConvSettingsGuard {
-  int threads = num_threads();
-  KernelPath path = kernel_path();
-  KernelIsa isa = kernel_isa();
-  bool direct = direct_conv();
-  ~ConvSettingsGuard() {
-    set_num_threads(threads);
-    set_kernel_path(path);
-    set_kernel_isa(isa);
-    set_direct_conv(direct);
-  }
-};
-
 bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
   return a.same_shape(b) && std::memcmp(a.data.data(), b.data.data(), a.size() * sizeof(float)) == 0;
 }
@@ -342,7 +330,7 @@ ConvRun run_conv(const Geometry& g, int N, bool training, bool want_dx, std::uin
 }  // namespace
 
 TEST_CASE("conv2d: the direct route (no patch matrix) gives im2col's bits on every path, 1 and 2 threads") {
-  ConvSettingsGuard guard;
+  testing::KernelSettingsGuard guard;
   set_kernel_path(KernelPath::Fast);
   struct Case {
     Geometry g;
@@ -390,7 +378,7 @@ TEST_CASE("conv2d: the direct route (no patch matrix) gives im2col's bits on eve
 }
 
 TEST_CASE("conv2d: the direct route is taken for stride 1 on the Fast path only, and can be switched off") {
-  ConvSettingsGuard guard;
+  testing::KernelSettingsGuard guard;
   const ConvGeometry lenet1{1, 28, 28, 6, 5, 2};
   set_kernel_path(KernelPath::Fast);
   set_direct_conv(true);
@@ -405,7 +393,7 @@ TEST_CASE("conv2d: the direct route is taken for stride 1 on the Fast path only,
 }
 
 TEST_CASE("conv2d: the direct route gives im2col's bits on 60 random geometries") {
-  ConvSettingsGuard guard;
+  testing::KernelSettingsGuard guard;
   set_kernel_path(KernelPath::Fast);
   Rng shapes(2026);
   auto pick = [&](int lo, int hi) { return lo + static_cast<int>(shapes.uniform() * (hi - lo + 1)); };

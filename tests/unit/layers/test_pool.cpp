@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "../../support/kernel_settings.hpp"
+
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -204,9 +206,7 @@ TEST_CASE("pooling: shape errors and windows that do not fit") {
 }
 
 TEST_CASE("maxpool2d: the Fast path's 2x2 scan gives the loop's maxima, argmax and places: ties, NaN, odd sizes, every path") {
-  const int threads = num_threads();
-  const KernelPath path = kernel_path();
-  const KernelIsa isa_before = kernel_isa();
+  testing::KernelSettingsGuard guard;
   set_kernel_path(KernelPath::Fast);
   // Rows of 35 windows (16, 16 and a tail of 3), odd sizes that leave a row and a column out,
   // values from a small set (many exact ties, +0 against -0) and a few NaN.
@@ -242,8 +242,4 @@ TEST_CASE("maxpool2d: the Fast path's 2x2 scan gives the loop's maxima, argmax a
     }
   }
   CHECK(compared >= 4);
-  set_num_threads(threads);
-  set_kernel_path(path);
-  set_kernel_isa(isa_before);
-  set_direct_conv(true);
 }

@@ -64,12 +64,7 @@ TEST_CASE("activation setting: absent for relu, 'tanh' or 'leaky_relu:0.2' other
 
 TEST_CASE("activation: tanh and leaky_relu runs record it, and resume bit-exact (2 epochs + 2 = 4 at once)") {
   data::ImageSet train_set = two_patterns(256, 1), val_set = two_patterns(64, 2);
-  train::TrainData d;
-  d.train = &train_set;
-  d.train_indices = data::all_indices(train_set.count);
-  d.val = &val_set;
-  d.val_indices = data::all_indices(val_set.count);
-  d.val_name = "synthetic";
+  const train::TrainData d = testing::train_data(train_set, val_set);
   for (const char* activation : {"tanh", "leaky_relu:0.2", "sigmoid"}) {
     CAPTURE(activation);
     train::TrainConfig c = small_config(activation);

@@ -89,12 +89,7 @@ TEST_CASE("choices setting: bad values name their option") {
 
 TEST_CASE("choices: each setting is recorded and resumes bit-exact (2 epochs + 2 = 4 at once)") {
   data::ImageSet train_set = two_patterns(256, 1), val_set = two_patterns(64, 2);
-  train::TrainData d;
-  d.train = &train_set;
-  d.train_indices = data::all_indices(train_set.count);
-  d.val = &val_set;
-  d.val_indices = data::all_indices(val_set.count);
-  d.val_name = "synthetic";
+  const train::TrainData d = testing::train_data(train_set, val_set);
   struct Case {
     const char* name;
     void (*set)(MlpSpec&);

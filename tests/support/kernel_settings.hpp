@@ -1,0 +1,24 @@
+// Restores the kernel settings a test changes (kernels.hpp): the thread count, the path, the
+// instruction set, zero skipping and the direct convolution route.
+#pragma once
+
+#include "chainrule/kernels.hpp"
+
+namespace chainrule::testing {
+
+struct KernelSettingsGuard {
+  int threads = num_threads();
+  KernelPath path = kernel_path();
+  bool skip = skip_zeros();
+  KernelIsa isa = kernel_isa();
+  bool direct = direct_conv();
+  ~KernelSettingsGuard() {
+    set_num_threads(threads);
+    set_kernel_path(path);
+    set_skip_zeros(skip);
+    set_kernel_isa(isa);
+    set_direct_conv(direct);
+  }
+};
+
+}  // namespace chainrule::testing
