@@ -14,7 +14,6 @@ PyTorch's own default (and OpenBLAS's). Prints the same "key value" lines as ben
 training part of each epoch, without the evaluation on the test set; epoch_cpu_s the CPU
 seconds of all threads meanwhile).
 """
-import argparse
 import os
 import sys
 
@@ -28,16 +27,11 @@ if _threads != "0":
 import torch  # noqa: E402  (after the environment is set)
 
 
-from torch_mnist import train_and_report  # noqa: E402  (the same loop and output as the MLP's)
+from torch_mnist import bench_arguments, train_and_report  # noqa: E402  (the same loop and output as the MLP's)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="data/mnist")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=42)
+    ap = bench_arguments()
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--conv", choices=["onednn", "blas"], default="onednn")
     args = ap.parse_args()

@@ -119,17 +119,22 @@ def train_and_report(model, args, flop_per_image, first_lines=()):
     print(f"gflops {gflop / med:.1f}\npeak_rss_mib {rss:.1f}\nfinal_loss {loss_sum / steps:.9g}")
 
 
-def main():
-    if "--blas-info" in sys.argv[1:]:
-        blas_info()
-        return
+def bench_arguments():
+    """The options both benchmarks take (tools/bench.sh passes the same to each)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="data/mnist")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=42)
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    if "--blas-info" in sys.argv[1:]:
+        blas_info()
+        return
+    args = bench_arguments().parse_args()
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
