@@ -28,6 +28,7 @@ constexpr int kKC = 256;  // longest K block: a packed panel is kKC * nr floats
 constexpr int kWords = kKC / 64;  // a tile's bit mask over the k of one K block
 constexpr int kPanelFloats = kKC * 32;  // the packing buffer: kc * nr of every tile shape fits
 static_assert(kKC % 64 == 0, "a K block fills whole 64-bit words");
+constexpr int kListSpill = 16;  // IsaKernels::list_from_bits may write this far past a list
 
 // The shape of a micro-tile: rows of C (and of A) x columns of C, over K blocks of at most kc.
 struct TileShape {
@@ -43,7 +44,7 @@ struct IsaKernels {
   // visit, increasing; nullptr: every k in [0, kc). A(r, k) = a[r * lda + k], or a[k * lda + r]
   // when a_trans. load_c: start from C's values (else from 0).
   void (*tile)(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-               const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c);
+               const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c);
   // One bit per (tile of mr rows in [i0, i1), k in [k0, k0 + kc)): bits[t * kWords + q / 64]
   // bit q % 64 is set when some row of tile t holds a nonzero A(i, k0 + q) (+0 and -0 are zeros).
   // mr is 1, 2, 4 or 8.
@@ -67,8 +68,10 @@ struct IsaKernels {
   void (*pack)(bool b_trans, const float* B, std::ptrdiff_t ldb, int k0, int kc, int j0, int nc, int nr, float* bp);
   // The number of set bits in words[0..n).
   std::size_t (*count_bits)(const std::uint64_t* words, std::size_t n);
-  // The set bits of one tile's kWords words as a list of q, in increasing order; returns its length.
-  int (*list_from_bits)(const std::uint64_t* words, int* list);
+  // The set bits of one tile's words (bits q < kc; the others are zero) as a list of q, in
+  // increasing order; returns its length. May write up to kListSpill values past the list's
+  // end (whole vectors at a time): the storage must have that room.
+  int (*list_from_bits)(const std::uint64_t* words, int kc, int* list);
   // The direct convolution's two loops (fast/isa_conv.hpp, used by fast/conv.cpp):
   // conv_rows: C (rows x conv_cols) = sum over k in [0, K) of a[r * ar + k * ak] * b[boff[k] + q],
   //   from 0, rows <= conv_rows_max, written to c[r * ldc + q] (every one of the conv_cols q).

@@ -23,7 +23,7 @@ inline __m256i first_lanes(int n) {
 // vectors of B's row k and A(r, k) broadcast: 6 x 16 is the largest block that fits.
 // kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
 template <int R, bool kATrans, bool kList>
-void block_rx16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride, float* c,
+void block_rx16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, std::ptrdiff_t bstride, float* c,
                 std::ptrdiff_t ldc, int nc, bool load_c) {
   const bool full = nc >= 16;
   const __m256i mask0 = first_lanes(nc), mask1 = first_lanes(nc - 8);
@@ -44,7 +44,7 @@ void block_rx16(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const
   for (int q = 0; q < kc; ++q) {
     const std::ptrdiff_t k = kList ? ks[q] : q;
     const float* bk = bp + k * bstride;  // row k of the packed panel, from this block's column
-    const __m256 b0 = _mm256_load_ps(bk), b1 = _mm256_load_ps(bk + 8);
+    const __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
     for (int r = 0; r < R; ++r) {
       const __m256 av = _mm256_broadcast_ss(kATrans ? a + k * lda + r : a + r * lda + k);
       acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
@@ -71,7 +71,7 @@ constexpr int kBlockRows = 4;
 static_assert(kBlockRows >= 1 && kBlockRows <= 6, "a block fits the 16 ymm registers");
 
 template <bool kATrans, bool kList>
-void block(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, int bstride,
+void block(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, std::ptrdiff_t bstride,
            float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   switch (rows) {
     case 6: return block_rx16<6, kATrans, kList>(kc, ks, a, lda, bp, bstride, c, ldc, nc, load_c);
@@ -87,22 +87,22 @@ void block(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, 
 // columns, each over the tile's whole list of k (the k where some row of the 8 is nonzero):
 // every entry of C gets the same multiply-adds, in the same order, as on the AVX-512 path.
 template <bool kATrans, bool kList>
-void rows_tile(int nr, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
-               float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
+               std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   for (int r0 = 0; r0 < rows; r0 += kBlockRows) {
     const float* ar = kATrans ? a + r0 : a + r0 * lda;
     for (int j = 0; j < nc; j += 16)
-      block<kATrans, kList>(imin(kBlockRows, rows - r0), kc, ks, ar, lda, bp + j, nr, c + r0 * ldc + j, ldc,
+      block<kATrans, kList>(imin(kBlockRows, rows - r0), kc, ks, ar, lda, bp + j, ldbp, c + r0 * ldc + j, ldc,
                             imin(16, nc - j), load_c);
   }
 }
 
-void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-          const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
-  if (a_trans && ks) return rows_tile<true, true>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (a_trans) return rows_tile<true, false>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (ks) return rows_tile<false, true>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  return rows_tile<false, false>(nr, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+void tile(int, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
+          const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  if (a_trans && ks) return rows_tile<true, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans) return rows_tile<true, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (ks) return rows_tile<false, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  return rows_tile<false, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
 }
 
 int tile_cols(int N) { return N <= 16 ? 16 : 32; }
@@ -138,6 +138,34 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
         w[(c / mr + t) * kWords] |= std::uint64_t{((nz >> (t * mr)) & tile_bits) != 0} << shift;
     }
   }
+}
+
+// IsaKernels::list_from_bits, 8 bits at a time: a table gives the positions of each byte's set
+// bits packed to the front; they are widened, offset and stored as a whole vector, and the
+// next part's overwrite the unused lanes. No branch depends on the bits.
+struct ListTable {
+  std::uint8_t at[256][8];
+};
+constexpr ListTable make_list_table() {
+  ListTable table{};
+  for (int part = 0; part < 256; ++part) {
+    int n = 0;
+    for (int b = 0; b < 8; ++b)
+      if (part >> b & 1) table.at[part][n++] = static_cast<std::uint8_t>(b);
+  }
+  return table;
+}
+constexpr ListTable kListTable = make_list_table();
+
+int list_from_bits(const std::uint64_t* words, int kc, int* list) {
+  int n = 0;
+  for (int q0 = 0; q0 < kc; q0 += 8) {
+    const auto part = static_cast<unsigned>(words[q0 / 64] >> (q0 % 64)) & 0xFFu;
+    const __m256i at = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(kListTable.at[part])));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(list + n), _mm256_add_epi32(at, _mm256_set1_epi32(q0)));
+    n += __builtin_popcount(part);
+  }
+  return n;
 }
 
 // Adam's plain loop (Adam::step, optim.cpp) on 8 values at a time, rounding after the same
@@ -353,7 +381,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
 }
 
 const IsaKernels kAvx2{"avx2", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                       plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
+                       list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace
 

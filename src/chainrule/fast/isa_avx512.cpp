@@ -19,8 +19,8 @@ inline __mmask16 first_lanes(int lanes) { return lanes >= 16 ? __mmask16(0xFFFF)
 // C tile (R x nc) (+)= A tile (R x kc) * packed B panel (kc x 16V), nc <= 16V.
 // kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
 template <int R, int V, bool kATrans, bool kList>
-void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-                  std::ptrdiff_t ldc, int nc, bool load_c) {
+void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp,
+                  float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   __mmask16 mask[V];  // which of the 16 lanes of each vector are columns of C
   for (int v = 0; v < V; ++v) mask[v] = first_lanes(clamp_int(nc - 16 * v, 0, 16));
   __m512 acc[R][V];
@@ -29,9 +29,9 @@ void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, con
       acc[r][v] = load_c ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v) : _mm512_setzero_ps();
   for (int q = 0; q < kc; ++q) {
     const std::ptrdiff_t k = kList ? ks[q] : q;
-    const float* bk = bp + k * (16 * V);  // row k of the packed panel
+    const float* bk = bp + k * ldbp;  // row k of the panel
     __m512 b[V];
-    for (int v = 0; v < V; ++v) b[v] = _mm512_load_ps(bk + 16 * v);
+    for (int v = 0; v < V; ++v) b[v] = _mm512_loadu_ps(bk + 16 * v);
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(kATrans ? a[k * lda + r] : a[r * lda + k]);
       for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);
@@ -44,8 +44,8 @@ void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, con
 // The rows of a tile with V vectors per row, in pieces of at most kMaxRows (R x V
 // accumulators and V values of B must fit the 32 zmm registers).
 template <int V, bool kATrans, bool kList>
-void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-               std::ptrdiff_t ldc, int nc, bool load_c) {
+void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
+               std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   constexpr int kMaxRows = V <= 2 ? 8 : V == 4 ? 4 : 2;
   static_assert(kMaxRows * V + V <= 32, "a piece fits the zmm registers");
   for (int r0 = 0; r0 < rows; r0 += kMaxRows) {
@@ -53,20 +53,20 @@ void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t l
     float* cr = c + r0 * ldc;
     const int n = rows - r0 < kMaxRows ? rows - r0 : kMaxRows;
     switch (n) {
-      case 1: micro_kernel<1, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
-      case 2: micro_kernel<2, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
+      case 1: micro_kernel<1, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
+      case 2: micro_kernel<2, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
       default:
         if constexpr (kMaxRows >= 4) {
           switch (n) {
-            case 3: micro_kernel<3, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
-            case 4: micro_kernel<4, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
+            case 3: micro_kernel<3, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
+            case 4: micro_kernel<4, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
             default:
               if constexpr (kMaxRows >= 8) {
                 switch (n) {
-                  case 5: micro_kernel<5, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
-                  case 6: micro_kernel<6, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
-                  case 7: micro_kernel<7, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
-                  default: micro_kernel<8, V, kATrans, kList>(kc, ks, ar, lda, bp, cr, ldc, nc, load_c); break;
+                  case 5: micro_kernel<5, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
+                  case 6: micro_kernel<6, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
+                  case 7: micro_kernel<7, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
+                  default: micro_kernel<8, V, kATrans, kList>(kc, ks, ar, lda, bp, ldbp, cr, ldc, nc, load_c); break;
                 }
               }
           }
@@ -78,20 +78,20 @@ static_assert(kMR == 8, "rows_tile takes rows 1..8");
 
 template <int V>
 void width_tile(bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
-                float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
-  if (a_trans && ks) return rows_tile<V, true, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (a_trans) return rows_tile<V, true, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (ks) return rows_tile<V, false, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  return rows_tile<V, false, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+                std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  if (a_trans && ks) return rows_tile<V, true, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans) return rows_tile<V, true, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (ks) return rows_tile<V, false, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  return rows_tile<V, false, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
 }
 
 void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-          const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+          const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   switch (nr) {
-    case 128: return width_tile<8>(a_trans, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 64: return width_tile<4>(a_trans, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 32: return width_tile<2>(a_trans, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    default: return width_tile<1>(a_trans, rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 128: return width_tile<8>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 64: return width_tile<4>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 32: return width_tile<2>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    default: return width_tile<1>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
   }
 }
 
@@ -114,26 +114,37 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
   const int tiles = (i1 - i0 + mr - 1) / mr;
   for (int w = 0; w < tiles * kWords; ++w) bits[w] = 0;
   const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);  // all bits but the sign: -0 is a zero too
-  if (a_trans) {  // A stored (K, M): row k0 + q holds the values of every tile at that k
-    // Per 16 values of a row, the lanes that hold a nonzero become one bit of a 16-bit mask;
-    // a tile of mr lanes is needed at q when its mr bits are not all zero.
+  if (a_trans && 16 % mr == 0) {  // A stored (K, M): row k0 + q holds the values of every tile at that k
+    // Without a branch per tile, which a new batch of images would mispredict: first each
+    // 16 values of a row give a 16-bit mask of their nonzero lanes, kept for 64 rows; then
+    // one test per tile of mr lanes over 32 rows' masks at once gives 32 bits of its word.
     const int width = i1 - i0;
-    const unsigned tile_bits = (1u << mr) - 1u;
-    for (int q = 0; q < kc; ++q) {
-      const float* row = A + (std::ptrdiff_t)(k0 + q) * lda + i0;
-      const std::uint64_t bit = std::uint64_t{1} << (q % 64);
-      for (int c = 0; c < width; c += 16) {  // 16 / mr tiles per 16 values
-        const __mmask16 in = first_lanes(width - c);
-        const __m512i values = _mm512_maskz_loadu_epi32(in, row + c);
-        const unsigned nz = _mm512_test_epi32_mask(values, magnitude);
-        if (nz == 0) continue;
-        std::uint64_t* w = bits + (c / mr) * kWords + q / 64;
-        for (int t = 0; t < 16 / mr; ++t)
-          if ((nz >> (t * mr)) & tile_bits) w[t * kWords] |= bit;
+    alignas(64) std::uint16_t lanes[64 * 64];  // [vector v][row q - q0]: 64 vectors of 16 values
+    for (int c0 = 0; c0 < width; c0 += 64 * 16) {
+      const int vectors = (imin(width - c0, 64 * 16) + 15) / 16;
+      for (int q0 = 0; q0 < kc; q0 += 64) {
+        const int rows = imin(kc - q0, 64);
+        for (int q = 0; q < 64; ++q) {
+          const float* row = A + (std::ptrdiff_t)(k0 + q0 + q) * lda + i0 + c0;
+          for (int v = 0; v < vectors; ++v)
+            lanes[v * 64 + q] =
+                q < rows ? _mm512_test_epi32_mask(_mm512_maskz_loadu_epi32(first_lanes(width - c0 - 16 * v), row + 16 * v),
+                                                  magnitude)
+                         : 0;
+        }
+        for (int v = 0; v < vectors; ++v) {
+          const __m512i low = _mm512_load_si512(lanes + v * 64), high = _mm512_load_si512(lanes + v * 64 + 32);
+          for (int t = 0; t < 16 / mr && c0 + 16 * v + t * mr < width; ++t) {
+            const __m512i tile = _mm512_set1_epi16(static_cast<short>(((1u << mr) - 1u) << (t * mr)));
+            bits[(c0 + 16 * v + t * mr) / mr * kWords + q0 / 64] =
+                _mm512_test_epi16_mask(low, tile) | std::uint64_t{_mm512_test_epi16_mask(high, tile)} << 32;
+          }
+        }
       }
     }
     return;
   }
+  if (a_trans) return plain_nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, mr, bits);
   for (int t = 0; t < tiles; ++t) {  // A stored (M, K): or the tile's rows together
     const float* a = A + (std::ptrdiff_t)(i0 + t * mr) * lda + k0;
     const int rows = clamp_int(i1 - i0 - t * mr, 0, mr);
@@ -146,6 +157,21 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
       words[q / 64] |= std::uint64_t{nz} << (q % 64);
     }
   }
+}
+
+// IsaKernels::list_from_bits, 16 bits at a time: the indices of a part's set bits are packed
+// to the front of a vector (vpcompressd) and stored whole; the next part's overwrite the
+// unused lanes. No branch depends on the bits.
+int list_from_bits(const std::uint64_t* words, int kc, int* list) {
+  int n = 0;
+  __m512i q = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  for (int q0 = 0; q0 < kc; q0 += 16, q = _mm512_add_epi32(q, sixteen)) {
+    const auto part = static_cast<__mmask16>(words[q0 / 64] >> (q0 % 64));
+    _mm512_storeu_si512(list + n, _mm512_maskz_compress_epi32(part, q));
+    n += __builtin_popcount(part);
+  }
+  return n;
 }
 
 // The plain loop of Adam::step (optim.cpp) on 16 values at a time, rounding after the same
@@ -359,7 +385,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
 }
 
 const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
-                         plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
+                         list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace
 

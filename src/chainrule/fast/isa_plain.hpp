@@ -79,9 +79,9 @@ inline std::uint32_t float_bits(float x) {
   return count;
 }
 
-[[maybe_unused]] int plain_list_from_bits(const std::uint64_t* words, int* list) {
+[[maybe_unused]] int plain_list_from_bits(const std::uint64_t* words, int kc, int* list) {
   int n = 0;
-  for (int w = 0; w < kWords; ++w)
+  for (int w = 0; w < (kc + 63) / 64; ++w)
     for (std::uint64_t b = words[w]; b != 0; b &= b - 1) list[n++] = 64 * w + __builtin_ctzll(b);
   return n;
 }

@@ -13,14 +13,14 @@ namespace {
 // C tile (R x nc) (+)= A tile (R x kc) * packed B panel (kc x NR), nc <= NR.
 // kList false: every k in [0, kc); true: the kc values ks[0..kc) of k, in increasing order.
 template <int R, int NR, bool kATrans, bool kList>
-void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-                  std::ptrdiff_t ldc, int nc, bool load_c) {
+void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp,
+                  float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   float acc[R][NR];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NR; ++j) acc[r][j] = (load_c && j < nc) ? c[r * ldc + j] : 0.0f;
   for (int q = 0; q < kc; ++q) {
     const std::ptrdiff_t k = kList ? ks[q] : q;
-    const float* b = bp + k * NR;
+    const float* b = bp + k * ldbp;
     for (int r = 0; r < R; ++r) {
       const float av = kATrans ? a[k * lda + r] : a[r * lda + k];
       for (int j = 0; j < NR; ++j) acc[r][j] = __builtin_fmaf(av, b[j], acc[r][j]);
@@ -31,28 +31,28 @@ void micro_kernel(int kc, const int* ks, const float* a, std::ptrdiff_t lda, con
 }
 
 template <int NR, bool kATrans, bool kList>
-void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp, float* c,
-               std::ptrdiff_t ldc, int nc, bool load_c) {
+void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
+               std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   switch (rows) {
-    case 8: return micro_kernel<8, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 7: return micro_kernel<7, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 6: return micro_kernel<6, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 5: return micro_kernel<5, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 4: return micro_kernel<4, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 3: return micro_kernel<3, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    case 2: return micro_kernel<2, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
-    default: return micro_kernel<1, NR, kATrans, kList>(kc, ks, a, lda, bp, c, ldc, nc, load_c);
+    case 8: return micro_kernel<8, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 7: return micro_kernel<7, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 6: return micro_kernel<6, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 5: return micro_kernel<5, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 4: return micro_kernel<4, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 3: return micro_kernel<3, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 2: return micro_kernel<2, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    default: return micro_kernel<1, NR, kATrans, kList>(kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
   }
 }
 static_assert(kMR == 8, "rows_tile dispatches rows 1..8");
 
 void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-          const float* bp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+          const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   (void)nr;  // always 32 here (tile_cols)
-  if (a_trans && ks) return rows_tile<32, true, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (a_trans) return rows_tile<32, true, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  if (ks) return rows_tile<32, false, true>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
-  return rows_tile<32, false, false>(rows, kc, ks, a, lda, bp, c, ldc, nc, load_c);
+  if (a_trans && ks) return rows_tile<32, true, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans) return rows_tile<32, true, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (ks) return rows_tile<32, false, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  return rows_tile<32, false, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
 }
 
 // The portable kernel stays 32 columns wide: its 16-wide form measured 4 times slower with
