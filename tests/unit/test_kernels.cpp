@@ -7,6 +7,7 @@
 // So we require |fast - ref| <= 2 * (K + 1) * u * S per entry: a proven bound that
 // cannot fail by bad luck, yet catches any wrong or missing term (those are of size S/K).
 #include "chainrule/data/dataset.hpp"
+#include "chainrule/fast/isa.hpp"
 #include "chainrule/kernels.hpp"
 #include "chainrule/rng.hpp"
 
@@ -329,6 +330,66 @@ TEST_CASE("zero skipping gives the values of the full loop over k, on any thread
           CHECK(skipped == full);  // equal values (a zero may differ in sign only)
         }
       }
+}
+
+// The bookkeeping behind zero skipping (fast/isa.hpp): nonzero_bits marks, per tile of mr
+// rows and per k, whether some row of the tile is nonzero there; list_from_bits turns a
+// tile's bits into its list of k. Each path's own form (branch-free, a vector at a time) must
+// give what those definitions give, at every width and depth, with -0 a zero and NaN not,
+// and list_from_bits must write no further than kListSpill past its list.
+TEST_CASE("zero skipping's masks and lists: every path gives the definition's bits and lists") {
+  using fast::kWords;
+  std::vector<const fast::IsaKernels*> paths;  // the paths this CPU runs
+  if (kernel_isa_available(KernelIsa::Portable)) paths.push_back(fast::portable_kernels());
+  if (kernel_isa_available(KernelIsa::Avx2)) paths.push_back(fast::avx2_kernels());
+  if (kernel_isa_available(KernelIsa::Avx512)) paths.push_back(fast::avx512_kernels());
+  REQUIRE(!paths.empty());
+  Rng rng(77);
+  int cases = 0;
+  for (bool a_trans : {false, true})
+    for (int mr : {1, 2, 4, 8})
+      for (int width : {1, 15, 16, 17, 100, 784, 1030})  // rows of A in [i0, i1)
+        for (int kc : {1, 63, 64, 65, 128, 200, 256}) {
+          // A holds rows i in [0, i0 + width) and k in [0, k0 + kc), stored (M, K) or (K, M).
+          const int i0 = 3, k0 = 5, M = i0 + width, K = k0 + kc;
+          const double zeros = rng.uniform() < 0.5 ? 0.9 : 0.5;
+          Values<float> A((std::size_t)M * K);
+          for (float& a : A) {
+            const double u = rng.uniform();
+            a = u < zeros / 2 ? 0.0f : u < zeros ? -0.0f : u < zeros + 0.01 ? NAN : static_cast<float>(rng.uniform(-1, 1));
+          }
+          const std::ptrdiff_t lda = a_trans ? M : K;
+          const auto at = [&](int i, int k) { return a_trans ? A[(std::size_t)k * M + i] : A[(std::size_t)i * K + k]; };
+          const int tiles = (width + mr - 1) / mr;
+          std::vector<std::uint64_t> expected((std::size_t)tiles * kWords, 0);
+          for (int t = 0; t < tiles; ++t)
+            for (int q = 0; q < kc; ++q)
+              for (int i = i0 + t * mr; i < std::min(i0 + width, i0 + (t + 1) * mr); ++i)
+                if (at(i, k0 + q) != 0.0f || std::isnan(at(i, k0 + q)))
+                  expected[(std::size_t)t * kWords + q / 64] |= std::uint64_t{1} << (q % 64);
+          for (const fast::IsaKernels* path : paths) {
+            const fast::IsaKernels& isa = *path;
+            INFO("kernels " << isa.name << (a_trans ? " tn" : " nn") << " mr=" << mr << " width=" << width << " kc=" << kc);
+            std::vector<std::uint64_t> bits((std::size_t)tiles * kWords, ~std::uint64_t{0});
+            isa.nonzero_bits(a_trans, A.data(), lda, i0, i0 + width, k0, kc, mr, bits.data());
+            CHECK(bits == expected);
+            // The lists, one tile after another in storage of kc per tile, as gemm.cpp keeps them.
+            const int sentinel = -12345;
+            std::vector<int> lists((std::size_t)tiles * kc + fast::kListSpill, sentinel);
+            bool lists_ok = true;
+            for (int t = 0; t < tiles && lists_ok; ++t) {
+              const int n = isa.list_from_bits(expected.data() + (std::size_t)t * kWords, kc, lists.data() + (std::size_t)t * kc);
+              std::vector<int> want;
+              for (int q = 0; q < kc; ++q)
+                if (expected[(std::size_t)t * kWords + q / 64] >> (q % 64) & 1) want.push_back(q);
+              lists_ok = n == (int)want.size() && std::equal(want.begin(), want.end(), lists.begin() + (std::ptrdiff_t)t * kc);
+            }
+            CHECK(lists_ok);
+            CHECK(lists.back() == sentinel);  // nothing written past the room kListSpill gives
+            ++cases;
+          }
+        }
+  MESSAGE("mask and list cases checked: " << cases);
 }
 
 namespace {
