@@ -117,25 +117,60 @@ TileShape skip_tile(bool, int N) {
   return {4, 32, kKC};
 }
 
-// IsaKernels::nonzero_bits. The tn form (A stored (K, M), a tile's mr values at one k side by
-// side) compares 8 values at a time; the nn form is plain_nonzero_bits, which the compiler
-// vectorises by itself.
+// IsaKernels::nonzero_bits, 8 values at a time (an unordered compare: a NaN is nonzero, -0
+// is zero), with no branch that a new batch of images would mispredict.
+// - nn (A stored (M, K)): the tile's rows are or-ed together, and each 8 k give a byte of the
+//   tile's word.
+// - tn (A stored (K, M), a tile's mr values at one k side by side): first each 8 values of a
+//   row give a byte of their nonzero lanes, kept for 64 rows; then one test per tile over 32
+//   rows' bytes at once gives 32 bits of its word.
+inline __m256 load_values(const float* x, int n) {
+  return n >= 8 ? _mm256_loadu_ps(x) : _mm256_maskload_ps(x, first_lanes(n));
+}
+inline unsigned nonzero_lanes(__m256 v) {
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)));
+}
+
 void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc, int mr,
                   std::uint64_t* bits) {
-  if (!a_trans || mr > 8 || 8 % mr != 0) return plain_nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, mr, bits);
+  if (mr > 8 || 8 % mr != 0) return plain_nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, mr, bits);
   const int tiles = (i1 - i0 + mr - 1) / mr, width = i1 - i0;
   for (int w = 0; w < tiles * kWords; ++w) bits[w] = 0;
-  const __m256 zero = _mm256_setzero_ps();
-  const unsigned tile_bits = (1u << mr) - 1u;
-  for (int q = 0; q < kc; ++q) {
-    const float* row = A + (std::ptrdiff_t)(k0 + q) * lda + i0;
-    const int shift = q % 64;
-    std::uint64_t* w = bits + q / 64;
-    for (int c = 0; c < width; c += 8) {  // 8 / mr tiles per 8 values; unordered: a NaN is nonzero
-      const __m256 v = c + 8 <= width ? _mm256_loadu_ps(row + c) : _mm256_maskload_ps(row + c, first_lanes(width - c));
-      const unsigned nz = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
-      for (int t = 0; t < 8 / mr && c + t * mr < width; ++t)
-        w[(c / mr + t) * kWords] |= std::uint64_t{((nz >> (t * mr)) & tile_bits) != 0} << shift;
+  if (!a_trans) {
+    for (int t = 0; t < tiles; ++t) {
+      const float* a = A + (std::ptrdiff_t)(i0 + t * mr) * lda + k0;
+      const int rows = imin(mr, width - t * mr);
+      std::uint64_t* words = bits + t * kWords;
+      for (int q = 0; q < kc; q += 8) {
+        __m256 any = load_values(a + q, kc - q);
+        for (int r = 1; r < rows; ++r) any = _mm256_or_ps(any, load_values(a + r * lda + q, kc - q));
+        words[q / 64] |= std::uint64_t{nonzero_lanes(any)} << (q % 64);
+      }
+    }
+    return;
+  }
+  alignas(32) std::uint8_t lanes[128 * 64];  // [vector v][row q - q0]: 128 vectors of 8 values
+  const __m256i zero = _mm256_setzero_si256();
+  for (int c0 = 0; c0 < width; c0 += 128 * 8) {
+    const int vectors = (imin(width - c0, 128 * 8) + 7) / 8;
+    for (int q0 = 0; q0 < kc; q0 += 64) {
+      const int rows = imin(kc - q0, 64);
+      for (int q = 0; q < 64; ++q) {
+        const float* row = A + (std::ptrdiff_t)(k0 + q0 + q) * lda + i0 + c0;
+        for (int v = 0; v < vectors; ++v)
+          lanes[v * 64 + q] = q < rows ? static_cast<std::uint8_t>(nonzero_lanes(load_values(row + 8 * v, width - c0 - 8 * v))) : 0;
+      }
+      for (int v = 0; v < vectors; ++v) {
+        const __m256i low = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + v * 64));
+        const __m256i high = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes + v * 64 + 32));
+        for (int t = 0; t < 8 / mr && c0 + 8 * v + t * mr < width; ++t) {
+          const __m256i tile = _mm256_set1_epi8(static_cast<char>(((1u << mr) - 1u) << (t * mr)));
+          // A byte whose tile lanes are all zero compares equal to 0: its bit is cleared.
+          const auto lo = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(low, tile), zero)));
+          const auto hi = ~static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(high, tile), zero)));
+          bits[(c0 + 8 * v + t * mr) / mr * kWords + q0 / 64] = lo | std::uint64_t{hi} << 32;
+        }
+      }
     }
   }
 }
