@@ -109,6 +109,25 @@ TileShape skip_tile(bool, int N) {
   return {4, 64, 128};
 }
 
+// The nn form of nonzero_bits for one tile of R rows (or `rows` of at most R): each 16 k, or-ed
+// over the rows, give 16 bits of the tile's word, built in a register.
+template <int R>
+void tile_nonzero_words(const float* a, std::ptrdiff_t lda, int kc, std::uint64_t* words, int rows = R) {
+  const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);  // all bits but the sign: -0 is a zero too
+  for (int q0 = 0; q0 < kc; q0 += 64) {
+    std::uint64_t word = 0;
+    for (int q = q0; q < imin(kc, q0 + 64); q += 16) {
+      const __mmask16 in = first_lanes(kc - q);
+      __m512i any = _mm512_maskz_loadu_epi32(in, a + q);
+      #pragma GCC unroll 8
+      for (int r = 1; r < R; ++r)
+        if (r < rows) any = _mm512_or_si512(any, _mm512_maskz_loadu_epi32(in, a + r * lda + q));
+      word |= std::uint64_t{_mm512_test_epi32_mask(any, magnitude)} << (q - q0);
+    }
+    words[q0 / 64] = word;
+  }
+}
+
 void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc, int mr,
                   std::uint64_t* bits) {
   const int tiles = (i1 - i0 + mr - 1) / mr;
@@ -124,14 +143,16 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
       const int vectors = (imin(width - c0, 64 * 16) + 15) / 16;
       for (int q0 = 0; q0 < kc; q0 += 64) {
         const int rows = imin(kc - q0, 64);
-        for (int q = 0; q < 64; ++q) {
+        const __mmask16 last = first_lanes(imin(width - c0, 64 * 16) - 16 * (vectors - 1));
+        for (int q = 0; q < rows; ++q) {
           const float* row = A + (std::ptrdiff_t)(k0 + q0 + q) * lda + i0 + c0;
-          for (int v = 0; v < vectors; ++v)
-            lanes[v * 64 + q] =
-                q < rows ? _mm512_test_epi32_mask(_mm512_maskz_loadu_epi32(first_lanes(width - c0 - 16 * v), row + 16 * v),
-                                                  magnitude)
-                         : 0;
+          for (int v = 0; v < vectors - 1; ++v)
+            lanes[v * 64 + q] = _mm512_test_epi32_mask(_mm512_loadu_si512(row + 16 * v), magnitude);
+          lanes[(vectors - 1) * 64 + q] =
+              _mm512_test_epi32_mask(_mm512_maskz_loadu_epi32(last, row + 16 * (vectors - 1)), magnitude);
         }
+        for (int q = rows; q < 64; ++q)
+          for (int v = 0; v < vectors; ++v) lanes[v * 64 + q] = 0;
         for (int v = 0; v < vectors; ++v) {
           const __m512i low = _mm512_load_si512(lanes + v * 64), high = _mm512_load_si512(lanes + v * 64 + 32);
           for (int t = 0; t < 16 / mr && c0 + 16 * v + t * mr < width; ++t) {
@@ -147,14 +168,12 @@ void nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int 
   if (a_trans) return plain_nonzero_bits(a_trans, A, lda, i0, i1, k0, kc, mr, bits);
   for (int t = 0; t < tiles; ++t) {  // A stored (M, K): or the tile's rows together
     const float* a = A + (std::ptrdiff_t)(i0 + t * mr) * lda + k0;
-    const int rows = clamp_int(i1 - i0 - t * mr, 0, mr);
-    std::uint64_t* words = bits + t * kWords;
-    for (int q = 0; q < kc; q += 16) {
-      const __mmask16 in = first_lanes(kc - q);
-      __m512i any = _mm512_maskz_loadu_epi32(in, a + q);
-      for (int r = 1; r < rows; ++r) any = _mm512_or_si512(any, _mm512_maskz_loadu_epi32(in, a + r * lda + q));
-      const __mmask16 nz = _mm512_test_epi32_mask(any, magnitude);
-      words[q / 64] |= std::uint64_t{nz} << (q % 64);
+    switch (clamp_int(i1 - i0 - t * mr, 0, mr)) {
+      case 1: tile_nonzero_words<1>(a, lda, kc, bits + t * kWords); break;
+      case 2: tile_nonzero_words<2>(a, lda, kc, bits + t * kWords); break;
+      case 3: tile_nonzero_words<3>(a, lda, kc, bits + t * kWords); break;
+      case 4: tile_nonzero_words<4>(a, lda, kc, bits + t * kWords); break;
+      default: tile_nonzero_words<kMR>(a, lda, kc, bits + t * kWords, clamp_int(i1 - i0 - t * mr, 0, mr)); break;
     }
   }
 }
