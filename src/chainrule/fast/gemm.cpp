@@ -171,14 +171,9 @@ void gemm_block(const IsaKernels& isa, const Product& p, int k_begin, int k_end,
         const bool direct = p.form == Form::NN && nc == nr && ldb <= 2 * nr;
         const float* panel = direct ? p.B + (std::size_t)k0 * ldb + j : bp;
         if (!direct) isa.pack(p.form == Form::NT, p.B, ldb, k0, kc, j, nc, nr, bp);
-        for (int i = r0, t = 0; i < r1; i += mr, ++t) {  // t: the tile's place in the lists
-          const int rows = std::min(mr, r1 - i);
-          const int* ks = nz.ks ? nz.ks + (std::size_t)t * kc : nullptr;  // nullptr: every k
-          const int count = nz.ks ? nz.counts[t] : kc;
-          float* c = C + (std::size_t)i * p.N + j;
-          const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + i : p.A + (std::size_t)i * p.K + k0;
-          isa.tile(nr, a_trans, rows, count, ks, a, lda, panel, direct ? ldb : nr, c, p.N, nc, load_c);
-        }
+        const float* a = a_trans ? p.A + (std::size_t)k0 * p.M + r0 : p.A + (std::size_t)r0 * p.K + k0;
+        isa.tiles(nr, a_trans, mr, r1 - r0, kc, nz.ks, nz.counts, a, lda, panel, direct ? ldb : nr,
+                  C + (std::size_t)r0 * p.N + j, p.N, nc, load_c);
       }
     }
   }

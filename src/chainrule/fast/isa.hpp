@@ -39,12 +39,15 @@ struct TileShape {
 
 struct IsaKernels {
   const char* name;  // "avx512", "avx2", "portable" (CHAINRULE_KERNELS takes the same names)
-  // C tile (rows x nc) (+)= A tile (rows x the k visited) * packed B panel (kc rows of nr
-  // floats, zero-padded), rows <= kMR, nc <= nr, nr one of the widths skip_tile and tile_cols give. ks: the kc values of k to
-  // visit, increasing; nullptr: every k in [0, kc). A(r, k) = a[r * lda + k], or a[k * lda + r]
-  // when a_trans. load_c: start from C's values (else from 0).
-  void (*tile)(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-               const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c);
+  // C (rows x nc) (+)= A (rows x the k visited) * a panel of B (kc rows of nr floats, ldbp
+  // apart, zero-padded when packed), in tiles of mr rows (mr <= kMR), nc <= nr, nr one of the
+  // widths skip_tile and tile_cols give. ks: tile t visits the counts[t] values of k at
+  // ks + t * kc, increasing; nullptr: every tile visits every k in [0, kc). A(r, k) =
+  // a[r * lda + k], or a[k * lda + r] when a_trans. load_c: start from C's values (else from 0).
+  // One call per panel: the choice of loop is made once, not for every tile.
+  void (*tiles)(int nr, bool a_trans, int mr, int rows, int kc, const int* ks, const int* counts, const float* a,
+                std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc,
+                bool load_c);
   // One bit per (tile of mr rows in [i0, i1), k in [k0, k0 + kc)): bits[t * kWords + q / 64]
   // bit q % 64 is set when some row of tile t holds a nonzero A(i, k0 + q) (+0 and -0 are zeros).
   // mr is 1, 2, 4 or 8.

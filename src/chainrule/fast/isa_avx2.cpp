@@ -97,12 +97,21 @@ void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t l
   }
 }
 
-void tile(int, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-          const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
-  if (a_trans && ks) return rows_tile<true, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  if (a_trans) return rows_tile<true, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  if (ks) return rows_tile<false, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  return rows_tile<false, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+template <bool kATrans, bool kList>
+void tiles_of(int mr, int rows, int kc, const int* ks, const int* counts, const float* a, std::ptrdiff_t lda,
+              const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  each_tile<kATrans, kList>(mr, rows, kc, ks, counts, a, lda, c, ldc,
+                            [&](int n, int count, const int* list, const float* at, float* ct) {
+                              rows_tile<kATrans, kList>(n, count, list, at, lda, bp, ldbp, ct, ldc, nc, load_c);
+                            });
+}
+
+void tiles(int, bool a_trans, int mr, int rows, int kc, const int* ks, const int* counts, const float* a,
+           std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  if (a_trans && ks) return tiles_of<true, true>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans) return tiles_of<true, false>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (ks) return tiles_of<false, true>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  return tiles_of<false, false>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
 }
 
 int tile_cols(int N) { return N <= 16 ? 16 : 32; }
@@ -415,7 +424,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
   }
 }
 
-const IsaKernels kAvx2{"avx2", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
+const IsaKernels kAvx2{"avx2", tiles, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
                        list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace

@@ -76,22 +76,32 @@ void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t l
 }
 static_assert(kMR == 8, "rows_tile takes rows 1..8");
 
-template <int V>
-void width_tile(bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda, const float* bp,
-                std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
-  if (a_trans && ks) return rows_tile<V, true, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  if (a_trans) return rows_tile<V, true, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  if (ks) return rows_tile<V, false, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  return rows_tile<V, false, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+template <int V, bool kATrans, bool kList>
+void tiles_of(int mr, int rows, int kc, const int* ks, const int* counts, const float* a, std::ptrdiff_t lda,
+              const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  each_tile<kATrans, kList>(mr, rows, kc, ks, counts, a, lda, c, ldc,
+                            [&](int n, int count, const int* list, const float* at, float* ct) {
+                              rows_tile<V, kATrans, kList>(n, count, list, at, lda, bp, ldbp, ct, ldc, nc, load_c);
+                            });
 }
 
-void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-          const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+template <int V>
+void width_tiles(bool a_trans, int mr, int rows, int kc, const int* ks, const int* counts, const float* a,
+                 std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc,
+                 bool load_c) {
+  if (a_trans && ks) return tiles_of<V, true, true>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans) return tiles_of<V, true, false>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (ks) return tiles_of<V, false, true>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  return tiles_of<V, false, false>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+}
+
+void tiles(int nr, bool a_trans, int mr, int rows, int kc, const int* ks, const int* counts, const float* a,
+           std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   switch (nr) {
-    case 128: return width_tile<8>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-    case 64: return width_tile<4>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-    case 32: return width_tile<2>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-    default: return width_tile<1>(a_trans, rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 128: return width_tiles<8>(a_trans, mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 64: return width_tiles<4>(a_trans, mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    case 32: return width_tiles<2>(a_trans, mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+    default: return width_tiles<1>(a_trans, mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
   }
 }
 
@@ -403,7 +413,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
   }
 }
 
-const IsaKernels kAvx512{"avx512", tile, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
+const IsaKernels kAvx512{"avx512", tiles, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
                          list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace

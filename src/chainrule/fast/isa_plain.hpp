@@ -22,6 +22,17 @@ inline std::uint32_t float_bits(float x) {
   return u;
 }
 
+// IsaKernels::tiles' loop over the tiles of mr rows in [0, rows): tile(rows of the tile, its
+// count of k, its list or nullptr, its A, its C) for each, the list and count from ks and
+// counts when kList, else every k of [0, kc).
+template <bool kATrans, bool kList, class Tile>
+inline void each_tile(int mr, int rows, int kc, const int* ks, const int* counts, const float* a, std::ptrdiff_t lda,
+                      float* c, std::ptrdiff_t ldc, Tile tile) {
+  for (int i = 0, t = 0; i < rows; i += mr, ++t)
+    tile(imin(mr, rows - i), kList ? counts[t] : kc, kList ? ks + (std::ptrdiff_t)t * kc : nullptr,
+         kATrans ? a + i : a + i * lda, c + i * ldc);
+}
+
 // IsaKernels::nonzero_bits, plainly: or the values of a tile together, drop the sign bit
 // (-0 is a zero too), and set the bit of each k where something is left.
 [[maybe_unused]] void plain_nonzero_bits(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0,

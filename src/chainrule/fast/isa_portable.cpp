@@ -46,13 +46,22 @@ void rows_tile(int rows, int kc, const int* ks, const float* a, std::ptrdiff_t l
 }
 static_assert(kMR == 8, "rows_tile dispatches rows 1..8");
 
-void tile(int nr, bool a_trans, int rows, int kc, const int* ks, const float* a, std::ptrdiff_t lda,
-          const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+template <bool kATrans, bool kList>
+void tiles_of(int mr, int rows, int kc, const int* ks, const int* counts, const float* a, std::ptrdiff_t lda,
+              const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
+  each_tile<kATrans, kList>(mr, rows, kc, ks, counts, a, lda, c, ldc,
+                            [&](int n, int count, const int* list, const float* at, float* ct) {
+                              rows_tile<32, kATrans, kList>(n, count, list, at, lda, bp, ldbp, ct, ldc, nc, load_c);
+                            });
+}
+
+void tiles(int nr, bool a_trans, int mr, int rows, int kc, const int* ks, const int* counts, const float* a,
+           std::ptrdiff_t lda, const float* bp, std::ptrdiff_t ldbp, float* c, std::ptrdiff_t ldc, int nc, bool load_c) {
   (void)nr;  // always 32 here (tile_cols)
-  if (a_trans && ks) return rows_tile<32, true, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  if (a_trans) return rows_tile<32, true, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  if (ks) return rows_tile<32, false, true>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
-  return rows_tile<32, false, false>(rows, kc, ks, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans && ks) return tiles_of<true, true>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (a_trans) return tiles_of<true, false>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  if (ks) return tiles_of<false, true>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
+  return tiles_of<false, false>(mr, rows, kc, ks, counts, a, lda, bp, ldbp, c, ldc, nc, load_c);
 }
 
 // The portable kernel stays 32 columns wide: its 16-wide form measured 4 times slower with
@@ -83,7 +92,7 @@ void conv_pixels(int rows, int K, const float* x, const int* poff, const int* bo
   conv_pixels_any<kConvPixels>(rows, K, x, poff, boff, w, ldw, c);
 }
 
-const IsaKernels kPortable{"portable", tile, plain_nonzero_bits, plain_scale_pixels, plain_adam, tile_cols, skip_tile,
+const IsaKernels kPortable{"portable", tiles, plain_nonzero_bits, plain_scale_pixels, plain_adam, tile_cols, skip_tile,
                            plain_pack, plain_count_bits, plain_list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, plain_max_pool_row};
 
 }  // namespace
