@@ -1,6 +1,10 @@
 // Choosing the instruction-set path of the fast kernels when the program runs (fast/isa.hpp).
 #include "chainrule/fast/isa.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -18,6 +22,15 @@ const fast::IsaKernels* compiled(KernelIsa isa) {
   return nullptr;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// LZCNT, which not every compiler's __builtin_cpu_supports names (clang 14 does not): CPUID
+// leaf 0x80000001, ECX bit 5.
+bool has_lzcnt() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(0x80000001u, &a, &b, &c, &d) != 0 && (c & (1u << 5)) != 0;
+}
+#endif
+
 // What the CPU can run. (The compiler's CPU check also asks the operating system whether
 // it saves the vector registers on a context switch.)
 bool cpu_runs(KernelIsa isa) {
@@ -31,7 +44,7 @@ bool cpu_runs(KernelIsa isa) {
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && cpu_runs(KernelIsa::Avx2);
     case KernelIsa::Avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi") &&
-             __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("lzcnt") && __builtin_cpu_supports("popcnt");
+             __builtin_cpu_supports("bmi2") && has_lzcnt() && __builtin_cpu_supports("popcnt");
     case KernelIsa::Portable: return true;
   }
   return false;
