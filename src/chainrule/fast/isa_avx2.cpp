@@ -284,13 +284,7 @@ void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak,
 }
 void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
                float* c, std::ptrdiff_t ldc) {
-  switch (rows) {
-    case 1: return conv_rows_tile<1>(K, a, ar, ak, b, boff, c, ldc);
-    case 2: return conv_rows_tile<2>(K, a, ar, ak, b, boff, c, ldc);
-    case 3: return conv_rows_tile<3>(K, a, ar, ak, b, boff, c, ldc);
-    case 4: return conv_rows_tile<4>(K, a, ar, ak, b, boff, c, ldc);
-    default: return conv_rows_tile<5>(K, a, ar, ak, b, boff, c, ldc);
-  }
+  with_count<kConvRows>(rows, [=](auto r) { conv_rows_tile<decltype(r)::value>(K, a, ar, ak, b, boff, c, ldc); });
 }
 
 // conv_dw: KB x V accumulator vectors (V = 1: 8 channels, KB <= 12; V = 2: 16 channels,
@@ -330,14 +324,13 @@ void conv_dw_tile(int count, const int* list, const float* x, const int* roff, c
     for (int v = 0; v < V; ++v) _mm256_storeu_ps(acc_out + (k * V + v) * 8, acc[k][v]);
 }
 
-template <int KB, int V>
+template <int KBMax, int V>
 void conv_dw_kb(int kb, int count, const int* list, const float* x, const int* roff, const int* xoff, const float* g,
                 int ldq, int ldo, int lanes, float* acc) {
-  if constexpr (KB > 1) {
-    if (kb < KB) return conv_dw_kb<KB - 1, V>(kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  }
-  if (ldo == 1) return conv_dw_tile<KB, V, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  conv_dw_tile<KB, V, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  with_count<KBMax>(kb, [=](auto n) {
+    if (ldo == 1) return conv_dw_tile<decltype(n)::value, V, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+    conv_dw_tile<decltype(n)::value, V, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  });
 }
 int conv_dw_max(int no) { return no == 8 ? 12 : 6; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
@@ -374,17 +367,9 @@ void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, c
     _mm256_storeu_ps(c + 16 * r + 8, acc[r][1]);
   }
 }
-template <int R>
-void conv_pixels_any(int rows, int K, const float* x, const int* poff, const int* boff, const float* w,
-                     std::ptrdiff_t ldw, float* c) {
-  if constexpr (R > 1) {
-    if (rows < R) return conv_pixels_any<R - 1>(rows, K, x, poff, boff, w, ldw, c);
-  }
-  conv_pixels_tile<R>(K, x, poff, boff, w, ldw, c);
-}
 void conv_pixels(int rows, int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
                  float* c) {
-  conv_pixels_any<kConvPixels>(rows, K, x, poff, boff, w, ldw, c);
+  with_count<kConvPixels>(rows, [=](auto r) { conv_pixels_tile<decltype(r)::value>(K, x, poff, boff, w, ldw, c); });
 }
 
 // max_pool_row: 8 windows at a time, as the AVX-512 path's 16: the even and odd entries of

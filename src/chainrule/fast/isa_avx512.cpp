@@ -267,14 +267,7 @@ void conv_rows_tile(int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak,
 }
 void conv_rows(int rows, int K, const float* a, std::ptrdiff_t ar, std::ptrdiff_t ak, const float* b, const int* boff,
                float* c, std::ptrdiff_t ldc) {
-  switch (rows) {
-    case 1: return conv_rows_tile<1>(K, a, ar, ak, b, boff, c, ldc);
-    case 2: return conv_rows_tile<2>(K, a, ar, ak, b, boff, c, ldc);
-    case 3: return conv_rows_tile<3>(K, a, ar, ak, b, boff, c, ldc);
-    case 4: return conv_rows_tile<4>(K, a, ar, ak, b, boff, c, ldc);
-    case 5: return conv_rows_tile<5>(K, a, ar, ak, b, boff, c, ldc);
-    default: return conv_rows_tile<6>(K, a, ar, ak, b, boff, c, ldc);
-  }
+  with_count<kConvRows>(rows, [=](auto r) { conv_rows_tile<decltype(r)::value>(K, a, ar, ak, b, boff, c, ldc); });
 }
 
 // conv_dw: KB accumulators of one vector each, 16 channels (zmm) or 8 (ymm), KB <= 26; the
@@ -328,21 +321,16 @@ void conv_dw_tile(int count, const int* list, const float* x, const int* roff, c
   for (int k = 0; k < KB; ++k) Vec::store(acc_out + Vec::kLanes * k, acc[k]);
 }
 
-template <int KB>
-void conv_dw_kb(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
-                const float* g, int ldq, int ldo, int lanes, float* acc) {
-  if constexpr (KB > 1) {
-    if (kb < KB) return conv_dw_kb<KB - 1>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  }
-  if (no == 8 && ldo == 1) return conv_dw_tile<Ymm, KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  if (no == 8) return conv_dw_tile<Ymm, KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  if (ldo == 1) return conv_dw_tile<Zmm, KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-  conv_dw_tile<Zmm, KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
-}
 int conv_dw_max(int) { return 26; }
 void conv_dw(int no, int kb, int count, const int* list, const float* x, const int* roff, const int* xoff,
              const float* g, int ldq, int ldo, int lanes, float* acc) {
-  conv_dw_kb<26>(no, kb, count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  with_count<26>(kb, [=](auto n) {
+    constexpr int KB = decltype(n)::value;
+    if (no == 8 && ldo == 1) return conv_dw_tile<Ymm, KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+    if (no == 8) return conv_dw_tile<Ymm, KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+    if (ldo == 1) return conv_dw_tile<Zmm, KB, false>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+    conv_dw_tile<Zmm, KB, true>(count, list, x, roff, xoff, g, ldq, ldo, lanes, acc);
+  });
 }
 
 // conv_pixels: R pixels x 16 channels, one vector per pixel, R <= 12.
@@ -366,17 +354,9 @@ void conv_pixels_tile(int K, const float* x, const int* poff, const int* boff, c
   #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) _mm512_storeu_ps(c + 16 * r, acc[r]);
 }
-template <int R>
-void conv_pixels_any(int rows, int K, const float* x, const int* poff, const int* boff, const float* w,
-                     std::ptrdiff_t ldw, float* c) {
-  if constexpr (R > 1) {
-    if (rows < R) return conv_pixels_any<R - 1>(rows, K, x, poff, boff, w, ldw, c);
-  }
-  conv_pixels_tile<R>(K, x, poff, boff, w, ldw, c);
-}
 void conv_pixels(int rows, int K, const float* x, const int* poff, const int* boff, const float* w, std::ptrdiff_t ldw,
                  float* c) {
-  conv_pixels_any<kConvPixels>(rows, K, x, poff, boff, w, ldw, c);
+  with_count<kConvPixels>(rows, [=](auto r) { conv_pixels_tile<decltype(r)::value>(K, x, poff, boff, w, ldw, c); });
 }
 
 // max_pool_row: 16 windows at a time. The even and odd entries of 32 values of each row are

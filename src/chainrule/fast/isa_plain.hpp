@@ -16,6 +16,22 @@ namespace {
 
 inline int imin(int a, int b) { return a < b ? a : b; }
 
+// with_count<Max>(n, tile) calls tile(Count<R>{}) with R = n, or Max when n > Max (and 1 when
+// n < 1): a count known only when the program runs picks the loop whose size is fixed when
+// it compiles (the direct convolution's rows, pixels and dW accumulators per tile). The loop
+// reads its size as decltype(r)::value.
+template <int N>
+struct Count {
+  static constexpr int value = N;
+};
+template <int Max, class Tile>
+inline void with_count(int n, Tile&& tile) {
+  if constexpr (Max > 1) {
+    if (n < Max) return with_count<Max - 1>(n, tile);
+  }
+  tile(Count<Max>{});
+}
+
 inline std::uint32_t float_bits(float x) {
   std::uint32_t u;
   __builtin_memcpy(&u, &x, sizeof u);
