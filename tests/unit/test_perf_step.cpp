@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -135,6 +136,19 @@ std::pair<AdamState, Values<float>> adam_inputs(std::size_t n) {
     if (j % 5 == 2) st.m[j] = subnormals[j % 4];
     if (j % 9 == 3) st.s[j] = std::abs(subnormals[(j + 1) % 4]);
   }
+  // Runs of 32 values whose m is +0 or -0 and whose gradient is 0 or -0 (weights that no image
+  // has reached yet): the vector paths skip their divisions (isa_avx512.cpp,
+  // skip_zero_moments) and must still give the same bits, for w = -0, for s = +inf, and for a
+  // NaN s, which makes the step NaN.
+  const float inf = std::numeric_limits<float>::infinity();
+  for (std::size_t j = 0; j < n; ++j)
+    if (j / 32 % 3 == 1) {
+      g[j] = j % 2 ? -0.0f : 0.0f;
+      st.m[j] = j % 4 == 1 ? -0.0f : 0.0f;
+      if (j % 13 == 0) st.w[j] = -0.0f;
+      if (j % 17 == 5) st.s[j] = inf;
+    }
+  if (n > 200) st.s[136] = std::numeric_limits<float>::quiet_NaN();  // in the run 128..159
   return {st, g};
 }
 

@@ -226,6 +226,13 @@ void adam_loop(std::size_t n, float* w, const float* g, float* m, float* s, cons
                        __m256& w1) {
     m1 = _mm256_fmadd_ps(b1, m0, _mm256_mul_ps(one_minus_b1, gv));
     s1 = _mm256_fmadd_ps(b2, s0, _mm256_mul_ps(_mm256_mul_ps(one_minus_b2, gv), gv));
+    // Every m +0 or -0 and no s NaN: the step is lr m, with the same bits (isa_avx512.cpp,
+    // skip_zero_moments), without the divisions and the square root.
+    if (_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(m1, _mm256_setzero_ps(), _CMP_NEQ_UQ),
+                                        _mm256_cmp_ps(s1, s1, _CMP_UNORD_Q))) == 0) {
+      w1 = _mm256_sub_ps(w0, _mm256_mul_ps(lr, m1));
+      return;
+    }
     const __m256 m_hat = kDivC1 ? _mm256_div_ps(m1, c1) : m1;
     const __m256 s_hat = kDivC2 ? _mm256_div_ps(s1, c2) : s1;
     const __m256 step = _mm256_div_ps(_mm256_mul_ps(lr, m_hat), _mm256_add_ps(_mm256_sqrt_ps(s_hat), eps));
@@ -409,7 +416,7 @@ void max_pool_row(const float* top, const float* bottom, int wo, int first, int 
   }
 }
 
-const IsaKernels kAvx2{"avx2", tiles, nonzero_bits, plain_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
+const IsaKernels kAvx2{"avx2", tiles, nonzero_bits, fma_scale_pixels, adam, tile_cols, skip_tile, plain_pack, plain_count_bits,
                        list_from_bits, kConvCols, kConvRows, conv_rows, conv_dw_max, conv_dw, kConvPixels, conv_pixels, max_pool_row};
 
 }  // namespace
