@@ -53,10 +53,11 @@ struct IsaKernels {
   // mr is 1, 2, 4 or 8.
   void (*nonzero_bits)(bool a_trans, const float* A, std::ptrdiff_t lda, int i0, int i1, int k0, int kc, int mr,
                        std::uint64_t* bits);
-  // x[j] = pixels[j] / 255.0f for j < n: make_batch's conversion (data/dataset.cpp). The
-  // plain loop on every path, compiled with the path's flags so that the compiler divides 16
-  // or 8 values at a time (the portable binary's own code divides 4 at a time, and its
-  // make_batch took 22 instead of 14 µs per step).
+  // x[j] = pixels[j] / 255.0f for j < n: make_batch's conversion (data/dataset.cpp), compiled
+  // with each path's flags (the portable binary's own code divides 4 at a time, and its
+  // make_batch took 22 instead of 14 µs per step). The portable path divides; AVX2 and
+  // AVX-512 take the quotient's bits from a product and two FMAs (fma_scale_pixels,
+  // isa_plain.hpp), which keeps the divider free for Adam.
   void (*scale_pixels)(const std::uint8_t* pixels, float* x, std::size_t n);
   // Adam's plain loop (optim.cpp) over n values.
   void (*adam)(std::size_t n, float* w, const float* g, float* m, float* s, const AdamCoefficients& k);

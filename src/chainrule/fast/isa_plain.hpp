@@ -122,8 +122,9 @@ inline void each_tile(int mr, int rows, int kc, const int* ks, const int* counts
 // is one unit in the last place off for 126 of the 256 byte values; r = p - 255 q is exact (an
 // FMA), and q + r (1/255) rounds to the correctly rounded quotient for all 256 (the test
 // "instruction-set paths: make_batch scales every byte value ..." checks every byte on every
-// path). A division of 16 floats occupies the divider for 9 cycles on an Intel Xeon (Sapphire
-// Rapids): make_batch's 6,272 of them took 20 of its 60 us per step there.
+// path). A division of 16 floats holds the divider for about 9 cycles on an Intel Xeon of the
+// Sapphire Rapids class, so make_batch's 6,272 per batch would hold it for 21 us there, and
+// Adam needs it (docs/performance.md, "A second machine: an Intel Xeon").
 [[maybe_unused]] void fma_scale_pixels(const std::uint8_t* pixels, float* x, std::size_t n) {
   constexpr float inv = 1.0f / 255.0f;
   for (std::size_t j = 0; j < n; ++j) {
