@@ -177,10 +177,18 @@ done
 # Single-core FP32 peak of a path: FMA units x lanes x 2 FLOP x clock. PEAK_GHZ defaults to
 # the clock /proc/cpuinfo reports (a virtual machine may not show the boost clock).
 ghz="${PEAK_GHZ:-$(awk -F: '/cpu MHz/ { printf "%.2f", $2 / 1000; exit }' /proc/cpuinfo)}"
+# An AMD Zen 4 (family 25 with AVX-512) runs a 512-bit FMA as two 256-bit halves: one
+# 512-bit FMA per cycle, two 256-bit ones. FMA_UNITS_512 overrides the AVX-512 count.
 fma_units="${FMA_UNITS:-2}"
+fma_units_512="$fma_units"
+if grep -q '^vendor_id.*AuthenticAMD' /proc/cpuinfo && grep -q '^cpu family[[:space:]]*: 25$' /proc/cpuinfo &&
+  grep -q '^flags.* avx512f' /proc/cpuinfo; then
+  fma_units_512=1
+fi
+fma_units_512="${FMA_UNITS_512:-$fma_units_512}"
 peak_of() {  # GFLOP/s of one core on a path's vectors (empty for the portable path)
   case "$1" in
-    *avx512*) awk -v g="$ghz" -v u="$fma_units" 'BEGIN { printf "%.0f", u * 16 * 2 * g }' ;;
+    *avx512*) awk -v g="$ghz" -v u="$fma_units_512" 'BEGIN { printf "%.0f", u * 16 * 2 * g }' ;;
     *avx2*) awk -v g="$ghz" -v u="$fma_units" 'BEGIN { printf "%.0f", u * 8 * 2 * g }' ;;
     *) echo "" ;;
   esac
@@ -198,7 +206,7 @@ flops_of() {  # flops_of LABEL nominal|done
 }
 echo
 echo "GFLOP per epoch of steps+validation (${labels[0]}): nominal $(flops_of "${labels[0]}" nominal)," \
-  "done after zero skipping $(flops_of "${labels[0]}" "done"); single-core FP32 peak at $ghz GHz with $fma_units FMA units: AVX-512 $(peak_of avx512), AVX2 $(peak_of avx2) GFLOP/s"
+  "done after zero skipping $(flops_of "${labels[0]}" "done"); single-core FP32 peak at $ghz GHz: AVX-512 $(peak_of avx512) ($fma_units_512 FMA/cycle), AVX2 $(peak_of avx2) ($fma_units FMA/cycle) GFLOP/s"
 printf '%-28s %8s %9s %7s %8s %9s %9s %9s %8s\n' "run (medians)" "steps s" "+val s" "threads" "step us" \
   "GFLOP/s" "done/s" "%peak" "RSS MiB"
 for l in "${labels[@]}"; do

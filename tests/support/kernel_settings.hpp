@@ -12,12 +12,14 @@ struct KernelSettingsGuard {
   bool skip = skip_zeros();
   KernelIsa isa = kernel_isa();
   bool direct = direct_conv();
+  bool half_width = half_width_fma();
   ~KernelSettingsGuard() {
     set_num_threads(threads);
     set_kernel_path(path);
     set_skip_zeros(skip);
     set_kernel_isa(isa);
     set_direct_conv(direct);
+    set_half_width_fma(half_width);
   }
 };
 

@@ -195,6 +195,27 @@ TEST_CASE("instruction-set paths: each one this CPU has is built in, and a missi
   CHECK(kernel_description() == "reference");
 }
 
+// set_half_width_fma picks the AVX-512 path's 2-row zero-skipping tiles for X W1 (AMD Zen 4)
+// or its 4-row ones, so that the test below runs both shapes on any CPU with AVX-512.
+TEST_CASE("the AVX-512 path's zero-skipping tiles follow set_half_width_fma") {
+  if (!kernel_isa_available(KernelIsa::Avx512)) {
+    MESSAGE("no AVX-512 here: skipped");
+    return;
+  }
+  KernelSettingsGuard guard;
+  set_kernel_isa(KernelIsa::Avx512);
+  for (bool half_width : {false, true}) {
+    set_half_width_fma(half_width);
+    CHECK(half_width_fma() == half_width);
+    const fast::TileShape x_w1 = fast::isa_kernels().skip_tile(false, 128), xt_dz1 = fast::isa_kernels().skip_tile(true, 128);
+    CHECK(x_w1.rows == (half_width ? 2 : 4));
+    CHECK(xt_dz1.rows == 4);
+    CHECK(x_w1.kc * x_w1.cols <= fast::kPanelFloats);
+    CHECK(xt_dz1.kc * xt_dz1.cols <= fast::kPanelFloats);
+    CHECK(fast::isa_kernels().skip_tile(false, 10).rows == fast::kMR);  // narrow products keep 8 rows
+  }
+}
+
 TEST_CASE("instruction-set paths give the same bits: every product, sparse or dense, on 1 and 2 threads") {
   KernelSettingsGuard guard;
   struct Case {
@@ -223,15 +244,19 @@ TEST_CASE("instruction-set paths give the same bits: every product, sparse or de
         Values<float> portable = C0;
         run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), portable.data(), acc);
         for (KernelIsa isa : isas)
-          for (int threads : {1, 2}) {
-            set_kernel_isa(isa);
-            set_num_threads(threads);
-            Values<float> other = C0;
-            run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), other.data(), acc);
-            INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " acc=" << acc << " zeros=" << zeros
-                                << " kernels " << kernel_isa_name(isa) << " threads=" << threads);
-            CHECK(same_bits(other, portable));
-          }
+          for (bool half_width : {false, true})  // AVX-512's two tile shapes (set_half_width_fma)
+            for (int threads : {1, 2}) {
+              if (half_width && isa != KernelIsa::Avx512) continue;
+              set_kernel_isa(isa);
+              set_half_width_fma(half_width);
+              set_num_threads(threads);
+              Values<float> other = C0;
+              run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), other.data(), acc);
+              INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " acc=" << acc << " zeros="
+                                  << zeros << " kernels " << kernel_isa_name(isa) << " half_width=" << half_width
+                                  << " threads=" << threads);
+              CHECK(same_bits(other, portable));
+            }
       }
 }
 

@@ -412,18 +412,23 @@ TEST_CASE("perf: whole training steps give the same bits on every instruction-se
         const IsaGuard use(KernelIsa::Portable);
         return train_steps(set, threads, 6, batch);
       }();
-      for (std::size_t q = 1; q < isas.size(); ++q) {
-        INFO("kernels " << kernel_isa_name(isas[q]));
-        const IsaGuard use(isas[q]);
-        Sequential<float> other = train_steps(set, threads, 6, batch);
-        const auto a = portable.params(), b = other.params();
-        REQUIRE(a.size() == b.size());
-        for (std::size_t k = 0; k < a.size(); ++k) {
-          CAPTURE(a[k].name);
-          CHECK(same_bits(a[k].value->data, b[k].value->data));
-          CHECK(same_bits(a[k].grad->data, b[k].grad->data));
+      for (std::size_t q = 1; q < isas.size(); ++q)
+        for (bool half_width : {false, true}) {  // AVX-512's two tile shapes (set_half_width_fma)
+          if (half_width && isas[q] != KernelIsa::Avx512) continue;
+          INFO("kernels " << kernel_isa_name(isas[q]) << ", half_width " << half_width);
+          const IsaGuard use(isas[q]);
+          const bool half_width_before = half_width_fma();
+          set_half_width_fma(half_width);
+          Sequential<float> other = train_steps(set, threads, 6, batch);
+          set_half_width_fma(half_width_before);
+          const auto a = portable.params(), b = other.params();
+          REQUIRE(a.size() == b.size());
+          for (std::size_t k = 0; k < a.size(); ++k) {
+            CAPTURE(a[k].name);
+            CHECK(same_bits(a[k].value->data, b[k].value->data));
+            CHECK(same_bits(a[k].grad->data, b[k].grad->data));
+          }
         }
-      }
     }
   }
   set_num_threads(threads_before);

@@ -6,6 +6,7 @@
 #endif
 
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -78,6 +79,28 @@ KernelIsa from_environment() {
 bool g_isa_set = false;
 KernelIsa g_isa = KernelIsa::Portable;
 
+// AMD's family 19h with AVX-512 is Zen 4 (its Zen 3 has none), whose FP units are 256 bits
+// wide: a 512-bit FMA issues as two halves, one per cycle, where Zen 5 (family 1Ah) and
+// Intel's AVX-512 cores issue two whole ones.
+bool cpu_splits_512_bit_fma() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(0, &a, &b, &c, &d) == 0) return false;
+  char vendor[12];
+  std::memcpy(vendor, &b, 4);
+  std::memcpy(vendor + 4, &d, 4);
+  std::memcpy(vendor + 8, &c, 4);
+  if (std::memcmp(vendor, "AuthenticAMD", 12) != 0 || __get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+  const unsigned base = (a >> 8) & 0xFu, family = base == 0xFu ? base + ((a >> 20) & 0xFFu) : base;
+  return family == 0x19u && cpu_runs(KernelIsa::Avx512);
+#else
+  return false;
+#endif
+}
+
+bool g_half_width_set = false;
+bool g_half_width = false;
+
 }  // namespace
 
 bool kernel_isa_available(KernelIsa isa) { return compiled(isa) != nullptr && cpu_runs(isa); }
@@ -112,6 +135,20 @@ std::string kernel_description() {
   const KernelPath path = kernel_path();
   if (path != KernelPath::Fast) return kernel_path_name(path);
   return std::string(kernel_path_name(path)) + " (" + kernel_isa_name(kernel_isa()) + ")";
+}
+
+void set_half_width_fma(bool on) {
+  g_half_width = on;
+  g_half_width_set = true;
+}
+
+bool half_width_fma() {
+  if (!g_half_width_set) {
+    static const bool found = cpu_splits_512_bit_fma();
+    g_half_width = found;
+    g_half_width_set = true;
+  }
+  return g_half_width;
 }
 
 namespace fast {

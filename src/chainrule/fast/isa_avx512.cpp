@@ -108,14 +108,20 @@ void tiles(int nr, bool a_trans, int mr, int rows, int kc, const int* ks, const 
 // Two vectors, or one when N is small (N = 10 would waste 22 of 32 lanes).
 int tile_cols(int N) { return N <= 16 ? 16 : 32; }
 
-// Zero skipping's tiles. On a batch of MNIST images a k (a pixel) is needed by 39% of the
-// tiles of 4 images and by 47% of the tiles of 8; in X^T dZ1, a k (an image) by 28% of the
-// tiles of 4 pixels and by 39% of the tiles of 8. A product with at least 64 columns takes
-// tiles of 4 rows x 64 columns (16 accumulators, 4 vectors of B per k) over K blocks of 128,
-// so that the packed panel (32 KiB) stays in the L1 cache: X W1 5% and X^T dZ1 17% faster
-// than with tiles of 8 x 32 (docs/performance.md, "Smaller tiles for zero skipping").
-TileShape skip_tile(bool, int N) {
+// Zero skipping's tiles. On a batch of MNIST images a k (a pixel) is needed by 29% of the
+// tiles of 2 images, 39% of the tiles of 4 and 47% of the tiles of 8; in X^T dZ1, a k (an
+// image) by 22%, 28% and 39% of the tiles of 2, 4 and 8 pixels. A product with at least 64
+// columns takes tiles of 4 rows x 64 columns (16 accumulators, 4 vectors of B per k) over K
+// blocks of 128, so that the packed panel (32 KiB) stays in the L1 cache: X W1 5% and
+// X^T dZ1 17% faster than with tiles of 8 x 32 (docs/performance.md, "Smaller tiles for zero
+// skipping"). Where a 512-bit FMA takes two halves (half_width_fma: AMD Zen 4), the FMAs a
+// taller tile adds cost twice as much against its loads, and X W1 takes tiles of 2 x 64: its
+// forward pass 4-7% faster in training, each step's product alternating between the two
+// shapes. X^T dZ1 keeps 4 x 64 there, as 2 x 64 was 2-11% slower in training
+// (docs/performance.md, "A third machine: AMD Zen 4").
+TileShape skip_tile(bool a_trans, int N) {
   if (N < 64) return {kMR, tile_cols(N), kKC};
+  if (half_width_fma() && !a_trans) return {2, 64, 128};
   return {4, 64, 128};
 }
 
