@@ -117,7 +117,7 @@ int tile_cols(int N) { return N <= 16 ? 16 : 32; }
 // skipping"). Where a 512-bit FMA takes two halves (half_width_fma: AMD Zen 4), the FMAs a
 // taller tile adds cost twice as much against its loads, and X W1 takes tiles of 2 x 64: its
 // forward pass 4-7% faster in training, each step's product alternating between the two
-// shapes. X^T dZ1 keeps 4 x 64 there, as 2 x 64 was 2-11% slower in training
+// shapes. X^T dZ1 keeps 4 x 64 there, as 2 x 64 was 2-12% slower in training
 // (docs/performance.md, "A third machine: AMD Zen 4").
 TileShape skip_tile(bool a_trans, int N) {
   if (N < 64) return {kMR, tile_cols(N), kKC};
