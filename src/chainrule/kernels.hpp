@@ -121,9 +121,10 @@ void set_skip_zeros(bool on);
 bool skip_zeros();
 
 // The AVX-512 path's zero-skipping tiles for X W1 (an nn product): 4 rows, or 2 rows on a CPU
-// that runs each 512-bit fused multiply-add as two 256-bit halves (AMD Zen 4, found from CPUID when first asked),
-// where the extra multiply-adds of a taller tile cost twice as much (docs/performance.md,
-// "A third machine: AMD Zen 4"). The values of C are the same either way; the tests set both.
+// that runs each 512-bit fused multiply-add as two 256-bit halves (AMD Zen 4, found from
+// CPUID when first asked), where the extra multiply-adds of a taller tile cost twice as much
+// (docs/performance.md, "A third machine: AMD Zen 4"). The values of C are the same either
+// way; the tests set both. Set it between products, not during one.
 void set_half_width_fma(bool on);
 bool half_width_fma();
 

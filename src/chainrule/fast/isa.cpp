@@ -98,8 +98,7 @@ bool cpu_splits_512_bit_fma() {
 #endif
 }
 
-bool g_half_width_set = false;
-bool g_half_width = false;
+int g_half_width_forced = -1;  // set_half_width_fma: 0 or 1; -1 = what the CPU is
 
 }  // namespace
 
@@ -137,18 +136,13 @@ std::string kernel_description() {
   return std::string(kernel_path_name(path)) + " (" + kernel_isa_name(kernel_isa()) + ")";
 }
 
-void set_half_width_fma(bool on) {
-  g_half_width = on;
-  g_half_width_set = true;
-}
+void set_half_width_fma(bool on) { g_half_width_forced = on ? 1 : 0; }
 
+// Read by every pool thread that runs part of a product: nothing is written here (the
+// static is initialised once, safely), only set_half_width_fma writes, between products.
 bool half_width_fma() {
-  if (!g_half_width_set) {
-    static const bool found = cpu_splits_512_bit_fma();
-    g_half_width = found;
-    g_half_width_set = true;
-  }
-  return g_half_width;
+  static const bool found = cpu_splits_512_bit_fma();
+  return g_half_width_forced < 0 ? found : g_half_width_forced == 1;
 }
 
 namespace fast {
