@@ -11,6 +11,8 @@
 // The allocation-free step is checked by tests/perf/test_step_alloc.cpp (its own program).
 #include <doctest/doctest.h>
 
+#include "../support/kernel_settings.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +36,7 @@
 #include "chainrule/rng.hpp"
 
 using namespace chainrule;
+using chainrule::testing::KernelSettingsGuard;
 
 namespace {
 
@@ -416,11 +419,10 @@ TEST_CASE("perf: whole training steps give the same bits on every instruction-se
         for (bool half_width : {false, true}) {  // AVX-512's two tile shapes (set_half_width_fma)
           if (half_width && isas[q] != KernelIsa::Avx512) continue;
           INFO("kernels " << kernel_isa_name(isas[q]) << ", half_width " << half_width);
-          const IsaGuard use(isas[q]);
-          const bool half_width_before = half_width_fma();
+          const KernelSettingsGuard settings;  // puts the path and the tile shape back
+          set_kernel_isa(isas[q]);
           set_half_width_fma(half_width);
           Sequential<float> other = train_steps(set, threads, 6, batch);
-          set_half_width_fma(half_width_before);
           const auto a = portable.params(), b = other.params();
           REQUIRE(a.size() == b.size());
           for (std::size_t k = 0; k < a.size(); ++k) {

@@ -6,7 +6,6 @@
 #endif
 
 #include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -85,14 +84,9 @@ KernelIsa g_isa = KernelIsa::Portable;
 bool cpu_splits_512_bit_fma() {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;
-  if (__get_cpuid(0, &a, &b, &c, &d) == 0) return false;
-  char vendor[12];
-  std::memcpy(vendor, &b, 4);
-  std::memcpy(vendor + 4, &d, 4);
-  std::memcpy(vendor + 8, &c, 4);
-  if (std::memcmp(vendor, "AuthenticAMD", 12) != 0 || __get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+  if (!cpu_runs(KernelIsa::Avx512) || !__builtin_cpu_is("amd") || __get_cpuid(1, &a, &b, &c, &d) == 0) return false;
   const unsigned base = (a >> 8) & 0xFu, family = base == 0xFu ? base + ((a >> 20) & 0xFFu) : base;
-  return family == 0x19u && cpu_runs(KernelIsa::Avx512);
+  return family == 0x19u;
 #else
   return false;
 #endif
