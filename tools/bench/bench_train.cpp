@@ -6,7 +6,8 @@
 //                             [--model mlp|lenet5 (mlp)]
 //                             [--layer-times 1 (time each layer's forward and backward: layer_us lines)]
 //                             [--limit N (first N training images; 0 = all)] [--val 1 (0: skip validation)]
-//                             [--prefetch 1 (0: without the trainer's prefetch of the next batch's images)]
+//                             [--prefetch 0 (1: also prefetch the next batch's images after make_batch, as
+//                              train::fit did before make_batch prefetched its own batch)]
 //                             [--skip-zeros 1 (0: the products visit every k, as before zero skipping)]
 //                             [--direct-conv 1 (0: convolutions and max pooling through im2col and the
 //                              layers' loops, as before fast/conv.cpp and fast/pool.cpp; same results)]
@@ -23,7 +24,7 @@
 // with other programs they stay close to what a quiet machine's wall clock would show.
 //
 // The step is the one train::fit runs (src/chainrule/train/trainer.cpp), call for call:
-// make_batch (and the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
+// make_batch (with --prefetch 1 also the prefetch of the next batch's images), zero_grad, forward, loss forward, loss backward, backward, the monitor's
 // probe (step 1 and every 50 steps), optimizer step, the batch accuracy. Each phase is
 // timed with steady_clock; the validation pass (train::evaluate on the 10000 test
 // images) is timed on its own, apart from the training epoch.
@@ -216,7 +217,7 @@ void time_conv_parts(const Conv2d<float>& conv, const Tensor<float>& X, const Te
 
 int run(int argc, char** argv) {
   std::string data_dir = std::string(CHAINRULE_SOURCE_DIR) + "/data/mnist";
-  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 1, skip = 1, direct = 1, info = 0, layer_times = 0;
+  int batch = 128, epochs = 4, threads = 1, limit = 0, validate = 1, prefetch = 0, skip = 1, direct = 1, info = 0, layer_times = 0;
   std::string model_name = "mlp";
   unsigned long long seed = 42;
   for (int i = 1; i + 1 < argc; i += 2) {

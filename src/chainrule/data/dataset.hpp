@@ -21,6 +21,7 @@ namespace chainrule::data {
 // Copies samples indices[begin..end) of `set` into X (N, D) and labels (N), N = end - begin.
 // Each pixel becomes pixel / 255, in [0, 1].
 // Reuses the memory of X and labels when they are big enough (no allocation).
+// Asks for the pixels' cache lines before it reads them, 128 images ahead (dataset.cpp).
 // Throws std::out_of_range for a bad range or index.
 void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end,
                 Tensor<float>& X, std::vector<int>& labels);
@@ -28,7 +29,9 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
 // Asks the memory system for the pixels of samples indices[begin..end) (the next batch)
 // while this step computes; each thread asks for the pixel columns it will convert.
 // A hint only: changes no value, skips bad indices (make_batch reports them). The work is
-// fast/prefetch.cpp's.
+// fast/prefetch.cpp's. train::fit no longer calls it, as make_batch's own prefetch does
+// better (docs/performance.md, "make_batch asks for its whole batch first"); bench_train's
+// --prefetch 1 does, to measure it on another machine.
 void prefetch_batch(const ImageSet& set, const std::vector<int>& indices, std::size_t begin, std::size_t end);
 
 // 0, 1, ..., count - 1: every sample, in order (e.g. the whole test set).

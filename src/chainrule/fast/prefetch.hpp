@@ -12,4 +12,12 @@ namespace chainrule::fast {
 // width, as make_batch converts them). Skips a row outside 0..limit-1.
 void prefetch_rows(const std::uint8_t* table, int width, int limit, const int* rows, std::size_t count);
 
+// One thread's part of it: columns j0..j1-1 of each row, every cache line they touch, all
+// asked for before any is read. make_batch calls it right before it converts the same
+// columns: a loop that only loads keeps far more misses in flight than the conversion,
+// whose stores fill the core's buffers after about one image (docs/performance.md,
+// "make_batch asks for its whole batch first").
+void prefetch_columns(const std::uint8_t* table, int width, int limit, const int* rows, std::size_t count, int j0,
+                      int j1);
+
 }  // namespace chainrule::fast

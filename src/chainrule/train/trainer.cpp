@@ -497,7 +497,6 @@ TrainResult fit(const TrainConfig& config, const TrainData& data, std::ostream& 
     for (std::size_t b = 0; b < run.batches(); ++b) {
       t = static_cast<std::int64_t>(epoch - 1) * static_cast<std::int64_t>(run.batches()) + static_cast<std::int64_t>(b) + 1;
       run.pipeline().train_batch(*data.train, order, b * B, std::min(n, (b + 1) * B), X, labels);
-      if (b + 1 < run.batches()) data::prefetch_batch(*data.train, order, (b + 1) * B, std::min(n, (b + 2) * B));
 
       const StepResult r = sharded ? sharded_step(shards, X, labels) : train_step(step, X, labels);
       if (!r.finite) {
