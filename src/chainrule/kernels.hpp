@@ -11,7 +11,7 @@
 //     conv.cpp            Conv2d's sums without the patch matrix (stride 1), pool.cpp max
 //                         pooling's 2 x 2 forward, several windows at once
 //     aligned.hpp         64-byte aligned storage for tensors
-//     prefetch.hpp/.cpp   fetching the next batch's pixels ahead of time
+//     prefetch.hpp/.cpp   asking for a batch's pixels before make_batch reads them
 //
 // The three products a dense layer needs (docs/architecture.md):
 //   forward   Y  = X  W      matmul     (N, D) x (D, H)   -> (N, H)
