@@ -120,13 +120,22 @@ std::string kernel_description();
 void set_skip_zeros(bool on);
 bool skip_zeros();
 
-// The AVX-512 path's zero-skipping tiles for X W1 (an nn product): 4 rows, or 2 rows on a CPU
-// that runs each 512-bit fused multiply-add as two 256-bit halves (AMD Zen 4, found from
-// CPUID when first asked), where the extra multiply-adds of a taller tile cost twice as much
-// (docs/performance.md, "A third machine: AMD Zen 4"). The values of C are the same either
-// way; the tests set both. Set it between products, not during one.
-void set_half_width_fma(bool on);
-bool half_width_fma();
+// The AVX-512 path's zero-skipping tiles for X W1 (an nn product of at least 64 columns; 2 x 128
+// needs 128, and narrower products take 4 x 64 there), chosen for the CPU from CPUID when first
+// asked:
+//   Rows4x64   4 rows x 64 columns (AMD Zen 5, and any CPU not named below);
+//   Rows2x64   2 x 64 where each 512-bit fused multiply-add runs as two 256-bit halves (AMD
+//              Zen 4), so the extra multiply-adds of a taller tile cost twice as much
+//              (docs/performance.md, "A third machine: AMD Zen 4");
+//   Rows2x128  2 x 128 on Intel's AVX-512 cores, where a tile of 2 images visits a quarter
+//              fewer pixels and its 8 vectors of B per pixel are a whole row of W1
+//              (docs/performance.md, "X W1 on Intel: tiles of 2 x 128").
+// The values of C are the same for every shape; the tests run all three. Set it between
+// products, not during one.
+enum class XW1Tile { Rows4x64, Rows2x64, Rows2x128 };
+void set_x_w1_tile(XW1Tile tile);
+XW1Tile x_w1_tile();
+const char* x_w1_tile_name(XW1Tile tile);  // "4x64", "2x64", "2x128"
 
 // 0 = automatic: OMP_NUM_THREADS when set, else the physical cores that are idle when first
 // asked (sampled over 30 ms from /proc/stat; at least 1). The threads are a persistent pool

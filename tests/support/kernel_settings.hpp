@@ -1,5 +1,5 @@
 // Restores the kernel settings a test changes (kernels.hpp): the thread count, the path, the
-// instruction set, zero skipping and the direct convolution route.
+// instruction set, zero skipping, the direct convolution route and the AVX-512 tiles of X W1.
 #pragma once
 
 #include "chainrule/kernels.hpp"
@@ -12,14 +12,14 @@ struct KernelSettingsGuard {
   bool skip = skip_zeros();
   KernelIsa isa = kernel_isa();
   bool direct = direct_conv();
-  bool half_width = half_width_fma();
+  XW1Tile x_w1 = x_w1_tile();
   ~KernelSettingsGuard() {
     set_num_threads(threads);
     set_kernel_path(path);
     set_skip_zeros(skip);
     set_kernel_isa(isa);
     set_direct_conv(direct);
-    set_half_width_fma(half_width);
+    set_x_w1_tile(x_w1);
   }
 };
 

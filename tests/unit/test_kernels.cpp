@@ -195,25 +195,35 @@ TEST_CASE("instruction-set paths: each one this CPU has is built in, and a missi
   CHECK(kernel_description() == "reference");
 }
 
-// set_half_width_fma picks the AVX-512 path's 2-row zero-skipping tiles for X W1 (AMD Zen 4)
-// or its 4-row ones, so that the test below runs both shapes on any CPU with AVX-512.
-TEST_CASE("the AVX-512 path's zero-skipping tiles follow set_half_width_fma") {
+// The AVX-512 path's zero-skipping tiles for X W1 follow set_x_w1_tile (kernels.hpp), so that
+// the tests below run every shape on any CPU with AVX-512.
+const XW1Tile kXW1Tiles[] = {XW1Tile::Rows4x64, XW1Tile::Rows2x64, XW1Tile::Rows2x128};
+
+TEST_CASE("the AVX-512 path's zero-skipping tiles follow set_x_w1_tile") {
   if (!kernel_isa_available(KernelIsa::Avx512)) {
     MESSAGE("no AVX-512 here: skipped");
     return;
   }
   KernelSettingsGuard guard;
   set_kernel_isa(KernelIsa::Avx512);
-  for (bool half_width : {false, true}) {
-    set_half_width_fma(half_width);
-    CHECK(half_width_fma() == half_width);
+  const int rows[] = {4, 2, 2}, cols[] = {64, 64, 128};
+  for (int t = 0; t < 3; ++t) {
+    CAPTURE(x_w1_tile_name(kXW1Tiles[t]));
+    set_x_w1_tile(kXW1Tiles[t]);
+    CHECK(x_w1_tile() == kXW1Tiles[t]);
     const fast::TileShape x_w1 = fast::isa_kernels().skip_tile(false, 128), xt_dz1 = fast::isa_kernels().skip_tile(true, 128);
-    CHECK(x_w1.rows == (half_width ? 2 : 4));
-    CHECK(xt_dz1.rows == 4);
-    CHECK(x_w1.kc * x_w1.cols <= fast::kPanelFloats);
+    CHECK(x_w1.rows == rows[t]);
+    CHECK(x_w1.cols == cols[t]);
+    CHECK(xt_dz1.rows == 4);  // X^T dZ1 keeps 4 x 64 everywhere
+    CHECK(xt_dz1.cols == 64);
+    CHECK(x_w1.kc * x_w1.cols <= fast::kPanelFloats);  // a packed panel fits the buffer
     CHECK(xt_dz1.kc * xt_dz1.cols <= fast::kPanelFloats);
+    const fast::TileShape narrower = fast::isa_kernels().skip_tile(false, 100);  // 64..127 columns
+    CHECK(narrower.cols == 64);
+    CHECK(narrower.rows == (kXW1Tiles[t] == XW1Tile::Rows2x64 ? 2 : 4));
     CHECK(fast::isa_kernels().skip_tile(false, 10).rows == fast::kMR);  // narrow products keep 8 rows
   }
+  CHECK(std::string(x_w1_tile_name(XW1Tile::Rows2x128)) == "2x128");
 }
 
 TEST_CASE("instruction-set paths give the same bits: every product, sparse or dense, on 1 and 2 threads") {
@@ -244,16 +254,16 @@ TEST_CASE("instruction-set paths give the same bits: every product, sparse or de
         Values<float> portable = C0;
         run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), portable.data(), acc);
         for (KernelIsa isa : isas)
-          for (bool half_width : {false, true})  // AVX-512's two tile shapes (set_half_width_fma)
+          for (XW1Tile tile : kXW1Tiles)  // AVX-512's three shapes for X W1 (set_x_w1_tile)
             for (int threads : {1, 2}) {
-              if (half_width && isa != KernelIsa::Avx512) continue;
+              if (tile != XW1Tile::Rows4x64 && isa != KernelIsa::Avx512) continue;
               set_kernel_isa(isa);
-              set_half_width_fma(half_width);
+              set_x_w1_tile(tile);
               set_num_threads(threads);
               Values<float> other = C0;
               run_fast(c.f, c.M, c.N, c.K, A.data(), B.data(), other.data(), acc);
               INFO(form_name(c.f) << " M=" << c.M << " N=" << c.N << " K=" << c.K << " acc=" << acc << " zeros="
-                                  << zeros << " kernels " << kernel_isa_name(isa) << " half_width=" << half_width
+                                  << zeros << " kernels " << kernel_isa_name(isa) << " x_w1_tile=" << x_w1_tile_name(tile)
                                   << " threads=" << threads);
               CHECK(same_bits(other, portable));
             }

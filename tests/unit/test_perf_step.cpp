@@ -416,12 +416,12 @@ TEST_CASE("perf: whole training steps give the same bits on every instruction-se
         return train_steps(set, threads, 6, batch);
       }();
       for (std::size_t q = 1; q < isas.size(); ++q)
-        for (bool half_width : {false, true}) {  // AVX-512's two tile shapes (set_half_width_fma)
-          if (half_width && isas[q] != KernelIsa::Avx512) continue;
-          INFO("kernels " << kernel_isa_name(isas[q]) << ", half_width " << half_width);
+        for (XW1Tile tile : {XW1Tile::Rows4x64, XW1Tile::Rows2x64, XW1Tile::Rows2x128}) {  // (set_x_w1_tile)
+          if (tile != XW1Tile::Rows4x64 && isas[q] != KernelIsa::Avx512) continue;
+          INFO("kernels " << kernel_isa_name(isas[q]) << ", X W1 tiles " << x_w1_tile_name(tile));
           const KernelSettingsGuard settings;  // puts the path and the tile shape back
           set_kernel_isa(isas[q]);
-          set_half_width_fma(half_width);
+          set_x_w1_tile(tile);
           Sequential<float> other = train_steps(set, threads, 6, batch);
           const auto a = portable.params(), b = other.params();
           REQUIRE(a.size() == b.size());

@@ -92,7 +92,16 @@ bool cpu_splits_512_bit_fma() {
 #endif
 }
 
-int g_half_width_forced = -1;  // set_half_width_fma: 0 or 1; -1 = what the CPU is
+// The X W1 tile for this CPU (kernels.hpp, XW1Tile).
+XW1Tile cpu_x_w1_tile() {
+  if (cpu_splits_512_bit_fma()) return XW1Tile::Rows2x64;
+#if defined(__x86_64__) || defined(__i386__)
+  if (cpu_runs(KernelIsa::Avx512) && __builtin_cpu_is("intel")) return XW1Tile::Rows2x128;
+#endif
+  return XW1Tile::Rows4x64;
+}
+
+int g_x_w1_tile_forced = -1;  // set_x_w1_tile: an XW1Tile; -1 = the CPU's
 
 }  // namespace
 
@@ -130,13 +139,22 @@ std::string kernel_description() {
   return std::string(kernel_path_name(path)) + " (" + kernel_isa_name(kernel_isa()) + ")";
 }
 
-void set_half_width_fma(bool on) { g_half_width_forced = on ? 1 : 0; }
+void set_x_w1_tile(XW1Tile tile) { g_x_w1_tile_forced = static_cast<int>(tile); }
 
 // Read by every pool thread that runs part of a product: nothing is written here (the
-// static is initialised once, safely), only set_half_width_fma writes, between products.
-bool half_width_fma() {
-  static const bool found = cpu_splits_512_bit_fma();
-  return g_half_width_forced < 0 ? found : g_half_width_forced == 1;
+// static is initialised once, safely), only set_x_w1_tile writes, between products.
+XW1Tile x_w1_tile() {
+  static const XW1Tile found = cpu_x_w1_tile();
+  return g_x_w1_tile_forced < 0 ? found : static_cast<XW1Tile>(g_x_w1_tile_forced);
+}
+
+const char* x_w1_tile_name(XW1Tile tile) {
+  switch (tile) {
+    case XW1Tile::Rows4x64: return "4x64";
+    case XW1Tile::Rows2x64: return "2x64";
+    case XW1Tile::Rows2x128: return "2x128";
+  }
+  return "?";
 }
 
 namespace fast {

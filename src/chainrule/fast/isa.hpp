@@ -26,7 +26,7 @@ namespace chainrule::fast {
 constexpr int kMR = 8;    // rows of A per micro-tile, at most (and the tiles of the dense products)
 constexpr int kKC = 256;  // longest K block: a packed panel is kKC * nr floats
 constexpr int kWords = kKC / 64;  // a tile's bit mask over the k of one K block
-constexpr int kPanelFloats = kKC * 32;  // the packing buffer: kc * nr of every tile shape fits
+constexpr int kPanelFloats = kKC * 64;  // the packing buffer: kc * nr of every tile shape fits
 static_assert(kKC % 64 == 0, "a K block fills whole 64-bit words");
 constexpr int kListSpill = 16;  // IsaKernels::list_from_bits may write this far past a list
 

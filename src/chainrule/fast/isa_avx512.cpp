@@ -114,14 +114,21 @@ int tile_cols(int N) { return N <= 16 ? 16 : 32; }
 // columns takes tiles of 4 rows x 64 columns (16 accumulators, 4 vectors of B per k) over K
 // blocks of 128, so that the packed panel (32 KiB) stays in the L1 cache: X W1 5% and
 // X^T dZ1 17% faster than with tiles of 8 x 32 (docs/performance.md, "Smaller tiles for zero
-// skipping"). Where a 512-bit FMA takes two halves (half_width_fma: AMD Zen 4), the FMAs a
+// skipping"). Where a 512-bit FMA takes two halves (XW1Tile::Rows2x64: AMD Zen 4), the FMAs a
 // taller tile adds cost twice as much against its loads, and X W1 takes tiles of 2 x 64: its
 // forward pass 4-7% faster in training, each step's product alternating between the two
 // shapes. X^T dZ1 keeps 4 x 64 there, as 2 x 64 was 2-12% slower in training
-// (docs/performance.md, "A third machine: AMD Zen 4").
+// (docs/performance.md, "A third machine: AMD Zen 4"). On Intel's AVX-512 cores
+// (XW1Tile::Rows2x128) X W1 takes tiles of 2 x 128 over K blocks of 128: a panel of B is then
+// 128 whole rows of W1, read where they lie, and the forward pass was 6-8% faster in training
+// (docs/performance.md, "X W1 on Intel: tiles of 2 x 128").
 TileShape skip_tile(bool a_trans, int N) {
   if (N < 64) return {kMR, tile_cols(N), kKC};
-  if (half_width_fma() && !a_trans) return {2, 64, 128};
+  if (!a_trans) {  // X W1 (kernels.hpp, x_w1_tile)
+    const XW1Tile tile = x_w1_tile();
+    if (tile == XW1Tile::Rows2x64) return {2, 64, 128};
+    if (tile == XW1Tile::Rows2x128 && N >= 128) return {2, 128, 128};
+  }
   return {4, 64, 128};
 }
 
