@@ -32,26 +32,25 @@ void make_batch(const ImageSet& set, const std::vector<int>& indices, std::size_
   const int D = set.rows * set.cols;
   X.resize(N, D);  // keeps the allocation when it is big enough
   labels.resize(static_cast<std::size_t>(N));
+  const int* rows = indices.data() + begin;  // rows[i]: the sample of row i
   for (int i = 0; i < N; ++i) {
-    const int s = indices[begin + static_cast<std::size_t>(i)];
+    const int s = rows[i];
     if (s < 0 || s >= set.count)
       throw std::out_of_range("make_batch: sample index " + std::to_string(s) + " is outside 0.." +
                               std::to_string(set.count - 1));
     labels[static_cast<std::size_t>(i)] = set.labels[static_cast<std::size_t>(s)];
   }
-  // Row i of X is sample indices[begin + i]'s pixels, scaled to [0, 1]. With several
+  // Row i of X is sample rows[i]'s pixels, scaled to [0, 1]. With several
   // threads each converts its share of the pixel columns (fast/threads.hpp).
   // Each first asks for the cache lines of its pixels in the first kAhead rows, then, before
   // converting row i, for those of row i + kAhead (fast/prefetch.hpp): a batch of 128 is asked
   // for all at once, a batch of 1000 is never more than 128 rows (100 KB of pixels) ahead.
   constexpr int kAhead = 128;
-  const int* rows = indices.data() + begin;
   fast::for_shares(D, static_cast<std::size_t>(N) * static_cast<std::size_t>(D), [&](int j0, int j1) {
     fast::prefetch_columns(set.pixels.data(), D, set.count, rows, static_cast<std::size_t>(std::min(N, kAhead)), j0, j1);
     for (int i = 0; i < N; ++i) {
       if (i + kAhead < N) fast::prefetch_columns(set.pixels.data(), D, set.count, rows + i + kAhead, 1, j0, j1);
-      const int s = indices[begin + static_cast<std::size_t>(i)];
-      const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(s) * static_cast<std::size_t>(D);
+      const std::uint8_t* pixels = set.pixels.data() + static_cast<std::size_t>(rows[i]) * static_cast<std::size_t>(D);
       to_floats(pixels + j0, X.row(i) + j0, j1 - j0);
     }
   });

@@ -43,7 +43,7 @@ namespace chainrule::fast {
 //      and the micro-kernel visits only those k (in X W1 and X^T dZ1, A is a batch of
 //      images, mostly zeros: docs/performance.md, "Step 5"). Those products take the
 //      path's own tile shape (IsaKernels::skip_tile: 4 rows on AVX-512 and AVX2, 2 for
-//      X W1 on an AMD Zen 4, since fewer rows leave out more k). A dense A is recognised
+//      X W1 where x_w1_tile says so (Zen 4, Intel), since fewer rows leave out more k). A dense A is recognised
 //      from a first look at one tile and runs as before.
 // Every entry of C is computed the same way wherever its tile lies: start from 0 (or
 // from C when accumulating, or from the previous K block), then one fused multiply-add

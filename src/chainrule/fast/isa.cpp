@@ -78,25 +78,18 @@ KernelIsa from_environment() {
 bool g_isa_set = false;
 KernelIsa g_isa = KernelIsa::Portable;
 
-// AMD's family 19h with AVX-512 is Zen 4 (its Zen 3 has none), whose FP units are 256 bits
-// wide: a 512-bit FMA issues as two halves, one per cycle, where Zen 5 (family 1Ah) and
-// Intel's AVX-512 cores issue two whole ones.
-bool cpu_splits_512_bit_fma() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!cpu_runs(KernelIsa::Avx512) || !__builtin_cpu_is("amd") || __get_cpuid(1, &a, &b, &c, &d) == 0) return false;
-  const unsigned base = (a >> 8) & 0xFu, family = base == 0xFu ? base + ((a >> 20) & 0xFFu) : base;
-  return family == 0x19u;
-#else
-  return false;
-#endif
-}
-
-// The X W1 tile for this CPU (kernels.hpp, XW1Tile).
+// The X W1 tile for this CPU (kernels.hpp, XW1Tile). AMD's family 19h with AVX-512 is Zen 4
+// (its Zen 3 has none), whose FP units are 256 bits wide: a 512-bit FMA issues as two halves,
+// one per cycle, where Zen 5 (family 1Ah) and Intel's AVX-512 cores issue two whole ones.
 XW1Tile cpu_x_w1_tile() {
-  if (cpu_splits_512_bit_fma()) return XW1Tile::Rows2x64;
 #if defined(__x86_64__) || defined(__i386__)
-  if (cpu_runs(KernelIsa::Avx512) && __builtin_cpu_is("intel")) return XW1Tile::Rows2x128;
+  if (!cpu_runs(KernelIsa::Avx512)) return XW1Tile::Rows4x64;
+  if (__builtin_cpu_is("intel")) return XW1Tile::Rows2x128;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__builtin_cpu_is("amd") && __get_cpuid(1, &a, &b, &c, &d) != 0) {
+    const unsigned base = (a >> 8) & 0xFu, family = base == 0xFu ? base + ((a >> 20) & 0xFFu) : base;
+    if (family == 0x19u) return XW1Tile::Rows2x64;
+  }
 #endif
   return XW1Tile::Rows4x64;
 }
